@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Logging to stderr with a "smpvisor: " prefix; one line per call. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+enum log_level log_level = LOG_WARN;
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	static const char *const tag[] = { "error: ", "warning: ", "", "debug: " };
+	char buf[1024];
+	va_list ap;
+
+	if (lvl > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* One write per message so lines from several threads do not mix. */
+	fprintf(stderr, "smpvisor: %s%s%s", tag[lvl], buf,
+		buf[0] && buf[strlen(buf) - 1] == '\n' ? "" : "\n");
+}

@@ -1,0 +1,64 @@
+"""The nested test host itself: real KVM, NUMA layout, exit status, timeouts,
+and no QEMU left behind when the test runner is killed."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import hosttest
+
+
+def test_l1_has_kvm_and_two_nodes(kvmhost):
+    r = kvmhost.run("test -c /dev/kvm && echo kvm; cat /sys/devices/system/node/online; nproc")
+    assert r.rc == 0, r.err
+    lines = r.out.split()
+    assert lines[0] == "kvm"
+    if not kvmhost.direct:
+        assert lines[1] == "0-1"
+        assert lines[2] == "4"
+
+
+def test_output_and_status_come_back(kvmhost):
+    r = kvmhost.run("echo out; echo err >&2; exit 7")
+    assert (r.rc, r.out, r.err) == (7, "out\n", "err\n")
+
+
+def test_runs_in_repo_root_with_build_tree_visible(kvmhost):
+    r = kvmhost.run("pwd; test -f Makefile && echo here")
+    assert r.out.split() == [hosttest.ROOT, "here"]
+
+
+def test_timeout_kills_command_and_host_stays_usable(kvmhost):
+    r = kvmhost.run("sleep 30", timeout=2)
+    assert r.rc == 124
+    assert kvmhost.run("echo alive").out == "alive\n"
+
+
+def _qemu_with(marker):
+    ps = subprocess.run(["ps", "-eo", "pid,args"], stdout=subprocess.PIPE, text=True).stdout
+    return [line for line in ps.splitlines() if "qemu-system" in line and marker in line]
+
+
+def test_killed_runner_leaves_no_qemu(tmp_path):
+    if hosttest.has_hw_virt():
+        return  # nothing nested to leak
+    script = os.path.join(os.path.dirname(hosttest.__file__), "hosttest.py")
+    p = subprocess.Popen([sys.executable, script, "run", "--nodes", "1", "--cpus", "1",
+                          "--memory", "512M", "--", "sleep", "600"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    jobs = os.path.join(hosttest.HOSTTEST, "jobs")
+    deadline = time.monotonic() + 60
+    job = None
+    while time.monotonic() < deadline and not job:
+        time.sleep(0.5)
+        for d in os.listdir(jobs) if os.path.isdir(jobs) else []:
+            if _qemu_with(d) and os.path.exists(os.path.join(jobs, d, "ready")):
+                job = d
+    assert job, "L1 did not come up"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    deadline = time.monotonic() + 10
+    while _qemu_with(job) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _qemu_with(job)

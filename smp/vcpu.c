@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPU threads and the exit loop. The loop only decodes the exit and hands
+ * it to a bus; devices do the rest. No VMM lock is taken on this path (the
+ * buses are immutable once vCPUs run, see bus.h), so vCPUs exit in parallel.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vcpu.h"
+
+static void kick_handler(int sig)
+{
+	(void)sig;	/* only there to interrupt KVM_RUN */
+}
+
+int vcpus_init_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;	/* no SA_RESTART: KVM_RUN must return */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static void dump_state(struct vcpu *v, const char *why)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (kvm_vcpu_get_regs(&v->kv, &r) || kvm_vcpu_get_sregs(&v->kv, &s)) {
+		pr_err("vcpu %u: %s", v->idx, why);
+		return;
+	}
+	pr_err("vcpu %u: %s (rip 0x%llx rsp 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx)",
+	       v->idx, why, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+	       (unsigned long long)s.cr0, (unsigned long long)s.cr3,
+	       (unsigned long long)s.cr4, (unsigned long long)s.efer);
+}
+
+static void fatal(struct vcpu *v, const char *why)
+{
+	dump_state(v, why);
+	v->set->ctl->request_exit(v->set->ctl->opaque, VM_EXIT_FATAL);
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->kv.run;
+	u8 *data = (u8 *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	u32 i;
+
+	/* String I/O (rep ins/outs) arrives as count items of size bytes. */
+	for (i = 0; i < run->io.count; i++) {
+		bus_dispatch(v->set->pio, run->io.port, data, run->io.size, out);
+		data += run->io.size;
+	}
+}
+
+static void handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->kv.run;
+	char why[96];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		break;
+	case KVM_EXIT_MMIO:
+		bus_dispatch(v->set->mmio, run->mmio.phys_addr, run->mmio.data,
+			     run->mmio.len, run->mmio.is_write);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		v->set->ctl->request_exit(v->set->ctl->opaque,
+			run->system_event.type == KVM_SYSTEM_EVENT_RESET ?
+			VM_EXIT_RESET : VM_EXIT_POWEROFF);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		fatal(v, "guest triple fault (KVM_EXIT_SHUTDOWN)");
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "VM entry failed (hardware reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		fatal(v, why);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(why, sizeof(why), "KVM internal error (suberror %u)",
+			 run->internal.suberror);
+		fatal(v, why);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	default:
+		snprintf(why, sizeof(why), "unexpected exit %s (%u)",
+			 kvm_exit_reason_name(run->exit_reason), run->exit_reason);
+		fatal(v, why);
+		break;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vcpus *s = v->set;
+	char name[16];
+	sigset_t set;
+	int r;
+
+	snprintf(name, sizeof(name), "vcpu %u", v->idx);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
+		r = kvm_vcpu_run(&v->kv);
+		if (r == -EINTR || r == -EAGAIN) {
+			v->kv.run->immediate_exit = 0;
+			continue;
+		}
+		if (r < 0) {
+			pr_err("vcpu %u: KVM_RUN: %s", v->idx, strerror(-r));
+			v->set->ctl->request_exit(v->set->ctl->opaque, VM_EXIT_FATAL);
+			break;
+		}
+		v->exits++;
+		handle_exit(v);
+	}
+	return NULL;
+}
+
+int vcpus_start(struct vcpus *s)
+{
+	sigset_t block, old;
+	unsigned i;
+	int r;
+
+	/* Threads start with the kick blocked and unblock it themselves. */
+	sigemptyset(&block);
+	sigaddset(&block, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < s->nr; i++) {
+		struct vcpu *v = &s->v[i];
+
+		v->set = s;
+		r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (r) {
+			pr_err("cannot start vcpu %u thread: %s", i, strerror(r));
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			vcpus_stop(s);
+			vcpus_join(s);
+			return -r;
+		}
+		v->started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+void vcpus_stop(struct vcpus *s)
+{
+	unsigned i;
+
+	atomic_store_explicit(&s->stop, true, memory_order_release);
+	for (i = 0; i < s->nr; i++) {
+		struct vcpu *v = &s->v[i];
+
+		if (!v->started)
+			continue;
+		v->kv.run->immediate_exit = 1;
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	}
+}
+
+void vcpus_join(struct vcpus *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nr; i++) {
+		if (!s->v[i].started)
+			continue;
+		pthread_join(s->v[i].thread, NULL);
+		s->v[i].started = false;
+	}
+}

@@ -1,5 +1,6 @@
 # smpvisor: non-recursive build. `make V=1` shows the commands.
 #
+#   make demo       the main job: boot a guest on 4 vCPUs and show what it sees
 #   make            build build/smpvisor, the test guest and the test programs
 #   make test       unit tests + core system tests (nested test host if needed)
 #   make test-all   everything, slow system tests included
@@ -99,6 +100,9 @@ test-asan:
 test-valgrind: $(UNIT_BINS)
 	$(Q)$(PYTHON) scripts/run-unit.py --valgrind $(UNIT_BINS)
 
+demo: all
+	$(Q)$(PYTHON) scripts/demo.py
+
 bench: all
 	$(Q)bench/run all $(if $(QUICK),--quick)
 
@@ -106,7 +110,7 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/smpvisor $(BUILD)/libsmpvisor.a \
 	       $(BUILD)/tests $(BUILD)/guest/agent
 
-.PHONY: all deps deps-check unit systest test test-all test-asan test-valgrind bench clean
+.PHONY: demo all deps deps-check unit systest test test-all test-asan test-valgrind bench clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,18 +1,85 @@
 // SPDX-License-Identifier: GPL-2.0
-/* smpvisor command line: placeholder until the boot path lands (issue 3). */
+/*
+ * smpvisor: boot a Linux guest on N vCPUs with KVM.
+ *
+ * Exit status: 0 when the guest powers off or resets (or the user quits),
+ * 1 for a set-up error (one line on stderr), 2 when the guest dies.
+ */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "util.h"
+#include "config.h"
+#include "machine.h"
 
 #define SMPVISOR_VERSION "0.1.0"
+#define SHUTDOWN_GRACE_MS 10000
+
+/* Fail early, before /dev/kvm is touched, on files that cannot be read. */
+static int check_files(const struct config *c)
+{
+	if (access(c->kernel, R_OK)) {
+		pr_err("kernel %s: %s", c->kernel, strerror(errno));
+		return -1;
+	}
+	if (c->initrd && access(c->initrd, R_OK)) {
+		pr_err("initrd %s: %s", c->initrd, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		printf("smpvisor %s\n", SMPVISOR_VERSION);
+	struct config cfg;
+	struct machine m;
+	enum vm_exit_reason why;
+	int r;
+
+	config_init(&cfg);
+	r = config_parse_args(&cfg, argc, argv);
+	if (r) {
+		config_free(&cfg);
+		return 1;
+	}
+	log_level = config_log_level(&cfg);
+	if (cfg.help) {
+		fputs(config_usage(), stdout);
+		config_free(&cfg);
 		return 0;
 	}
-	printf("usage: smpvisor run --kernel PATH [options]\n");
-	return argc > 1 && strcmp(argv[1], "--help") ? 1 : 0;
+	if (cfg.version) {
+		printf("smpvisor %s\n", SMPVISOR_VERSION);
+		config_free(&cfg);
+		return 0;
+	}
+	if (cfg.cmd != CONFIG_CMD_RUN) {
+		fputs(config_usage(), stderr);
+		config_free(&cfg);
+		return 1;
+	}
+	/* The KVM vCPU limit is checked once /dev/kvm is open. */
+	if (config_validate(&cfg, UINT_MAX) || check_files(&cfg) ||
+	    machine_init(&m, &cfg)) {
+		config_free(&cfg);
+		return 1;
+	}
+	why = machine_run(&m, SHUTDOWN_GRACE_MS);
+	machine_destroy(&m);
+	config_free(&cfg);
+	switch (why) {
+	case VM_EXIT_POWEROFF:
+		pr_info("guest powered off");
+		return 0;
+	case VM_EXIT_RESET:
+		pr_info("guest reset: VM ended");
+		return 0;
+	case VM_EXIT_USER:
+		return 0;
+	default:
+		return 2;
+	}
 }

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The machine: everything one guest is made of, assembled from the config
+ * by a table of init steps (vmm/machine.c) and torn down in reverse.
+ */
+#ifndef SMPVISOR_MACHINE_H
+#define SMPVISOR_MACHINE_H
+
+#include <stdatomic.h>
+
+#include "acpi_pm.h"
+#include "boot.h"
+#include "bus.h"
+#include "config.h"
+#include "console.h"
+#include "kvm.h"
+#include "legacy.h"
+#include "memory.h"
+#include "topology.h"
+#include "uart.h"
+#include "vcpu.h"
+
+struct machine {
+	const struct config *cfg;
+	struct kvm_vm kvm;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct smp_topo topo;
+	struct kvm_cpuid2 *supported_cpuid;
+	struct vcpus vcpus;
+	struct boot_info boot;
+	u64 rsdp;
+
+	struct uart com1;
+	struct i8042 i8042;
+	struct cmos cmos;
+	struct acpi_pm pm;
+	struct console console;
+
+	struct vm_control ctl;	/* devices and vCPUs ask to stop through it */
+	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */
+	int exit_fd;		/* eventfd: wakes the main thread on a request */
+	int steps_done;		/* init steps completed, for teardown */
+};
+
+/* Build the machine from a validated config; 0 or -errno (message printed). */
+int machine_init(struct machine *m, const struct config *cfg);
+/*
+ * Run until the guest powers off, resets, dies, or the user/signal stops
+ * it; returns the reason. SIGINT/SIGTERM first press the ACPI power button
+ * and give the guest grace_ms to power off.
+ */
+enum vm_exit_reason machine_run(struct machine *m, int grace_ms);
+void machine_destroy(struct machine *m);
+
+#endif

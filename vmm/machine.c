@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Machine assembly. The init order lives in one table (steps[] below) with
+ * each step's teardown beside it; machine_destroy runs the teardowns of the
+ * completed steps in reverse, so a failure half way unwinds cleanly.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "cpuid.h"
+#include "layout.h"
+#include "machine.h"
+
+/* --- the control interface devices and vCPUs use to stop the machine --- */
+
+static void request_exit(void *opaque, enum vm_exit_reason why)
+{
+	struct machine *m = opaque;
+	int none = VM_EXIT_NONE;
+	u64 one = 1;
+
+	/* The first reason wins; later ones (other vCPUs dying) are noise. */
+	if (atomic_compare_exchange_strong(&m->exit_reason, &none, why)) {
+		vcpus_stop(&m->vcpus);
+		if (write(m->exit_fd, &one, sizeof(one)) < 0)
+			pr_err("cannot wake the main thread: %s", strerror(errno));
+	}
+}
+
+static void set_irq_level(void *opaque, u32 gsi, int level)
+{
+	struct machine *m = opaque;
+
+	kvm_irq_line(&m->kvm, gsi, level);
+}
+
+/* --- init steps --- */
+
+static int kvm_init(struct machine *m)
+{
+	int r;
+
+	r = kvm_open(&m->kvm, NULL);
+	if (r)
+		return r;
+	r = kvm_require_caps(&m->kvm);
+	if (r)
+		return r;
+	if (m->cfg->nr_cpus > (unsigned)m->kvm.max_vcpus) {
+		pr_err("--cpus %u: KVM allows at most %d vCPUs", m->cfg->nr_cpus,
+		       m->kvm.max_vcpus);
+		return -EINVAL;
+	}
+	return kvm_create_vm(&m->kvm);
+}
+
+static void kvm_exit(struct machine *m)
+{
+	kvm_close(&m->kvm);
+}
+
+static int mem_init(struct machine *m)
+{
+	unsigned i;
+	int r;
+
+	r = guest_mem_layout(&m->mem, m->cfg->mem_size);
+	if (r)
+		return r;
+	r = guest_mem_alloc(&m->mem);
+	if (r)
+		return r;
+	for (i = 0; i < m->mem.nr; i++) {
+		struct guest_region *g = &m->mem.regions[i];
+
+		r = kvm_set_memslot(&m->kvm, i, g->gpa, g->size, g->hva, 0);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void mem_exit(struct machine *m)
+{
+	guest_mem_free(&m->mem);
+}
+
+static int irqchip_init(struct machine *m)
+{
+	int r;
+
+	r = kvm_set_tss_addr(&m->kvm, KVM_TSS_ADDR);
+	if (!r)
+		r = kvm_set_identity_map_addr(&m->kvm, KVM_IDENTITY_MAP_ADDR);
+	if (!r)
+		r = kvm_create_irqchip(&m->kvm);
+	if (!r)
+		r = kvm_create_pit2(&m->kvm);
+	return r;
+}
+
+static int devices_init(struct machine *m)
+{
+	struct irq_line com1 = { set_irq_level, m, COM1_IRQ };
+	struct irq_line sci = { set_irq_level, m, ACPI_SCI_IRQ };
+	int r;
+
+	bus_init(&m->pio, "pio");
+	bus_init(&m->mmio, "mmio");
+	r = uart_init(&m->com1, &com1, STDOUT_FILENO);
+	if (!r)
+		r = uart_register(&m->com1, &m->pio);
+	if (!r)
+		r = i8042_init(&m->i8042, &m->ctl);
+	if (!r)
+		r = i8042_register(&m->i8042, &m->pio);
+	if (!r)
+		r = cmos_init(&m->cmos);
+	if (!r)
+		r = cmos_register(&m->cmos, &m->pio);
+	if (!r)
+		r = acpi_pm_init(&m->pm, &sci, &m->ctl);
+	if (!r)
+		r = acpi_pm_register(&m->pm, &m->pio);
+	if (!r)
+		r = post_register(&m->pio);
+	if (r)
+		pr_err("device set-up failed: %s", strerror(-r));
+	return r;
+}
+
+static void devices_exit(struct machine *m)
+{
+	acpi_pm_destroy(&m->pm);
+	cmos_destroy(&m->cmos);
+	i8042_destroy(&m->i8042);
+	uart_destroy(&m->com1);
+	bus_free(&m->pio);
+	bus_free(&m->mmio);
+}
+
+/* Firmware's job on real hardware: LINT0 as ExtINT, LINT1 as NMI. */
+static int setup_lapic(struct kvm_vcpu *kv)
+{
+	struct kvm_lapic_state s;
+	u32 *lvt0, *lvt1;
+	int r;
+
+	r = kvm_vcpu_get_lapic(kv, &s);
+	if (r)
+		return r;
+	lvt0 = (u32 *)&s.regs[0x350];
+	lvt1 = (u32 *)&s.regs[0x360];
+	*lvt0 = (*lvt0 & ~0x1700u & ~(1u << 16)) | (7u << 8);	/* ExtINT */
+	*lvt1 = (*lvt1 & ~0x1700u & ~(1u << 16)) | (4u << 8);	/* NMI */
+	return kvm_vcpu_set_lapic(kv, &s);
+}
+
+static int vcpus_init(struct machine *m)
+{
+	const struct config *c = m->cfg;
+	struct vcpus *s = &m->vcpus;
+	unsigned i;
+	int r;
+
+	r = smp_topo_init(&m->topo, c->nr_cpus, c->sockets, c->cores, c->threads);
+	if (r)
+		return r;
+	r = kvm_get_supported_cpuid(&m->kvm, &m->supported_cpuid);
+	if (r)
+		return r;
+	s->v = calloc(c->nr_cpus, sizeof(*s->v));
+	if (!s->v)
+		return -ENOMEM;
+	s->pio = &m->pio;
+	s->mmio = &m->mmio;
+	s->ctl = &m->ctl;
+	for (i = 0; i < c->nr_cpus; i++) {
+		struct vcpu *v = &s->v[i];
+		struct kvm_cpuid2 *cpuid;
+
+		v->idx = i;
+		v->apic_id = smp_topo_apic_id(&m->topo, i);
+		v->kv.fd = -1;
+		r = kvm_vcpu_create(&m->kvm, v->apic_id, &v->kv);
+		if (r)
+			return r;
+		s->nr = i + 1;
+		r = cpuid_for_vcpu(m->supported_cpuid, &m->topo, i, &cpuid);
+		if (r)
+			return r;
+		r = kvm_vcpu_set_cpuid(&v->kv, cpuid);
+		free(cpuid);
+		if (!r)
+			r = setup_lapic(&v->kv);
+		if (r) {
+			pr_err("vcpu %u: set-up failed: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void vcpus_exit(struct machine *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->vcpus.nr; i++)
+		kvm_vcpu_destroy(&m->vcpus.v[i].kv);
+	free(m->vcpus.v);
+	m->vcpus.v = NULL;
+	m->vcpus.nr = 0;
+	free(m->supported_cpuid);
+	m->supported_cpuid = NULL;
+}
+
+static int acpi_init(struct machine *m)
+{
+	struct acpi_machine mc = { .nr_cpus = m->vcpus.nr };
+	u32 *ids;
+	unsigned i;
+	int r;
+
+	ids = calloc(m->vcpus.nr, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (i = 0; i < m->vcpus.nr; i++)
+		ids[i] = m->vcpus.v[i].apic_id;
+	mc.apic_ids = ids;
+	r = acpi_build(&m->mem, &mc, &m->rsdp);
+	free(ids);
+	return r;
+}
+
+static int boot_init(struct machine *m)
+{
+	struct boot_cfg bc = {
+		.kernel = m->cfg->kernel,
+		.initrd = m->cfg->initrd,
+		.cmdline = m->cfg->cmdline ? m->cfg->cmdline : "console=ttyS0",
+		.rsdp_gpa = m->rsdp,
+	};
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	struct kvm_vcpu *bsp = &m->vcpus.v[0].kv;
+	int err;
+
+	err = boot_load_linux(&m->mem, &bc, &m->boot);
+	if (err)
+		return err;
+	/* The BSP starts at the 64-bit entry; APs wait for INIT/SIPI. */
+	err = kvm_vcpu_get_sregs(bsp, &s);
+	if (err)
+		return err;
+	boot_setup_sregs(&m->boot, &s);
+	err = kvm_vcpu_set_sregs(bsp, &s);
+	if (err)
+		return err;
+	memset(&r, 0, sizeof(r));
+	boot_setup_regs(&m->boot, &r);
+	return kvm_vcpu_set_regs(bsp, &r);
+}
+
+static const struct step {
+	const char *name;
+	int (*init)(struct machine *m);
+	void (*exit)(struct machine *m);
+} steps[] = {
+	{ "kvm",	kvm_init,	kvm_exit },
+	{ "memory",	mem_init,	mem_exit },
+	{ "irqchip",	irqchip_init,	NULL },
+	{ "devices",	devices_init,	devices_exit },
+	{ "vcpus",	vcpus_init,	vcpus_exit },
+	{ "acpi",	acpi_init,	NULL },
+	{ "boot",	boot_init,	NULL },
+};
+
+int machine_init(struct machine *m, const struct config *cfg)
+{
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = cfg;
+	m->kvm.sys_fd = m->kvm.vm_fd = -1;
+	m->ctl = (struct vm_control){ request_exit, m };
+	atomic_init(&m->exit_reason, VM_EXIT_NONE);
+	m->exit_fd = eventfd(0, EFD_CLOEXEC);
+	if (m->exit_fd < 0)
+		return -errno;
+	for (m->steps_done = 0; m->steps_done < (int)ARRAY_SIZE(steps); m->steps_done++) {
+		const struct step *st = &steps[m->steps_done];
+
+		pr_debug("init: %s", st->name);
+		r = st->init(m);
+		if (r) {
+			pr_debug("init: %s failed: %s", st->name, strerror(-r));
+			machine_destroy(m);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void machine_destroy(struct machine *m)
+{
+	while (m->steps_done > 0) {
+		const struct step *st = &steps[--m->steps_done];
+
+		if (st->exit)
+			st->exit(m);
+	}
+	if (m->exit_fd >= 0)
+		close(m->exit_fd);
+	m->exit_fd = -1;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The main thread waits here: for a stop request (eventfd), or SIGINT /
+ * SIGTERM (signalfd; they are blocked in every thread so they come here).
+ * The first signal presses the power button; a second one, or the grace
+ * period running out, stops the guest hard.
+ */
+enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	long deadline = -1;
+	sigset_t sigs;
+	int sfd, r;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+
+	bus_seal(&m->pio);
+	bus_seal(&m->mmio);
+	if (vcpus_init_signals() || vcpus_start(&m->vcpus)) {
+		close(sfd);
+		return VM_EXIT_FATAL;
+	}
+	if (console_start(&m->console, &m->com1, &m->ctl))
+		pr_warn("console input is not available");
+
+	pfd[0] = (struct pollfd){ .fd = m->exit_fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	while (atomic_load(&m->exit_reason) == VM_EXIT_NONE) {
+		int timeout = deadline < 0 ? -1 : (int)MAX(deadline - now_ms(), 0);
+
+		r = poll(pfd, sfd >= 0 ? 2 : 1, timeout);
+		if (r == 0) {
+			pr_warn("guest did not power off within %d ms: stopping it", grace_ms);
+			m->ctl.request_exit(m, VM_EXIT_USER);
+			break;
+		}
+		if (r > 0 && (pfd[1].revents & POLLIN) &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (deadline >= 0 || grace_ms <= 0) {
+				m->ctl.request_exit(m, VM_EXIT_USER);
+				break;
+			}
+			pr_info("signal %u: pressing the ACPI power button", si.ssi_signo);
+			acpi_pm_power_button(&m->pm);
+			deadline = now_ms() + grace_ms;
+		}
+	}
+	console_stop(&m->console);
+	vcpus_stop(&m->vcpus);
+	vcpus_join(&m->vcpus);
+	if (sfd >= 0)
+		close(sfd);
+	return atomic_load(&m->exit_reason);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest physical memory: which guest-physical ranges are RAM, which NUMA
+ * node each belongs to, and where each is mapped in our address space.
+ *
+ * RAM fills [0, MMIO_HOLE_START) first and continues at HIGH_RAM_START
+ * above the 32-bit hole, so a 4 GiB guest has 3 GiB low and 1 GiB high.
+ * With several guest nodes, node 0 gets the lowest addresses, node 1 the
+ * next ones and so on; the node that straddles the hole gets two regions.
+ * Regions are sorted by gpa and never overlap.
+ *
+ * Computing the layout (guest_mem_layout*) and mapping it (guest_mem_alloc)
+ * are separate steps, so the layout can be checked without allocating and
+ * the NUMA code can bind each region's memory to a host node in between.
+ */
+#ifndef SMPVISOR_MEMORY_H
+#define SMPVISOR_MEMORY_H
+
+#include "util.h"
+
+#define GUEST_PAGE_SIZE		4096ULL
+#define GUEST_MEM_MIN		(16 * MiB)
+/* Highest guest-physical address + 1: Linux's 4-level limit (46 bits). */
+#define GUEST_PHYS_LIMIT	(1ULL << 46)
+#define GUEST_MEM_MAX_NODES	64
+/* Each node is contiguous except the one split by the hole. */
+#define GUEST_MEM_MAX_REGIONS	(GUEST_MEM_MAX_NODES + 1)
+
+struct guest_region {
+	u64 gpa;
+	u64 size;
+	void *hva;		/* NULL until guest_mem_alloc */
+	int node;		/* guest NUMA node, 0 without NUMA */
+};
+
+struct guest_mem {
+	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
+	unsigned nr;		/* regions in use, sorted by gpa */
+	unsigned nr_nodes;
+	u64 size;		/* RAM in bytes, all regions together */
+};
+
+/*
+ * Lay out size bytes of RAM as one node. size must be page aligned, at
+ * least GUEST_MEM_MIN and end below GUEST_PHYS_LIMIT. 0 or -EINVAL.
+ */
+int guest_mem_layout(struct guest_mem *m, u64 size);
+/*
+ * Lay out nr_nodes nodes of node_size[i] bytes each, in node order from
+ * address 0. Each size must be a non-zero multiple of the page size; the
+ * total obeys the guest_mem_layout rules. 0 or -EINVAL.
+ */
+int guest_mem_layout_nodes(struct guest_mem *m, const u64 *node_size,
+			   unsigned nr_nodes);
+/*
+ * Map every region: anonymous, private, no swap reservation, zero-filled.
+ * On failure nothing stays mapped. 0 or -errno.
+ */
+int guest_mem_alloc(struct guest_mem *m);
+/* Unmap what guest_mem_alloc mapped; safe to call twice or on a bare layout. */
+void guest_mem_free(struct guest_mem *m);
+/*
+ * Host pointer for [gpa, gpa + len), or NULL unless the whole range lies in
+ * one mapped region. Safe for any gpa and len (the guest chooses them): no
+ * arithmetic can wrap. len 0 asks only whether gpa itself is mapped.
+ */
+void *gpa_to_hva(const struct guest_mem *m, u64 gpa, u64 len);
+/* The region holding gpa, or NULL. */
+const struct guest_region *guest_mem_find(const struct guest_mem *m, u64 gpa);
+/* End of the RAM below the hole (the first region always starts at 0). */
+u64 guest_mem_low_end(const struct guest_mem *m);
+/* End of the highest region: the guest's physical address limit for RAM. */
+u64 guest_mem_end(const struct guest_mem *m);
+
+#endif

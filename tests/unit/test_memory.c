@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory layout and gpa_to_hva: region placement around the 32-bit
+ * hole, NUMA node splits, size validation, and the bounds checks that
+ * guard guest-controlled addresses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "layout.h"
+#include "memory.h"
+
+static void check_sorted_and_sized(const struct guest_mem *m)
+{
+	u64 total = 0;
+	unsigned i;
+
+	for (i = 0; i < m->nr; i++) {
+		const struct guest_region *r = &m->regions[i];
+
+		assert_true(r->size > 0);
+		assert_int_equal(r->gpa % GUEST_PAGE_SIZE, 0);
+		/* Never inside the hole. */
+		assert_true(r->gpa + r->size <= MMIO_HOLE_START ||
+			    r->gpa >= HIGH_RAM_START);
+		if (i)
+			assert_true(m->regions[i - 1].gpa +
+				    m->regions[i - 1].size <= r->gpa);
+		total += r->size;
+	}
+	assert_int_equal(total, m->size);
+}
+
+static void test_layout_small(void **state)
+{
+	struct guest_mem m;
+
+	assert_int_equal(guest_mem_layout(&m, 64 * MiB), 0);
+	assert_int_equal(m.nr, 1);
+	assert_int_equal(m.regions[0].gpa, 0);
+	assert_int_equal(m.regions[0].size, 64 * MiB);
+	assert_int_equal(m.regions[0].node, 0);
+	assert_null(m.regions[0].hva);
+	assert_int_equal(guest_mem_low_end(&m), 64 * MiB);
+	assert_int_equal(guest_mem_end(&m), 64 * MiB);
+	check_sorted_and_sized(&m);
+}
+
+static void test_layout_3g_exact(void **state)
+{
+	struct guest_mem m;
+
+	assert_int_equal(guest_mem_layout(&m, 3 * GiB), 0);
+	assert_int_equal(m.nr, 1);
+	assert_int_equal(guest_mem_low_end(&m), MMIO_HOLE_START);
+	assert_int_equal(guest_mem_end(&m), MMIO_HOLE_START);
+	check_sorted_and_sized(&m);
+}
+
+static void test_layout_4g_8g(void **state)
+{
+	struct guest_mem m;
+
+	assert_int_equal(guest_mem_layout(&m, 4 * GiB), 0);
+	assert_int_equal(m.nr, 2);
+	assert_int_equal(m.regions[0].size, 3 * GiB);
+	assert_int_equal(m.regions[1].gpa, HIGH_RAM_START);
+	assert_int_equal(m.regions[1].size, 1 * GiB);
+	assert_int_equal(guest_mem_low_end(&m), 3 * GiB);
+	assert_int_equal(guest_mem_end(&m), 5 * GiB);
+	check_sorted_and_sized(&m);
+
+	assert_int_equal(guest_mem_layout(&m, 8 * GiB), 0);
+	assert_int_equal(m.nr, 2);
+	assert_int_equal(m.regions[1].size, 5 * GiB);
+	assert_int_equal(guest_mem_end(&m), 9 * GiB);
+	check_sorted_and_sized(&m);
+}
+
+static void test_layout_invalid(void **state)
+{
+	struct guest_mem m;
+	u64 zero = 0;
+
+	assert_int_equal(guest_mem_layout(&m, 0), -EINVAL);
+	assert_int_equal(guest_mem_layout(&m, 8 * MiB), -EINVAL);
+	assert_int_equal(guest_mem_layout(&m, GUEST_MEM_MIN - GUEST_PAGE_SIZE),
+			 -EINVAL);
+	assert_int_equal(guest_mem_layout(&m, GUEST_MEM_MIN), 0);
+	assert_int_equal(guest_mem_layout(&m, 64 * MiB + 1), -EINVAL);
+	assert_int_equal(guest_mem_layout(&m, 64 * MiB + 512), -EINVAL);
+	/* Fits the limit only if the hole were not skipped. */
+	assert_int_equal(guest_mem_layout(&m, GUEST_PHYS_LIMIT - GiB +
+					  GUEST_PAGE_SIZE), -EINVAL);
+	assert_int_equal(guest_mem_layout(&m, ~0ULL & ~(GUEST_PAGE_SIZE - 1)),
+			 -EINVAL);
+	assert_int_equal(guest_mem_layout(&m, GUEST_PHYS_LIMIT - GiB -
+					  (HIGH_RAM_START - MMIO_HOLE_START)), 0);
+	assert_int_equal(guest_mem_end(&m), GUEST_PHYS_LIMIT - GiB);
+	assert_int_equal(guest_mem_layout_nodes(&m, &zero, 1), -EINVAL);
+	assert_int_equal(guest_mem_layout_nodes(&m, &zero, 0), -EINVAL);
+}
+
+static void test_layout_nodes(void **state)
+{
+	/* Node 1 straddles the hole: 2 + 2 + 2 GiB. */
+	const u64 sizes[] = { 2 * GiB, 2 * GiB, 2 * GiB };
+	const u64 overflow[] = { ~0ULL & ~4095ULL, 1ULL << 40 };
+	struct guest_mem m;
+
+	assert_int_equal(guest_mem_layout_nodes(&m, sizes, 3), 0);
+	assert_int_equal(m.nr, 4);
+	assert_int_equal(m.nr_nodes, 3);
+	assert_int_equal(m.regions[0].node, 0);
+	assert_int_equal(m.regions[0].size, 2 * GiB);
+	assert_int_equal(m.regions[1].node, 1);
+	assert_int_equal(m.regions[1].gpa, 2 * GiB);
+	assert_int_equal(m.regions[1].size, 1 * GiB);
+	assert_int_equal(m.regions[2].node, 1);
+	assert_int_equal(m.regions[2].gpa, HIGH_RAM_START);
+	assert_int_equal(m.regions[2].size, 1 * GiB);
+	assert_int_equal(m.regions[3].node, 2);
+	assert_int_equal(m.regions[3].gpa, HIGH_RAM_START + GiB);
+	assert_int_equal(guest_mem_low_end(&m), 3 * GiB);
+	check_sorted_and_sized(&m);
+	/* The sum of node sizes must not wrap. */
+	assert_int_equal(guest_mem_layout_nodes(&m, overflow, 2), -EINVAL);
+}
+
+static void test_layout_node_ends_at_hole(void **state)
+{
+	const u64 sizes[] = { 3 * GiB, 1 * GiB };
+	struct guest_mem m;
+
+	assert_int_equal(guest_mem_layout_nodes(&m, sizes, 2), 0);
+	assert_int_equal(m.nr, 2);
+	assert_int_equal(m.regions[1].gpa, HIGH_RAM_START);
+	assert_int_equal(m.regions[1].node, 1);
+	check_sorted_and_sized(&m);
+}
+
+static void test_gpa_to_hva(void **state)
+{
+	struct guest_mem m;
+	u8 *low, *high;
+
+	assert_int_equal(guest_mem_layout(&m, 4 * GiB), 0);
+	/* Unmapped layout: nothing resolves. */
+	assert_null(gpa_to_hva(&m, 0, 1));
+	assert_int_equal(guest_mem_alloc(&m), 0);
+	low = m.regions[0].hva;
+	high = m.regions[1].hva;
+	assert_non_null(low);
+	assert_non_null(high);
+
+	assert_ptr_equal(gpa_to_hva(&m, 0, 1), low);
+	assert_ptr_equal(gpa_to_hva(&m, 0x1234, 16), low + 0x1234);
+	assert_ptr_equal(gpa_to_hva(&m, 0, 3 * GiB), low);
+	assert_ptr_equal(gpa_to_hva(&m, 3 * GiB - 1, 1), low + 3 * GiB - 1);
+	assert_ptr_equal(gpa_to_hva(&m, 3 * GiB - 8, 0), low + 3 * GiB - 8);
+	assert_null(gpa_to_hva(&m, 3 * GiB - 1, 2));	/* into the hole */
+	assert_null(gpa_to_hva(&m, 3 * GiB, 1));	/* the hole */
+	assert_null(gpa_to_hva(&m, LAPIC_ADDR, 4));
+	assert_null(gpa_to_hva(&m, HIGH_RAM_START - 1, 2)); /* straddles */
+	assert_ptr_equal(gpa_to_hva(&m, HIGH_RAM_START, 8), high);
+	assert_ptr_equal(gpa_to_hva(&m, 5 * GiB - 4, 4), high + GiB - 4);
+	assert_null(gpa_to_hva(&m, 5 * GiB - 4, 5));
+	assert_null(gpa_to_hva(&m, 5 * GiB, 1));
+	/* Lengths and addresses chosen to wrap a naive gpa + len. */
+	assert_null(gpa_to_hva(&m, 0x1000, ~0ULL));
+	assert_null(gpa_to_hva(&m, 0x1000, ~0ULL - 0xfff + 1));
+	assert_null(gpa_to_hva(&m, ~0ULL, 1));
+	assert_null(gpa_to_hva(&m, ~0ULL - 7, 16));
+	assert_null(gpa_to_hva(&m, HIGH_RAM_START, ~0ULL - HIGH_RAM_START + 2));
+	/* The memory is really ours and zeroed. */
+	assert_int_equal(low[3 * GiB - 1], 0);
+	low[3 * GiB - 1] = 0xab;
+	high[GiB - 1] = 0xcd;
+	assert_int_equal(*(u8 *)gpa_to_hva(&m, 5 * GiB - 1, 1), 0xcd);
+
+	guest_mem_free(&m);
+	assert_null(m.regions[0].hva);
+	assert_null(gpa_to_hva(&m, 0, 1));
+	guest_mem_free(&m);	/* twice is harmless */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout_small),
+		cmocka_unit_test(test_layout_3g_exact),
+		cmocka_unit_test(test_layout_4g_8g),
+		cmocka_unit_test(test_layout_invalid),
+		cmocka_unit_test(test_layout_nodes),
+		cmocka_unit_test(test_layout_node_ends_at_hole),
+		cmocka_unit_test(test_gpa_to_hva),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Configuration: the JSON file, the command line and their validation.
+ *
+ * The file is walked with one table of key handlers per JSON object, so a
+ * new key is one table line (plus a handler when its value is not a plain
+ * string/bool/integer/size). Keys are named in messages by their dotted
+ * path ("cpus.sockets") so users can find them in nested objects.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "layout.h"
+#include "parse.h"
+
+#define PAGE_SIZE	(4 * KiB)
+#define HUGE_PAGE_SIZE	(2 * MiB)
+
+/* ---- JSON config file ---- */
+
+/* State while one file is walked. */
+struct cfg_ctx {
+	struct config *c;
+	const char *file;
+};
+
+enum cfg_type {
+	CFG_STRING,	/* char * at off */
+	CFG_BOOL,	/* bool at off */
+	CFG_UINT,	/* unsigned int at off, >= min */
+	CFG_SIZE,	/* u64 bytes at off: "4G" or an integer */
+	CFG_CUSTOM,	/* fn does it all */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t off;		/* offsetof(struct config, ...) */
+	unsigned int min;	/* CFG_UINT */
+	int (*fn)(struct cfg_ctx *x, const char *path, json_t *v);
+};
+
+static int cfg_walk(struct cfg_ctx *x, const char *prefix, json_t *obj,
+		    const struct cfg_key *keys, size_t nr_keys);
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:	return "an object";
+	case JSON_ARRAY:	return "an array";
+	case JSON_STRING:	return "a string";
+	case JSON_INTEGER:	return "an integer";
+	case JSON_REAL:		return "a real number";
+	case JSON_TRUE:
+	case JSON_FALSE:	return "a boolean";
+	case JSON_NULL:		return "null";
+	}
+	return "unknown";
+}
+
+static int cfg_type_err(struct cfg_ctx *x, const char *path, const char *want,
+			const json_t *v)
+{
+	pr_err("config %s: \"%s\" must be %s, not %s", x->file, path, want,
+	       json_kind(v));
+	return -EINVAL;
+}
+
+static int cfg_set_string(char **dst, const char *s)
+{
+	char *dup = strdup(s);
+
+	if (!dup)
+		return -ENOMEM;
+	free(*dst);
+	*dst = dup;
+	return 0;
+}
+
+static int cfg_uint(struct cfg_ctx *x, const char *path, json_t *v,
+		    unsigned int min, unsigned int *dst)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return cfg_type_err(x, path, "an integer", v);
+	n = json_integer_value(v);
+	if (n < (json_int_t)min || n > (json_int_t)UINT32_MAX) {
+		pr_err("config %s: \"%s\" is %lld, must be between %u and %u",
+		       x->file, path, (long long)n, min, UINT32_MAX);
+		return -EINVAL;
+	}
+	*dst = n;
+	return 0;
+}
+
+/* A size: a string such as "4G" (see parse_size) or an integer of bytes. */
+static int cfg_size(struct cfg_ctx *x, const char *path, json_t *v, u64 *dst)
+{
+	const char *s;
+	int ret;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0) {
+			pr_err("config %s: \"%s\" is negative", x->file, path);
+			return -EINVAL;
+		}
+		*dst = json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return cfg_type_err(x, path,
+				    "a size (a string such as \"4G\" or an integer of bytes)",
+				    v);
+	s = json_string_value(v);
+	ret = parse_size(s, dst);
+	if (ret == -ERANGE)
+		pr_err("config %s: \"%s\": size \"%s\" is too large", x->file,
+		       path, s);
+	else if (ret)
+		pr_err("config %s: \"%s\": invalid size \"%s\" (use a number with an optional K, M, G or T suffix)",
+		       x->file, path, s);
+	return ret ? -EINVAL : 0;
+}
+
+/* Store v per key->type into the config field at key->off. */
+static int cfg_store(struct cfg_ctx *x, const struct cfg_key *key,
+		     const char *path, json_t *v)
+{
+	char *field = (char *)x->c + key->off;
+
+	switch (key->type) {
+	case CFG_STRING:
+		if (!json_is_string(v))
+			return cfg_type_err(x, path, "a string", v);
+		return cfg_set_string((char **)field, json_string_value(v));
+	case CFG_BOOL:
+		if (!json_is_boolean(v))
+			return cfg_type_err(x, path, "true or false", v);
+		*(bool *)field = json_is_true(v);
+		return 0;
+	case CFG_UINT:
+		return cfg_uint(x, path, v, key->min, (unsigned int *)field);
+	case CFG_SIZE:
+		return cfg_size(x, path, v, (u64 *)field);
+	case CFG_CUSTOM:
+		return key->fn(x, path, v);
+	}
+	return -EINVAL;
+}
+
+static const struct cfg_key cpus_keys[] = {
+	{ "count",	CFG_UINT, offsetof(struct config, nr_cpus), 1, NULL },
+	{ "sockets",	CFG_UINT, offsetof(struct config, sockets), 1, NULL },
+	{ "cores",	CFG_UINT, offsetof(struct config, cores), 1, NULL },
+	{ "threads",	CFG_UINT, offsetof(struct config, threads), 1, NULL },
+};
+
+/*
+ * "cpus": 8, or {"count": 8, "sockets": 2, ...}. Either form replaces the
+ * whole CPU setting, so a topology never outlives the count it was for.
+ */
+static int cfg_cpus(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	struct config *c = x->c;
+
+	c->sockets = c->cores = c->threads = 0;
+	if (json_is_integer(v))
+		return cfg_uint(x, path, v, 1, &c->nr_cpus);
+	if (!json_is_object(v))
+		return cfg_type_err(x, path, "an integer or an object", v);
+	if (!json_object_get(v, "count")) {
+		pr_err("config %s: \"%s.count\" is required", x->file, path);
+		return -EINVAL;
+	}
+	return cfg_walk(x, path, v, cpus_keys, ARRAY_SIZE(cpus_keys));
+}
+
+static const struct cfg_key memory_keys[] = {
+	{ "size",	CFG_SIZE, offsetof(struct config, mem_size), 0, NULL },
+	{ "hugepages",	CFG_BOOL, offsetof(struct config, mem_hugepages), 0, NULL },
+	{ "prefault",	CFG_BOOL, offsetof(struct config, mem_prefault), 0, NULL },
+};
+
+/* "memory": "4G", 4294967296, or {"size": "4G", "hugepages": true, ...}. */
+static int cfg_memory(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	if (json_is_object(v))
+		return cfg_walk(x, path, v, memory_keys,
+				ARRAY_SIZE(memory_keys));
+	if (!json_is_string(v) && !json_is_integer(v))
+		return cfg_type_err(x, path,
+				    "a size (such as \"4G\" or an integer of bytes) or an object",
+				    v);
+	return cfg_size(x, path, v, &x->c->mem_size);
+}
+
+static const struct cfg_key top_keys[] = {
+	{ "kernel",	CFG_STRING, offsetof(struct config, kernel), 0, NULL },
+	{ "initrd",	CFG_STRING, offsetof(struct config, initrd), 0, NULL },
+	{ "cmdline",	CFG_STRING, offsetof(struct config, cmdline), 0, NULL },
+	{ "cpus",	CFG_CUSTOM, 0, 0, cfg_cpus },
+	{ "memory",	CFG_CUSTOM, 0, 0, cfg_memory },
+};
+
+/*
+ * Apply every key of obj through the table; a key not in it is an error.
+ * prefix is obj's own dotted path ("" at the top level).
+ */
+static int cfg_walk(struct cfg_ctx *x, const char *prefix, json_t *obj,
+		    const struct cfg_key *keys, size_t nr_keys)
+{
+	const char *name;
+	char path[256];
+	json_t *v;
+	size_t i;
+	int ret;
+
+	json_object_foreach(obj, name, v) {
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+			 *prefix ? "." : "", name);
+		for (i = 0; i < nr_keys; i++)
+			if (!strcmp(keys[i].name, name))
+				break;
+		if (i == nr_keys) {
+			pr_err("config %s: unknown key \"%s\"", x->file, path);
+			return -EINVAL;
+		}
+		ret = cfg_store(x, &keys[i], path, v);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int config_parse_file(struct config *c, const char *path)
+{
+	struct cfg_ctx x = { .c = c, .file = path };
+	json_error_t jerr;
+	json_t *root;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		pr_err("config %s: %s", path, strerror(errno));
+		return ret;
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (!root) {
+		pr_err("config %s:%d:%d: %s", path, jerr.line, jerr.column,
+		       jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		pr_err("config %s: the top level must be an object, not %s",
+		       path, json_kind(root));
+		ret = -EINVAL;
+		goto put_root;
+	}
+	ret = cfg_set_string(&c->config_path, path);
+	if (!ret)
+		ret = cfg_walk(&x, "", root, top_keys, ARRAY_SIZE(top_keys));
+put_root:
+	json_decref(root);
+	return ret;
+}
+
+/* ---- command line ---- */
+
+enum {
+	OPT_CONFIG = 256,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_CPUS,
+	OPT_MEMORY,
+};
+
+static const struct option run_opts[] = {
+	{ "config",	required_argument, NULL, OPT_CONFIG },
+	{ "kernel",	required_argument, NULL, OPT_KERNEL },
+	{ "initrd",	required_argument, NULL, OPT_INITRD },
+	{ "cmdline",	required_argument, NULL, OPT_CMDLINE },
+	{ "cpus",	required_argument, NULL, OPT_CPUS },
+	{ "memory",	required_argument, NULL, OPT_MEMORY },
+	{ "verbose",	no_argument, NULL, 'v' },
+	{ "quiet",	no_argument, NULL, 'q' },
+	{ "help",	no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* '+': stop at the first non-option; ':': report a missing argument. */
+#define RUN_SHORT_OPTS "+:vqh"
+
+static const char usage_text[] =
+"usage: smpvisor run [options]\n"
+"       smpvisor --help | --version\n"
+"\n"
+"Run a Linux guest under KVM.\n"
+"\n"
+"Options of \"run\":\n"
+"  --config FILE     read the machine description from the JSON file FILE;\n"
+"                    the other options override it, wherever they appear\n"
+"  --kernel PATH     guest kernel (bzImage); required here or in the config\n"
+"  --initrd PATH     initial ramdisk\n"
+"  --cmdline STR     kernel command line\n"
+"  --cpus N          number of vCPUs (default 1); as 1 socket of N cores\n"
+"  --cpus N,sockets=S,cores=C,threads=T\n"
+"                    N vCPUs as S sockets of C cores of T threads; any of the\n"
+"                    three may be left out (sockets and threads default to 1,\n"
+"                    cores to whatever makes up N); S x C x T must equal N\n"
+"  --memory SIZE     guest RAM (default 512M)\n"
+"  -v, --verbose     more messages (-v info, -vv debug)\n"
+"  -q, --quiet       errors only\n"
+"  -h, --help        this text\n"
+"\n"
+"SIZE is a byte count with an optional K, M, G or T suffix (powers of 1024,\n"
+"case-insensitive, optionally followed by B or iB): 512M, 4G, 1.5GiB.\n"
+"\n"
+"The config file is a JSON object; every key is optional:\n"
+"  {\"kernel\": PATH, \"initrd\": PATH, \"cmdline\": STR,\n"
+"   \"cpus\": N or {\"count\": N, \"sockets\": S, \"cores\": C, \"threads\": T},\n"
+"   \"memory\": SIZE or {\"size\": SIZE, \"hugepages\": BOOL, \"prefault\": BOOL}}\n"
+"where SIZE is a string as above or an integer of bytes. Unknown keys are\n"
+"errors. Paths are used as given (relative to the current directory).\n"
+"\n"
+"Top-level options:\n"
+"  --help            this text\n"
+"  --version         print the version and exit\n";
+
+const char *config_usage(void)
+{
+	return usage_text;
+}
+
+enum log_level config_log_level(const struct config *c)
+{
+	if (c->quiet)
+		return LOG_ERR;
+	if (c->verbose >= 2)
+		return LOG_DEBUG;
+	return c->verbose ? LOG_INFO : LOG_WARN;
+}
+
+/* One "key=value" field of --cpus. */
+static int cli_cpus_field(struct config *c, const char *arg, char *field)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+		{ "sockets", offsetof(struct config, sockets) },
+		{ "cores", offsetof(struct config, cores) },
+		{ "threads", offsetof(struct config, threads) },
+	};
+	char *val = strchr(field, '=');
+	size_t i;
+	u32 n;
+
+	if (val)
+		*val++ = '\0';
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
+		if (!strcmp(field, fields[i].name))
+			break;
+	if (i == ARRAY_SIZE(fields)) {
+		pr_err("--cpus %s: unknown field \"%s\" (expected sockets=, cores= or threads=)",
+		       arg, field);
+		return -EINVAL;
+	}
+	if (!val || parse_u32(val, 1, UINT32_MAX, &n)) {
+		pr_err("--cpus %s: %s needs a positive integer value", arg,
+		       field);
+		return -EINVAL;
+	}
+	*(unsigned int *)((char *)c + fields[i].off) = n;
+	return 0;
+}
+
+/* --cpus N[,sockets=S][,cores=C][,threads=T]: replaces the CPU setting. */
+static int cli_cpus(struct config *c, const char *arg)
+{
+	char *dup = strdup(arg), *rest, *field;
+	int ret = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	rest = dup;
+	field = strsep(&rest, ",");
+	if (parse_u32(field, 0, UINT32_MAX, &c->nr_cpus)) {
+		pr_err("--cpus %s: \"%s\" is not a vCPU count", arg, field);
+		ret = -EINVAL;
+		goto free_dup;
+	}
+	c->sockets = c->cores = c->threads = 0;
+	while (!ret && (field = strsep(&rest, ",")))
+		ret = cli_cpus_field(c, arg, field);
+free_dup:
+	free(dup);
+	return ret;
+}
+
+static int cli_memory(struct config *c, const char *arg)
+{
+	int ret = parse_size(arg, &c->mem_size);
+
+	if (ret == -ERANGE)
+		pr_err("--memory %s: too large", arg);
+	else if (ret)
+		pr_err("--memory %s: invalid size (use a number with an optional K, M, G or T suffix, e.g. 512M or 4G)",
+		       arg);
+	return ret ? -EINVAL : 0;
+}
+
+static int cli_bad_option(int opt, char **argv)
+{
+	/* argv[optind - 1] is the offending word; optopt the short letter. */
+	const char *word = argv[optind - 1];
+
+	if (opt == ':')
+		pr_err("run: option %s needs an argument", word);
+	else if (optopt)
+		pr_err("run: unknown option -%c", optopt);
+	else
+		pr_err("run: unknown option %s", word);
+	return -EINVAL;
+}
+
+/* Apply one option of the second pass, where the config file is loaded. */
+static int cli_apply(struct config *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_KERNEL:
+		return cfg_set_string(&c->kernel, arg);
+	case OPT_INITRD:
+		return cfg_set_string(&c->initrd, arg);
+	case OPT_CMDLINE:
+		return cfg_set_string(&c->cmdline, arg);
+	case OPT_CPUS:
+		return cli_cpus(c, arg);
+	case OPT_MEMORY:
+		return cli_memory(c, arg);
+	case 'v':
+		c->verbose++;
+		return 0;
+	case 'q':
+		c->quiet = true;
+		return 0;
+	}
+	return 0;	/* --config and --help were handled in the first pass */
+}
+
+/*
+ * "run" options, argv[0] being "run". Two passes so the config file is
+ * applied before every other option: the first finds --config and --help
+ * and rejects unknown options, the second applies the rest.
+ */
+static int parse_run(struct config *c, int argc, char **argv)
+{
+	const char *cfg_file = NULL;
+	int opt, ret;
+
+	c->cmd = CONFIG_CMD_RUN;
+	opterr = 0;
+	optind = 0;	/* glibc: full re-initialisation of getopt */
+	while ((opt = getopt_long(argc, argv, RUN_SHORT_OPTS, run_opts,
+				  NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return cli_bad_option(opt, argv);
+		if (opt == 'h')
+			c->help = true;
+		else if (opt == OPT_CONFIG)
+			cfg_file = optarg;
+	}
+	if (optind < argc) {
+		pr_err("run: unexpected argument \"%s\"", argv[optind]);
+		return -EINVAL;
+	}
+	if (c->help)
+		return 0;
+	if (cfg_file) {
+		ret = config_parse_file(c, cfg_file);
+		if (ret)
+			return ret;
+	}
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, RUN_SHORT_OPTS, run_opts,
+				  NULL)) != -1) {
+		ret = cli_apply(c, opt, optarg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int config_parse_args(struct config *c, int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		pr_err("no command given: try \"smpvisor --help\"");
+		return -EINVAL;
+	}
+	if (!strcmp(cmd, "run"))
+		return parse_run(c, argc - 1, argv + 1);
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
+		c->help = true;
+	else if (!strcmp(cmd, "--version"))
+		c->version = true;
+	else if (cmd[0] == '-') {
+		pr_err("unknown option %s: try \"smpvisor --help\"", cmd);
+		return -EINVAL;
+	} else {
+		pr_err("unknown command \"%s\": try \"smpvisor --help\"", cmd);
+		return -EINVAL;
+	}
+	if (argc > 2) {
+		pr_err("%s takes no arguments (got \"%s\")", cmd, argv[2]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- validation ---- */
+
+/*
+ * Fill in sockets/cores/threads left at 0 and check their product: sockets
+ * and threads default to 1, cores to whatever makes up the vCPU count.
+ */
+static int validate_topology(struct config *c)
+{
+	unsigned int s = c->sockets ? c->sockets : 1;
+	unsigned int t = c->threads ? c->threads : 1;
+	u64 st = (u64)s * t;
+
+	if (!c->cores) {
+		if (c->nr_cpus % st) {
+			pr_err("--cpus %u: %u sockets x %u threads per core do not divide %u vCPUs",
+			       c->nr_cpus, s, t, c->nr_cpus);
+			return -EINVAL;
+		}
+		c->cores = c->nr_cpus / st;
+	}
+	/* st <= nr_cpus keeps the product within 64 bits. */
+	if (st > c->nr_cpus || st * c->cores != c->nr_cpus) {
+		pr_err("--cpus %u: sockets=%u x cores=%u x threads=%u does not make %u vCPUs",
+		       c->nr_cpus, s, c->cores, t, c->nr_cpus);
+		return -EINVAL;
+	}
+	c->sockets = s;
+	c->threads = t;
+	return 0;
+}
+
+static int validate_memory(const struct config *c)
+{
+	u64 align = c->mem_hugepages ? HUGE_PAGE_SIZE : PAGE_SIZE;
+
+	if (!c->mem_size) {
+		pr_err("--memory 0: the guest needs some RAM");
+		return -EINVAL;
+	}
+	if (c->mem_size % align) {
+		pr_err("--memory %llu: not a multiple of %s",
+		       (unsigned long long)c->mem_size,
+		       c->mem_hugepages ? "2 MiB (huge pages are on)" : "4 KiB");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_validate(struct config *c, unsigned int max_vcpus)
+{
+	if (!c->kernel || !*c->kernel) {
+		pr_err("no kernel given: use --kernel PATH or \"kernel\" in the config");
+		return -EINVAL;
+	}
+	if (!c->nr_cpus) {
+		pr_err("--cpus 0: need at least one vCPU");
+		return -EINVAL;
+	}
+	if (c->nr_cpus > max_vcpus) {
+		pr_err("--cpus %u: KVM allows at most %u vCPUs", c->nr_cpus,
+		       max_vcpus);
+		return -EINVAL;
+	}
+	if (validate_topology(c) || validate_memory(c))
+		return -EINVAL;
+	if (c->cmdline && strlen(c->cmdline) >= BOOT_CMDLINE_MAX) {
+		pr_err("--cmdline: %zu bytes, the limit is %llu",
+		       strlen(c->cmdline), BOOT_CMDLINE_MAX - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->nr_cpus = 1;
+	c->mem_size = CONFIG_DEFAULT_MEM;
+}
+
+void config_free(struct config *c)
+{
+	free(c->config_path);
+	free(c->kernel);
+	free(c->initrd);
+	free(c->cmdline);
+	c->config_path = c->kernel = c->initrd = c->cmdline = NULL;
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest RAM layout and its host mappings (see memory.h for the address
+ * map). The layout is pure arithmetic; only guest_mem_alloc and
+ * guest_mem_free touch the host, with mmap and munmap.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "layout.h"
+#include "memory.h"
+
+/* Append [gpa, gpa + size) of node to m, splitting it at the hole. */
+static void add_node_range(struct guest_mem *m, u64 *cursor, u64 size,
+			   int node)
+{
+	u64 gpa = *cursor;
+
+	while (size) {
+		u64 chunk = size;
+		struct guest_region *r;
+
+		if (gpa < MMIO_HOLE_START && gpa + chunk > MMIO_HOLE_START)
+			chunk = MMIO_HOLE_START - gpa;
+		r = &m->regions[m->nr++];
+		r->gpa = gpa;
+		r->size = chunk;
+		r->hva = NULL;
+		r->node = node;
+		size -= chunk;
+		gpa += chunk;
+		if (gpa == MMIO_HOLE_START)
+			gpa = HIGH_RAM_START;
+	}
+	*cursor = gpa;
+}
+
+int guest_mem_layout_nodes(struct guest_mem *m, const u64 *node_size,
+			   unsigned nr_nodes)
+{
+	u64 total = 0, cursor = 0, end;
+	unsigned i;
+
+	memset(m, 0, sizeof(*m));
+	if (!nr_nodes || nr_nodes > GUEST_MEM_MAX_NODES) {
+		pr_err("guest memory: %u NUMA nodes (1 to %u supported)",
+		       nr_nodes, GUEST_MEM_MAX_NODES);
+		return -EINVAL;
+	}
+	for (i = 0; i < nr_nodes; i++) {
+		u64 s = node_size[i];
+
+		if (!s || s % GUEST_PAGE_SIZE) {
+			if (nr_nodes == 1)
+				pr_err("guest memory: %llu bytes is not a positive multiple of 4 KiB",
+				       (unsigned long long)s);
+			else
+				pr_err("guest memory: node %u: %llu bytes is not a positive multiple of 4 KiB",
+				       i, (unsigned long long)s);
+			return -EINVAL;
+		}
+		if (s > GUEST_PHYS_LIMIT - total) {
+			pr_err("guest memory: more than %llu GiB in total",
+			       (unsigned long long)(GUEST_PHYS_LIMIT / GiB));
+			return -EINVAL;
+		}
+		total += s;
+	}
+	if (total < GUEST_MEM_MIN) {
+		pr_err("guest memory: %llu KiB is too small (minimum %llu MiB)",
+		       (unsigned long long)(total / KiB),
+		       (unsigned long long)(GUEST_MEM_MIN / MiB));
+		return -EINVAL;
+	}
+	end = total > MMIO_HOLE_START ? total - MMIO_HOLE_START + HIGH_RAM_START
+				      : total;
+	if (end > GUEST_PHYS_LIMIT) {
+		pr_err("guest memory: %llu MiB does not fit below the %llu TiB physical limit once the hole is skipped",
+		       (unsigned long long)(total / MiB),
+		       (unsigned long long)(GUEST_PHYS_LIMIT >> 40));
+		return -EINVAL;
+	}
+	for (i = 0; i < nr_nodes; i++)
+		add_node_range(m, &cursor, node_size[i], (int)i);
+	m->nr_nodes = nr_nodes;
+	m->size = total;
+	return 0;
+}
+
+int guest_mem_layout(struct guest_mem *m, u64 size)
+{
+	return guest_mem_layout_nodes(m, &size, 1);
+}
+
+int guest_mem_alloc(struct guest_mem *m)
+{
+	unsigned i;
+	int err;
+
+	for (i = 0; i < m->nr; i++) {
+		struct guest_region *r = &m->regions[i];
+		void *p;
+
+		/*
+		 * MAP_NORESERVE: a big guest touches only what it uses. No
+		 * MADV_MERGEABLE (KSM costs CPU and leaks timing between
+		 * guests); transparent huge pages stay at the host default.
+		 */
+		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED) {
+			err = -errno;
+			pr_err("guest memory: cannot map %llu MiB at gpa 0x%llx: %s",
+			       (unsigned long long)(r->size / MiB),
+			       (unsigned long long)r->gpa, strerror(-err));
+			goto err_unmap;
+		}
+		r->hva = p;
+	}
+	return 0;
+
+err_unmap:
+	guest_mem_free(m);
+	return err;
+}
+
+void guest_mem_free(struct guest_mem *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nr; i++) {
+		struct guest_region *r = &m->regions[i];
+
+		if (r->hva)
+			munmap(r->hva, r->size);
+		r->hva = NULL;
+	}
+}
+
+const struct guest_region *guest_mem_find(const struct guest_mem *m, u64 gpa)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nr; i++) {
+		const struct guest_region *r = &m->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+void *gpa_to_hva(const struct guest_mem *m, u64 gpa, u64 len)
+{
+	const struct guest_region *r = guest_mem_find(m, gpa);
+	u64 off;
+
+	if (!r || !r->hva)
+		return NULL;
+	off = gpa - r->gpa;
+	/* off < size here, so size - off cannot wrap; gpa + len never formed. */
+	if (len > r->size - off)
+		return NULL;
+	return (u8 *)r->hva + off;
+}
+
+u64 guest_mem_low_end(const struct guest_mem *m)
+{
+	u64 end = 0;
+	unsigned i;
+
+	for (i = 0; i < m->nr && m->regions[i].gpa < MMIO_HOLE_START; i++)
+		end = m->regions[i].gpa + m->regions[i].size;
+	return end;
+}
+
+u64 guest_mem_end(const struct guest_mem *m)
+{
+	if (!m->nr)
+		return 0;
+	return m->regions[m->nr - 1].gpa + m->regions[m->nr - 1].size;
+}

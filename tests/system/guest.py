@@ -31,8 +31,9 @@ def parse_agent(text):
         kind, _, rest = line[i + 6:].partition(" ")
         rest = rest.strip()
         if rest.startswith("{"):
+            # A kernel message may land right after the JSON on the same line.
             try:
-                found[kind] = json.loads(rest)
+                found[kind] = json.JSONDecoder().raw_decode(rest)[0]
             except ValueError:
                 found.setdefault("BADJSON", []).append(line)
         else:
@@ -64,7 +65,7 @@ def qemu_cmd(kernel, initrd, cpus=1, memory="256M", append="", nodes=0, extra=()
     cmd = ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-M", "pc",
            "-smp", str(cpus), "-m", memory, "-nographic", "-no-reboot",
            "-kernel", kernel, "-initrd", initrd,
-           "-append", f"console=ttyS0 panic=-1 {append}".strip()]
+           "-append", f"console=ttyS0 panic=-1 quiet {append}".strip()]
     if nodes:
         mem_mb = int(memory.rstrip("M")) if memory.endswith("M") else int(memory.rstrip("G")) * 1024
         per = cpus // nodes

@@ -22,7 +22,7 @@ def smpvisor_cmd(kernel, initrd, cpus=1, memory="256M", append="", extra=()):
 
 @pytest.mark.parametrize("cpus", [1, 2, 4])
 def test_boots_to_agent_with_n_vcpus(kvmhost, test_guest, cpus):
-    b = boot(kvmhost, smpvisor_cmd(*test_guest, cpus=cpus))
+    b = boot(kvmhost, smpvisor_cmd(*test_guest, cpus=cpus, append="quiet"))
     assert b.rc == 0, b.explain()
     rep = b.report
     assert rep, b.explain()
@@ -40,7 +40,7 @@ def test_serial_output_reaches_stdout(kvmhost, test_guest):
 
 
 def test_guest_reboot_ends_vm(kvmhost, test_guest):
-    b = boot(kvmhost, smpvisor_cmd(*test_guest, cpus=2, append="agent.end=reboot"),
+    b = boot(kvmhost, smpvisor_cmd(*test_guest, cpus=2, append="quiet agent.end=reboot"),
              timeout=180)
     assert b.rc == 0, b.explain()
     assert b.agent.get("END") == "reboot"

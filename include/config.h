@@ -15,9 +15,59 @@
 #ifndef SMPVISOR_CONFIG_H
 #define SMPVISOR_CONFIG_H
 
+#include "parse.h"
 #include "util.h"
 
 #define CONFIG_DEFAULT_MEM	(512 * MiB)
+/* Host CPU and node numbers in the config must be below these. */
+#define CONFIG_HOST_CPUS	8192
+#define CONFIG_HOST_NODES	1024
+/* Guest NUMA nodes (equals GUEST_MEM_MAX_NODES). */
+#define CONFIG_MAX_NODES	64
+/* vCPU ids named in "cpus.pin" and "numa[].cpus" must be below this. */
+#define CONFIG_MAX_VCPU_IDS	8192
+
+/* How a guest node's memory is tied to its host nodes (set_mempolicy(2)). */
+enum config_policy {
+	CONFIG_POLICY_BIND,		/* MPOL_BIND: only there */
+	CONFIG_POLICY_PREFERRED,	/* MPOL_PREFERRED: there if possible */
+	CONFIG_POLICY_INTERLEAVE,	/* MPOL_INTERLEAVE: spread over them */
+};
+
+/* One entry of "numa": a guest NUMA node. */
+struct config_node {
+	struct cpulist cpus;		/* its vCPUs (CONFIG_MAX_VCPU_IDS bits) */
+	u64 mem_size;			/* bytes */
+	struct cpulist host_nodes;	/* empty: memory not bound */
+	enum config_policy policy;
+	unsigned nr_distances;		/* 0: defaults (10 local, 20 remote) */
+	u8 distances[CONFIG_MAX_NODES];	/* its SLIT row */
+};
+
+/* One "cpus.pin" entry: these vCPUs may run on those host CPUs. */
+struct config_pin {
+	struct cpulist vcpus;		/* CONFIG_MAX_VCPU_IDS bits */
+	struct cpulist host;		/* CONFIG_HOST_CPUS bits */
+};
+
+/* One I/O thread ("iothreads": [ {"pin": "2"} ] or "iothreads": N). */
+struct config_iothread {
+	struct cpulist pin;		/* host CPUs; valid only when pinned */
+	bool pinned;
+};
+
+/* Paravirtual features ("pv" object); a clear bit hides it from the guest. */
+enum config_pv {
+	CONFIG_PV_KVMCLOCK	= 1 << 0,
+	CONFIG_PV_EOI		= 1 << 1,
+	CONFIG_PV_TLB_FLUSH	= 1 << 2,
+	CONFIG_PV_SCHED_YIELD	= 1 << 3,
+	CONFIG_PV_SPINLOCKS	= 1 << 4,
+	CONFIG_PV_STEAL_TIME	= 1 << 5,
+	CONFIG_PV_SEND_IPI	= 1 << 6,
+	CONFIG_PV_POLL_CONTROL	= 1 << 7,
+	CONFIG_PV_ALL		= (1 << 8) - 1,
+};
 
 enum config_cmd {
 	CONFIG_CMD_NONE,	/* only --help or --version */
@@ -32,10 +82,41 @@ struct config {
 	u64 mem_size;		/* bytes */
 	bool mem_hugepages;	/* back guest RAM with huge pages */
 	bool mem_prefault;	/* touch every page before the guest starts */
+	bool mem_size_given;	/* size set by the file or --memory */
 
 	unsigned int nr_cpus;
 	/* 0 means "not given": config_validate derives it. */
 	unsigned int sockets, cores, threads;
+
+	/*
+	 * NUMA: nr_nodes 0 means one node and no SRAT. numa_auto ("numa":
+	 * "auto") asks numa_plan_auto to fill nodes from the host topology.
+	 */
+	struct config_node *nodes;
+	unsigned nr_nodes;
+	bool numa_auto;
+
+	/* "cpus.pin" entries as written, and "cpus.pin": "auto". */
+	struct config_pin *pins;
+	unsigned nr_pins;
+	bool pin_auto;
+	bool dedicated;		/* "cpus.dedicated" */
+
+	/*
+	 * Filled by config_validate: vcpu_node[i] is vCPU i's guest node (0
+	 * without NUMA); vcpu_pin[i] its host CPUs, .bits NULL when unpinned.
+	 */
+	u32 *vcpu_node;
+	struct cpulist *vcpu_pin;
+	unsigned nr_vcpu_pin;	/* entries of vcpu_pin */
+
+	struct config_iothread *iothreads;
+	unsigned nr_iothreads;
+
+	struct cpulist vmm_pin;	/* "vmm.pin": the main thread */
+	bool vmm_pinned;
+
+	unsigned pv;		/* enum config_pv bits left on */
 
 	int verbose;		/* number of -v */
 	bool quiet;		/* -q */
@@ -67,8 +148,12 @@ int config_parse_args(struct config *c, int argc, char **argv);
  * Check the result and complete the topology: a kernel is required, 1 to
  * max_vcpus vCPUs (the KVM limit the caller read), sockets x cores x
  * threads == vCPUs (defaults: 1 socket, 1 thread, cores to fill), memory
- * a non-zero multiple of 4 KiB (of 2 MiB with huge pages). 0 or -EINVAL
- * with a message.
+ * a non-zero multiple of 4 KiB (of 2 MiB with huge pages). With "numa":
+ * every vCPU in exactly one node, node memory summing to memory.size,
+ * distance rows of the right length. Pins name existing vCPUs; dedicated
+ * mode needs every vCPU pinned to its own single CPU. Fills vcpu_node and
+ * vcpu_pin. Host-side checks (nodes and CPUs that exist and are allowed)
+ * are numa_check_host's and smp_pin_check's. 0 or -EINVAL with a message.
  */
 int config_validate(struct config *c, unsigned int max_vcpus);
 

@@ -52,5 +52,11 @@ int vcpus_start(struct vcpus *s);
 void vcpus_stop(struct vcpus *s);
 /* Wait for every started thread. */
 void vcpus_join(struct vcpus *s);
+/*
+ * Handle the exit KVM_RUN just returned on v (port I/O, MMIO, system
+ * events, fatal exits): the vCPU threads' own exit path, exported so that
+ * bench/exits measures exactly the code the VMM runs.
+ */
+void vcpu_handle_exit(struct vcpu *v);
 
 #endif

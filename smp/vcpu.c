@@ -64,7 +64,7 @@ static void handle_io(struct vcpu *v)
 	}
 }
 
-static void handle_exit(struct vcpu *v)
+void vcpu_handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->kv.run;
 	char why[96];
@@ -131,7 +131,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		v->exits++;
-		handle_exit(v);
+		vcpu_handle_exit(v);
 	}
 	return NULL;
 }

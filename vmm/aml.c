@@ -281,13 +281,15 @@ int aml_eisaid_value(const char *id, u32 *val)
 void aml_eisaid(struct aml *a, const char *id)
 {
 	u8 b[5] = { AML_DWORD_PREFIX };
+	unsigned i;
 	u32 v;
 
 	if (aml_eisaid_value(id, &v)) {
 		aml_fail(a, -EINVAL);
 		return;
 	}
-	memcpy(b + 1, &v, 4);	/* x86 hosts only: little endian */
+	for (i = 0; i < 4; i++)
+		b[1 + i] = (u8)(v >> (8 * i));
 	aml_bytes(a, b, sizeof(b));
 }
 

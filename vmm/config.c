@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "layout.h"
+#include "numa.h"
 #include "parse.h"
 
 #define PAGE_SIZE	(4 * KiB)
@@ -28,6 +29,7 @@
 struct cfg_ctx {
 	struct config *c;
 	const char *file;
+	void *base;		/* the struct table offsets point into */
 };
 
 enum cfg_type {
@@ -35,13 +37,14 @@ enum cfg_type {
 	CFG_BOOL,	/* bool at off */
 	CFG_UINT,	/* unsigned int at off, >= min */
 	CFG_SIZE,	/* u64 bytes at off: "4G" or an integer */
+	CFG_CPULIST,	/* struct cpulist at off (sized already): "0-3,8" */
 	CFG_CUSTOM,	/* fn does it all */
 };
 
 struct cfg_key {
 	const char *name;
 	enum cfg_type type;
-	size_t off;		/* offsetof(struct config, ...) */
+	size_t off;		/* offsetof(<x->base's struct>, ...) */
 	unsigned int min;	/* CFG_UINT */
 	int (*fn)(struct cfg_ctx *x, const char *path, json_t *v);
 };
@@ -129,11 +132,31 @@ static int cfg_size(struct cfg_ctx *x, const char *path, json_t *v, u64 *dst)
 	return ret ? -EINVAL : 0;
 }
 
-/* Store v per key->type into the config field at key->off. */
+/* A CPU or node list string into cl (already sized). */
+static int cfg_cpulist(struct cfg_ctx *x, const char *path, json_t *v,
+		       struct cpulist *cl)
+{
+	const char *s;
+	int ret;
+
+	if (!json_is_string(v))
+		return cfg_type_err(x, path, "a list string such as \"0-3,8\"", v);
+	s = json_string_value(v);
+	ret = parse_cpulist(s, cl);
+	if (ret == -ERANGE)
+		pr_err("config %s: \"%s\": \"%s\" names a number above %u",
+		       x->file, path, s, cl->nbits - 1);
+	else if (ret)
+		pr_err("config %s: \"%s\": invalid list \"%s\" (use numbers and ranges such as \"0-3,8\")",
+		       x->file, path, s);
+	return ret ? -EINVAL : 0;
+}
+
+/* Store v per key->type into the field at key->off of x->base. */
 static int cfg_store(struct cfg_ctx *x, const struct cfg_key *key,
 		     const char *path, json_t *v)
 {
-	char *field = (char *)x->c + key->off;
+	char *field = (char *)x->base + key->off;
 
 	switch (key->type) {
 	case CFG_STRING:
@@ -149,10 +172,83 @@ static int cfg_store(struct cfg_ctx *x, const struct cfg_key *key,
 		return cfg_uint(x, path, v, key->min, (unsigned int *)field);
 	case CFG_SIZE:
 		return cfg_size(x, path, v, (u64 *)field);
+	case CFG_CPULIST:
+		return cfg_cpulist(x, path, v, (struct cpulist *)field);
 	case CFG_CUSTOM:
 		return key->fn(x, path, v);
 	}
 	return -EINVAL;
+}
+
+static void free_pins(struct config *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nr_pins; i++) {
+		cpulist_free(&c->pins[i].vcpus);
+		cpulist_free(&c->pins[i].host);
+	}
+	free(c->pins);
+	c->pins = NULL;
+	c->nr_pins = 0;
+	c->pin_auto = false;
+}
+
+/* One "cpus.pin" entry: "2-3": "6-7". */
+static int cfg_pin_entry(struct cfg_ctx *x, const char *path, const char *key,
+			 json_t *v)
+{
+	struct config *c = x->c;
+	struct config_pin *p;
+	int ret;
+
+	p = &c->pins[c->nr_pins];
+	if (cpulist_init(&p->vcpus, CONFIG_MAX_VCPU_IDS) ||
+	    cpulist_init(&p->host, CONFIG_HOST_CPUS)) {
+		cpulist_free(&p->vcpus);
+		return -ENOMEM;
+	}
+	c->nr_pins++;
+	ret = parse_cpulist(key, &p->vcpus);
+	if (ret) {
+		pr_err("config %s: \"%s\": key \"%s\" is not a vCPU id or range such as \"0-3\"",
+		       x->file, path, key);
+		return -EINVAL;
+	}
+	return cfg_cpulist(x, path, v, &p->host);
+}
+
+/*
+ * "cpus.pin": {"0": "0", "2-3": "2-3"} (vCPUs to host CPU lists) or
+ * "auto". Replaces earlier pins.
+ */
+static int cfg_cpus_pin(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	struct config *c = x->c;
+	char sub[256];
+	const char *key;
+	json_t *val;
+	int ret;
+
+	free_pins(c);
+	if (json_is_string(v) && !strcmp(json_string_value(v), "auto")) {
+		c->pin_auto = true;
+		return 0;
+	}
+	if (!json_is_object(v))
+		return cfg_type_err(x, path,
+				    "an object of vCPU ids to host CPU lists, or \"auto\"",
+				    v);
+	c->pins = calloc(json_object_size(v) + 1, sizeof(*c->pins));
+	if (!c->pins)
+		return -ENOMEM;
+	json_object_foreach(v, key, val) {
+		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		ret = cfg_pin_entry(x, sub, key, val);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static const struct cfg_key cpus_keys[] = {
@@ -160,17 +256,22 @@ static const struct cfg_key cpus_keys[] = {
 	{ "sockets",	CFG_UINT, offsetof(struct config, sockets), 1, NULL },
 	{ "cores",	CFG_UINT, offsetof(struct config, cores), 1, NULL },
 	{ "threads",	CFG_UINT, offsetof(struct config, threads), 1, NULL },
+	{ "pin",	CFG_CUSTOM, 0, 0, cfg_cpus_pin },
+	{ "dedicated",	CFG_BOOL, offsetof(struct config, dedicated), 0, NULL },
 };
 
 /*
  * "cpus": 8, or {"count": 8, "sockets": 2, ...}. Either form replaces the
- * whole CPU setting, so a topology never outlives the count it was for.
+ * whole CPU setting, so a topology or pin never outlives the count it was
+ * for.
  */
 static int cfg_cpus(struct cfg_ctx *x, const char *path, json_t *v)
 {
 	struct config *c = x->c;
 
 	c->sockets = c->cores = c->threads = 0;
+	c->dedicated = false;
+	free_pins(c);
 	if (json_is_integer(v))
 		return cfg_uint(x, path, v, 1, &c->nr_cpus);
 	if (!json_is_object(v))
@@ -191,6 +292,8 @@ static const struct cfg_key memory_keys[] = {
 /* "memory": "4G", 4294967296, or {"size": "4G", "hugepages": true, ...}. */
 static int cfg_memory(struct cfg_ctx *x, const char *path, json_t *v)
 {
+	if (!json_is_object(v) || json_object_get(v, "size"))
+		x->c->mem_size_given = true;
 	if (json_is_object(v))
 		return cfg_walk(x, path, v, memory_keys,
 				ARRAY_SIZE(memory_keys));
@@ -201,12 +304,294 @@ static int cfg_memory(struct cfg_ctx *x, const char *path, json_t *v)
 	return cfg_size(x, path, v, &x->c->mem_size);
 }
 
+/* ---- "numa" ---- */
+
+static void free_nodes(struct config *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nr_nodes; i++) {
+		cpulist_free(&c->nodes[i].cpus);
+		cpulist_free(&c->nodes[i].host_nodes);
+	}
+	free(c->nodes);
+	c->nodes = NULL;
+	c->nr_nodes = 0;
+	c->numa_auto = false;
+}
+
+static int cfg_node_policy(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	static const char *const names[] = {
+		[CONFIG_POLICY_BIND] = "bind",
+		[CONFIG_POLICY_PREFERRED] = "preferred",
+		[CONFIG_POLICY_INTERLEAVE] = "interleave",
+	};
+	struct config_node *n = x->base;
+	size_t i;
+
+	if (!json_is_string(v))
+		return cfg_type_err(x, path, "a string", v);
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(json_string_value(v), names[i])) {
+			n->policy = i;
+			return 0;
+		}
+	}
+	pr_err("config %s: \"%s\": unknown policy \"%s\" (use bind, preferred or interleave)",
+	       x->file, path, json_string_value(v));
+	return -EINVAL;
+}
+
+/* "distances": [10, 20]: the node's SLIT row, one entry per node. */
+static int cfg_node_distances(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	struct config_node *n = x->base;
+	json_t *d;
+	size_t i;
+
+	if (!json_is_array(v))
+		return cfg_type_err(x, path, "an array of integers", v);
+	if (json_array_size(v) > CONFIG_MAX_NODES) {
+		pr_err("config %s: \"%s\" has %zu entries, at most %u nodes are supported",
+		       x->file, path, json_array_size(v), CONFIG_MAX_NODES);
+		return -EINVAL;
+	}
+	json_array_foreach(v, i, d) {
+		if (!json_is_integer(d) || json_integer_value(d) < 10 ||
+		    json_integer_value(d) > 254) {
+			pr_err("config %s: \"%s[%zu]\" must be an integer from 10 to 254",
+			       x->file, path, i);
+			return -EINVAL;
+		}
+		n->distances[i] = json_integer_value(d);
+	}
+	n->nr_distances = json_array_size(v);
+	return 0;
+}
+
+static const struct cfg_key node_keys[] = {
+	{ "cpus",	CFG_CPULIST, offsetof(struct config_node, cpus), 0, NULL },
+	{ "memory",	CFG_SIZE, offsetof(struct config_node, mem_size), 0, NULL },
+	{ "host_nodes",	CFG_CPULIST, offsetof(struct config_node, host_nodes), 0, NULL },
+	{ "policy",	CFG_CUSTOM, 0, 0, cfg_node_policy },
+	{ "distances",	CFG_CUSTOM, 0, 0, cfg_node_distances },
+};
+
+static int cfg_node(struct cfg_ctx *x, const char *path, json_t *v,
+		    struct config_node *n)
+{
+	void *base = x->base;
+	int ret;
+
+	if (!json_is_object(v))
+		return cfg_type_err(x, path, "an object", v);
+	if (!json_object_get(v, "cpus") || !json_object_get(v, "memory")) {
+		pr_err("config %s: \"%s.%s\" is required", x->file, path,
+		       json_object_get(v, "cpus") ? "memory" : "cpus");
+		return -EINVAL;
+	}
+	x->base = n;
+	ret = cfg_walk(x, path, v, node_keys, ARRAY_SIZE(node_keys));
+	x->base = base;
+	return ret;
+}
+
+/* "numa": [ {node}, ... ] or "auto"; replaces earlier nodes. */
+static int cfg_numa(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	struct config *c = x->c;
+	char sub[64];
+	json_t *e;
+	size_t i;
+	int ret;
+
+	free_nodes(c);
+	if (json_is_string(v) && !strcmp(json_string_value(v), "auto")) {
+		c->numa_auto = true;
+		return 0;
+	}
+	if (!json_is_array(v))
+		return cfg_type_err(x, path, "an array of node objects or \"auto\"", v);
+	if (!json_array_size(v) || json_array_size(v) > CONFIG_MAX_NODES) {
+		pr_err("config %s: \"%s\" has %zu nodes (1 to %u supported)",
+		       x->file, path, json_array_size(v), CONFIG_MAX_NODES);
+		return -EINVAL;
+	}
+	c->nodes = calloc(json_array_size(v), sizeof(*c->nodes));
+	if (!c->nodes)
+		return -ENOMEM;
+	json_array_foreach(v, i, e) {
+		struct config_node *n = &c->nodes[i];
+
+		if (cpulist_init(&n->cpus, CONFIG_MAX_VCPU_IDS) ||
+		    cpulist_init(&n->host_nodes, CONFIG_HOST_NODES)) {
+			cpulist_free(&n->cpus);
+			return -ENOMEM;
+		}
+		c->nr_nodes++;
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		ret = cfg_node(x, sub, e, n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- "iothreads", "vmm", "pv" ---- */
+
+static void free_iothreads(struct config *c)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nr_iothreads; i++)
+		cpulist_free(&c->iothreads[i].pin);
+	free(c->iothreads);
+	c->iothreads = NULL;
+	c->nr_iothreads = 0;
+}
+
+/* One entry of "iothreads": {} or {"pin": "2"}. */
+static int cfg_iothread(struct cfg_ctx *x, const char *path, json_t *v,
+			struct config_iothread *t)
+{
+	const char *key;
+	char sub[64];
+	json_t *val;
+
+	if (!json_is_object(v))
+		return cfg_type_err(x, path, "an object", v);
+	json_object_foreach(v, key, val) {
+		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		if (strcmp(key, "pin")) {
+			pr_err("config %s: unknown key \"%s\"", x->file, sub);
+			return -EINVAL;
+		}
+		if (cfg_cpulist(x, sub, val, &t->pin))
+			return -EINVAL;
+		t->pinned = true;
+	}
+	return 0;
+}
+
+#define CONFIG_MAX_IOTHREADS 256
+
+/* "iothreads": N (unpinned) or [ {"pin": "2"}, {} ]; replaces earlier ones. */
+static int cfg_iothreads(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	struct config *c = x->c;
+	unsigned i, n;
+	char sub[64];
+	int ret;
+
+	free_iothreads(c);
+	if (json_is_integer(v)) {
+		if (cfg_uint(x, path, v, 0, &n))
+			return -EINVAL;
+	} else if (json_is_array(v)) {
+		n = json_array_size(v);
+	} else {
+		return cfg_type_err(x, path, "an integer or an array of objects", v);
+	}
+	if (n > CONFIG_MAX_IOTHREADS) {
+		pr_err("config %s: \"%s\": %u I/O threads, at most %u", x->file,
+		       path, n, CONFIG_MAX_IOTHREADS);
+		return -EINVAL;
+	}
+	c->iothreads = calloc(n + 1, sizeof(*c->iothreads));
+	if (!c->iothreads)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (cpulist_init(&c->iothreads[i].pin, CONFIG_HOST_CPUS))
+			return -ENOMEM;
+		c->nr_iothreads++;
+		if (!json_is_array(v))
+			continue;
+		snprintf(sub, sizeof(sub), "%s[%u]", path, i);
+		ret = cfg_iothread(x, sub, json_array_get(v, i), &c->iothreads[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* "vmm": {"pin": "0"}: the main VMM thread (and the helpers it starts). */
+static int cfg_vmm_pin(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	struct config *c = x->c;
+
+	if (!c->vmm_pin.bits && cpulist_init(&c->vmm_pin, CONFIG_HOST_CPUS))
+		return -ENOMEM;
+	if (cfg_cpulist(x, path, v, &c->vmm_pin))
+		return -EINVAL;
+	c->vmm_pinned = true;
+	return 0;
+}
+
+static const struct cfg_key vmm_keys[] = {
+	{ "pin",	CFG_CUSTOM, 0, 0, cfg_vmm_pin },
+};
+
+static int cfg_vmm(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	if (!json_is_object(v))
+		return cfg_type_err(x, path, "an object", v);
+	return cfg_walk(x, path, v, vmm_keys, ARRAY_SIZE(vmm_keys));
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} pv_names[] = {
+	{ "kvmclock",		CONFIG_PV_KVMCLOCK },
+	{ "pv_eoi",		CONFIG_PV_EOI },
+	{ "pv_tlb_flush",	CONFIG_PV_TLB_FLUSH },
+	{ "pv_sched_yield",	CONFIG_PV_SCHED_YIELD },
+	{ "pv_spinlocks",	CONFIG_PV_SPINLOCKS },
+	{ "steal_time",		CONFIG_PV_STEAL_TIME },
+	{ "pv_send_ipi",	CONFIG_PV_SEND_IPI },
+	{ "poll_control",	CONFIG_PV_POLL_CONTROL },
+};
+
+/* "pv": {"kvmclock": false, ...}: each paravirtual feature on or off. */
+static int cfg_pv(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	const char *key;
+	char sub[64];
+	json_t *val;
+	size_t i;
+
+	if (!json_is_object(v))
+		return cfg_type_err(x, path, "an object", v);
+	json_object_foreach(v, key, val) {
+		snprintf(sub, sizeof(sub), "%s.%s", path, key);
+		for (i = 0; i < ARRAY_SIZE(pv_names); i++)
+			if (!strcmp(key, pv_names[i].name))
+				break;
+		if (i == ARRAY_SIZE(pv_names)) {
+			pr_err("config %s: unknown key \"%s\"", x->file, sub);
+			return -EINVAL;
+		}
+		if (!json_is_boolean(val))
+			return cfg_type_err(x, sub, "true or false", val);
+		if (json_is_true(val))
+			x->c->pv |= pv_names[i].bit;
+		else
+			x->c->pv &= ~pv_names[i].bit;
+	}
+	return 0;
+}
+
 static const struct cfg_key top_keys[] = {
 	{ "kernel",	CFG_STRING, offsetof(struct config, kernel), 0, NULL },
 	{ "initrd",	CFG_STRING, offsetof(struct config, initrd), 0, NULL },
 	{ "cmdline",	CFG_STRING, offsetof(struct config, cmdline), 0, NULL },
 	{ "cpus",	CFG_CUSTOM, 0, 0, cfg_cpus },
 	{ "memory",	CFG_CUSTOM, 0, 0, cfg_memory },
+	{ "numa",	CFG_CUSTOM, 0, 0, cfg_numa },
+	{ "iothreads",	CFG_CUSTOM, 0, 0, cfg_iothreads },
+	{ "vmm",	CFG_CUSTOM, 0, 0, cfg_vmm },
+	{ "pv",		CFG_CUSTOM, 0, 0, cfg_pv },
 };
 
 /*
@@ -241,7 +626,7 @@ static int cfg_walk(struct cfg_ctx *x, const char *prefix, json_t *obj,
 
 int config_parse_file(struct config *c, const char *path)
 {
-	struct cfg_ctx x = { .c = c, .file = path };
+	struct cfg_ctx x = { .c = c, .file = path, .base = c };
 	json_error_t jerr;
 	json_t *root;
 	FILE *f;
@@ -412,6 +797,8 @@ static int cli_memory(struct config *c, const char *arg)
 {
 	int ret = parse_size(arg, &c->mem_size);
 
+	c->mem_size_given = true;
+
 	if (ret == -ERANGE)
 		pr_err("--memory %s: too large", arg);
 	else if (ret)
@@ -578,6 +965,168 @@ static int validate_memory(const struct config *c)
 	return 0;
 }
 
+/* Copy src's members into dst, sized like src. */
+static int cpulist_copy(struct cpulist *dst, const struct cpulist *src)
+{
+	int cpu, ret;
+
+	ret = cpulist_init(dst, src->nbits);
+	if (ret)
+		return ret;
+	cpulist_for_each(cpu, src)
+		cpulist_set(dst, cpu);
+	return 0;
+}
+
+/* A node's memory size and SLIT row. */
+static int validate_node(const struct config *c, unsigned i)
+{
+	const struct config_node *n = &c->nodes[i];
+	u64 align = c->mem_hugepages ? HUGE_PAGE_SIZE : PAGE_SIZE;
+	unsigned j;
+
+	if (!n->mem_size || n->mem_size % align) {
+		pr_err("\"numa[%u].memory\": %llu bytes is not a positive multiple of %s",
+		       i, (unsigned long long)n->mem_size,
+		       c->mem_hugepages ? "2 MiB (huge pages are on)" : "4 KiB");
+		return -EINVAL;
+	}
+	if (n->policy == CONFIG_POLICY_PREFERRED &&
+	    cpulist_count(&n->host_nodes) > 1) {
+		pr_err("\"numa[%u].policy\": preferred takes a single host node, host_nodes names %u",
+		       i, cpulist_count(&n->host_nodes));
+		return -EINVAL;
+	}
+	if (!n->nr_distances)
+		return 0;
+	if (n->nr_distances != c->nr_nodes) {
+		pr_err("\"numa[%u].distances\" has %u entries, needs one per node (%u)",
+		       i, n->nr_distances, c->nr_nodes);
+		return -EINVAL;
+	}
+	for (j = 0; j < c->nr_nodes; j++) {
+		if (j == i && n->distances[j] != 10) {
+			pr_err("\"numa[%u].distances[%u]\" is %u: a node's distance to itself must be 10",
+			       i, j, n->distances[j]);
+			return -EINVAL;
+		}
+		if (j != i && n->distances[j] <= 10) {
+			pr_err("\"numa[%u].distances[%u]\" is %u: distances to other nodes must be above 10",
+			       i, j, n->distances[j]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Every vCPU in exactly one node; node memory adds up to memory.size. */
+static int validate_numa(struct config *c)
+{
+	u64 sum = 0;
+	unsigned i, v;
+	int cpu;
+
+	c->vcpu_node = calloc(c->nr_cpus, sizeof(*c->vcpu_node));
+	if (!c->vcpu_node)
+		return -ENOMEM;
+	if (!c->nr_nodes)
+		return 0;
+	for (v = 0; v < c->nr_cpus; v++)
+		c->vcpu_node[v] = UINT32_MAX;
+	for (i = 0; i < c->nr_nodes; i++) {
+		const struct config_node *n = &c->nodes[i];
+
+		cpulist_for_each(cpu, &n->cpus) {
+			if ((unsigned)cpu >= c->nr_cpus) {
+				pr_err("\"numa[%u].cpus\": vCPU %d does not exist (%u vCPUs)",
+				       i, cpu, c->nr_cpus);
+				return -EINVAL;
+			}
+			if (c->vcpu_node[cpu] != UINT32_MAX) {
+				pr_err("\"numa[%u].cpus\": vCPU %d is also in numa[%u]",
+				       i, cpu, c->vcpu_node[cpu]);
+				return -EINVAL;
+			}
+			c->vcpu_node[cpu] = i;
+		}
+		if (validate_node(c, i))
+			return -EINVAL;
+		sum += n->mem_size;
+	}
+	for (v = 0; v < c->nr_cpus; v++) {
+		if (c->vcpu_node[v] == UINT32_MAX) {
+			pr_err("\"numa\": vCPU %u is in no node", v);
+			return -EINVAL;
+		}
+	}
+	if (!c->mem_size_given)
+		c->mem_size = sum;
+	if (sum != c->mem_size) {
+		pr_err("\"numa\": node memory adds up to %llu MiB, but memory.size is %llu MiB",
+		       (unsigned long long)(sum / MiB),
+		       (unsigned long long)(c->mem_size / MiB));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Dedicated mode: every vCPU on a host CPU of its own. */
+static int validate_dedicated(const struct config *c)
+{
+	unsigned v, w;
+
+	for (v = 0; v < c->nr_cpus; v++) {
+		const struct cpulist *p = &c->vcpu_pin[v];
+
+		if (!p->bits || cpulist_count(p) != 1) {
+			pr_err("\"cpus.dedicated\": vCPU %u is not pinned to a single host CPU (dedicated mode needs every vCPU pinned 1:1)",
+			       v);
+			return -EINVAL;
+		}
+		for (w = 0; w < v; w++) {
+			if (cpulist_next(&c->vcpu_pin[w], -1) ==
+			    cpulist_next(p, -1)) {
+				pr_err("\"cpus.dedicated\": vCPUs %u and %u share host CPU %d (dedicated mode needs every vCPU pinned 1:1)",
+				       w, v, cpulist_next(p, -1));
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Expand "cpus.pin" into vcpu_pin[], one entry per vCPU. */
+static int validate_pins(struct config *c)
+{
+	unsigned i;
+	int cpu;
+
+	c->vcpu_pin = calloc(c->nr_cpus, sizeof(*c->vcpu_pin));
+	if (!c->vcpu_pin)
+		return -ENOMEM;
+	c->nr_vcpu_pin = c->nr_cpus;
+	for (i = 0; i < c->nr_pins; i++) {
+		const struct config_pin *p = &c->pins[i];
+
+		cpulist_for_each(cpu, &p->vcpus) {
+			if ((unsigned)cpu >= c->nr_cpus) {
+				pr_err("\"cpus.pin\": vCPU %d does not exist (%u vCPUs)",
+				       cpu, c->nr_cpus);
+				return -EINVAL;
+			}
+			if (c->vcpu_pin[cpu].bits) {
+				pr_err("\"cpus.pin\": vCPU %d is pinned twice", cpu);
+				return -EINVAL;
+			}
+			if (cpulist_copy(&c->vcpu_pin[cpu], &p->host))
+				return -ENOMEM;
+		}
+	}
+	if (c->dedicated)
+		return validate_dedicated(c);
+	return 0;
+}
+
 int config_validate(struct config *c, unsigned int max_vcpus)
 {
 	if (!c->kernel || !*c->kernel) {
@@ -593,7 +1142,12 @@ int config_validate(struct config *c, unsigned int max_vcpus)
 		       max_vcpus);
 		return -EINVAL;
 	}
-	if (validate_topology(c) || validate_memory(c))
+	free_derived(c);
+	if (validate_topology(c))
+		return -EINVAL;
+	if ((c->numa_auto || c->pin_auto) && numa_plan_auto(c))
+		return -EINVAL;
+	if (validate_numa(c) || validate_memory(c) || validate_pins(c))
 		return -EINVAL;
 	if (c->cmdline && strlen(c->cmdline) >= BOOT_CMDLINE_MAX) {
 		pr_err("--cmdline: %zu bytes, the limit is %llu",
@@ -608,10 +1162,30 @@ void config_init(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->nr_cpus = 1;
 	c->mem_size = CONFIG_DEFAULT_MEM;
+	c->pv = CONFIG_PV_ALL;
+}
+
+static void free_derived(struct config *c)
+{
+	unsigned i;
+
+	if (c->vcpu_pin)
+		for (i = 0; i < c->nr_vcpu_pin; i++)
+			cpulist_free(&c->vcpu_pin[i]);
+	free(c->vcpu_pin);
+	free(c->vcpu_node);
+	c->vcpu_pin = NULL;
+	c->vcpu_node = NULL;
+	c->nr_vcpu_pin = 0;
 }
 
 void config_free(struct config *c)
 {
+	free_derived(c);
+	free_pins(c);
+	free_nodes(c);
+	free_iothreads(c);
+	cpulist_free(&c->vmm_pin);
 	free(c->config_path);
 	free(c->kernel);
 	free(c->initrd);

@@ -38,8 +38,10 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 KVM_SRCS  := $(sort $(wildcard tests/kvm/*.c))
 KVM_BINS  := $(KVM_SRCS:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
 AGENT     := $(BUILD)/guest/agent
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/firstrun.so
 
-all: deps-check $(BUILD)/smpvisor $(UNIT_BINS) $(KVM_BINS) $(AGENT)
+all: deps-check $(BUILD)/smpvisor $(UNIT_BINS) $(KVM_BINS) $(AGENT) $(BENCH_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	$(E) "  CC      $<"
@@ -64,6 +66,18 @@ $(BUILD)/tests/kvm/%: $(BUILD)/obj/tests/kvm/%.o $(LIB)
 	$(E) "  LD      $@"
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Benchmark programs (bench/README.md) link the core like the KVM tests;
+# firstrun.so is preloaded into a VMM to time its first KVM_RUN.
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	$(E) "  LD      $@"
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/firstrun.so: bench/preload/firstrun.c
+	$(E) "  CC      $@"
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 # The guest agent runs as PID 1 in the test guest: static, no sanitizers.
 $(AGENT): tests/guest/agent.c

@@ -92,4 +92,12 @@ void aml_res_io(struct aml *a, bool decode16, u16 min, u16 max, u8 align,
 /* IRQNoFlags() { irq }: edge, active high, exclusive. irq 0-15. */
 void aml_res_irq_noflags(struct aml *a, unsigned irq);
 
+/* Address space descriptors, for a PCI root's _CRS (min/max fixed, producer). */
+void aml_res_word_bus(struct aml *a, u16 min, u16 max);
+void aml_res_word_io(struct aml *a, u16 min, u16 max);
+void aml_res_dword_mem(struct aml *a, u32 min, u32 max, bool prefetch);
+void aml_res_qword_mem(struct aml *a, u64 min, u64 max, bool prefetch);
+/* Memory32Fixed(ReadWrite, base, len). */
+void aml_res_mem32_fixed(struct aml *a, u32 base, u32 len);
+
 #endif

@@ -26,11 +26,16 @@
 /* Each node is contiguous except the one split by the hole. */
 #define GUEST_MEM_MAX_REGIONS	(GUEST_MEM_MAX_NODES + 1)
 
+/* How a region is backed (guest_region.flags); 4 KiB pages without. */
+#define GUEST_REGION_HUGETLB	(1U << 0)	/* hugetlbfs 2 MiB pages */
+#define GUEST_REGION_THP	(1U << 1)	/* THP via MADV_HUGEPAGE */
+
 struct guest_region {
 	u64 gpa;
 	u64 size;
 	void *hva;		/* NULL until guest_mem_alloc */
 	int node;		/* guest NUMA node, 0 without NUMA */
+	unsigned flags;		/* GUEST_REGION_*, set before guest_mem_alloc */
 };
 
 struct guest_mem {
@@ -53,10 +58,19 @@ int guest_mem_layout(struct guest_mem *m, u64 size);
 int guest_mem_layout_nodes(struct guest_mem *m, const u64 *node_size,
 			   unsigned nr_nodes);
 /*
- * Map every region: anonymous, private, no swap reservation, zero-filled.
- * On failure nothing stays mapped. 0 or -errno.
+ * Map every region: anonymous, private, no swap reservation, zero-filled,
+ * untouched. A GUEST_REGION_HUGETLB region is mapped with 2 MiB hugetlbfs
+ * pages (reserved now); if the pool cannot back it, it falls back to THP
+ * with a warning. A GUEST_REGION_THP region gets MADV_HUGEPAGE. On failure
+ * nothing stays mapped. 0 or -errno.
  */
 int guest_mem_alloc(struct guest_mem *m);
+/*
+ * Populate every mapped region now (write faults, so pages land where
+ * the region's memory policy says), instead of on the guest's first touch.
+ * 0 or -errno with a message.
+ */
+int guest_mem_prefault(struct guest_mem *m);
 /* Unmap what guest_mem_alloc mapped; safe to call twice or on a bare layout. */
 void guest_mem_free(struct guest_mem *m);
 /*

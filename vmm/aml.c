@@ -433,3 +433,74 @@ void aml_res_irq_noflags(struct aml *a, unsigned irq)
 	}
 	aml_bytes(a, d, sizeof(d));
 }
+
+/*
+ * Large resource descriptors (ACPI 6.x, 6.4.3): Memory32Fixed and the
+ * Word/DWord/QWord address space descriptors a PCI root's _CRS needs.
+ * Fields are little endian; flags as in 6.4.3.5: general flags bit 3
+ * _MAF, bit 2 _MIF (both fixed here), bit 0 clear = resource producer.
+ */
+#define RES_MEM32_FIXED		0x86
+#define RES_DWORD_ADDR		0x87
+#define RES_WORD_ADDR		0x88
+#define RES_QWORD_ADDR		0x8a
+#define RES_GFLAGS_FIXED	0x0c	/* MinFixed, MaxFixed, producer */
+
+static void put_le(u8 *p, u64 v, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (u8)(v >> (8 * i));
+}
+
+/* One address space descriptor of w-byte fields (2, 4 or 8). */
+static void res_addr(struct aml *a, u8 tag, unsigned w, u8 type, u8 tflags,
+		     u64 min, u64 max)
+{
+	u8 b[3 + 3 + 5 * 8];
+	unsigned n = 3 + 5 * w;
+
+	b[0] = tag;
+	put_le(b + 1, n, 2);
+	b[3] = type;
+	b[4] = RES_GFLAGS_FIXED;
+	b[5] = tflags;
+	put_le(b + 6, 0, w);			/* granularity */
+	put_le(b + 6 + w, min, w);
+	put_le(b + 6 + 2 * w, max, w);
+	put_le(b + 6 + 3 * w, 0, w);		/* translation */
+	put_le(b + 6 + 4 * w, max - min + 1, w);	/* length */
+	aml_bytes(a, b, 3 + n);
+}
+
+void aml_res_word_bus(struct aml *a, u16 min, u16 max)
+{
+	res_addr(a, RES_WORD_ADDR, 2, 2, 0, min, max);
+}
+
+void aml_res_word_io(struct aml *a, u16 min, u16 max)
+{
+	/* Type-specific: _RNG = 3, ISA and non-ISA ranges. */
+	res_addr(a, RES_WORD_ADDR, 2, 1, 3, min, max);
+}
+
+void aml_res_dword_mem(struct aml *a, u32 min, u32 max, bool prefetch)
+{
+	/* Type-specific: bit 0 read-write, bits 2:1 _MEM (3 prefetchable). */
+	res_addr(a, RES_DWORD_ADDR, 4, 0, prefetch ? 0x07 : 0x01, min, max);
+}
+
+void aml_res_qword_mem(struct aml *a, u64 min, u64 max, bool prefetch)
+{
+	res_addr(a, RES_QWORD_ADDR, 8, 0, prefetch ? 0x07 : 0x01, min, max);
+}
+
+void aml_res_mem32_fixed(struct aml *a, u32 base, u32 len)
+{
+	u8 b[12] = { RES_MEM32_FIXED, 9, 0, 1 };	/* read-write */
+
+	put_le(b + 4, base, 4);
+	put_le(b + 8, len, 4);
+	aml_bytes(a, b, sizeof(b));
+}

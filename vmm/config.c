@@ -1143,9 +1143,9 @@ int config_validate(struct config *c, unsigned int max_vcpus)
 		return -EINVAL;
 	}
 	free_derived(c);
-	if (validate_topology(c))
-		return -EINVAL;
 	if ((c->numa_auto || c->pin_auto) && numa_plan_auto(c))
+		return -EINVAL;
+	if (validate_topology(c))
 		return -EINVAL;
 	if (validate_numa(c) || validate_memory(c) || validate_pins(c))
 		return -EINVAL;

@@ -93,6 +93,37 @@ int guest_mem_layout(struct guest_mem *m, u64 size)
 	return guest_mem_layout_nodes(m, &size, 1);
 }
 
+/* Map one region per its flags; hugetlbfs falls back to THP. */
+static void *map_region(struct guest_region *r)
+{
+	const int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	void *p;
+
+	if (r->flags & GUEST_REGION_HUGETLB) {
+		/* Reserved at mmap time, so a short pool fails here, not later. */
+		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+			 flags | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+		if (p != MAP_FAILED)
+			return p;
+		pr_warn("memory.hugepages: no hugetlbfs 2 MiB pages for %llu MiB at gpa 0x%llx (%s): using transparent huge pages (MADV_HUGEPAGE)",
+			(unsigned long long)(r->size / MiB),
+			(unsigned long long)r->gpa, strerror(errno));
+		r->flags = (r->flags & ~GUEST_REGION_HUGETLB) | GUEST_REGION_THP;
+	}
+	/*
+	 * MAP_NORESERVE: a big guest touches only what it uses. No
+	 * MADV_MERGEABLE (KSM costs CPU and leaks timing between guests).
+	 */
+	p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, flags | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	if ((r->flags & GUEST_REGION_THP) && madvise(p, r->size, MADV_HUGEPAGE))
+		pr_warn("memory.hugepages: MADV_HUGEPAGE refused for gpa 0x%llx (%s): using 4 KiB pages",
+			(unsigned long long)r->gpa, strerror(errno));
+	return p;
+}
+
 int guest_mem_alloc(struct guest_mem *m)
 {
 	unsigned i;
@@ -100,15 +131,8 @@ int guest_mem_alloc(struct guest_mem *m)
 
 	for (i = 0; i < m->nr; i++) {
 		struct guest_region *r = &m->regions[i];
-		void *p;
+		void *p = map_region(r);
 
-		/*
-		 * MAP_NORESERVE: a big guest touches only what it uses. No
-		 * MADV_MERGEABLE (KSM costs CPU and leaks timing between
-		 * guests); transparent huge pages stay at the host default.
-		 */
-		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED) {
 			err = -errno;
 			pr_err("guest memory: cannot map %llu MiB at gpa 0x%llx: %s",
@@ -123,6 +147,36 @@ int guest_mem_alloc(struct guest_mem *m)
 err_unmap:
 	guest_mem_free(m);
 	return err;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+int guest_mem_prefault(struct guest_mem *m)
+{
+	unsigned i;
+	u64 off;
+
+	for (i = 0; i < m->nr; i++) {
+		struct guest_region *r = &m->regions[i];
+		volatile u8 *p = r->hva;
+
+		if (!p)
+			continue;
+		if (!madvise(r->hva, r->size, MADV_POPULATE_WRITE))
+			continue;
+		if (errno != EINVAL) {
+			pr_err("memory.prefault: cannot populate %llu MiB at gpa 0x%llx: %s",
+			       (unsigned long long)(r->size / MiB),
+			       (unsigned long long)r->gpa, strerror(errno));
+			return -errno;
+		}
+		/* Kernels before 5.14: touch one byte per page ourselves. */
+		for (off = 0; off < r->size; off += GUEST_PAGE_SIZE)
+			p[off] = 0;
+	}
+	return 0;
 }
 
 void guest_mem_free(struct guest_mem *m)

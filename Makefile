@@ -122,7 +122,7 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/smpvisor $(BUILD)/libsmpvisor.a \
-	       $(BUILD)/tests $(BUILD)/guest/agent
+	       $(BUILD)/tests $(BUILD)/bench $(BUILD)/guest/agent
 
 .PHONY: demo all deps deps-check unit systest test test-all test-asan test-valgrind bench clean
 .SECONDARY:

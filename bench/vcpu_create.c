@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
 	const char *dev = KVM_DEFAULT_DEV;
 	char *tok, *save = NULL, *end;
 	struct kvm_vm probe;
+	struct rlimit rl;
 	unsigned i, rep;
 	int o;
 
@@ -155,6 +157,11 @@ int main(int argc, char **argv)
 		default:
 			goto bad;
 		}
+	}
+	/* Two fds per VM plus one per vCPU: lift the soft limit. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (kvm_open(&probe, dev)) {
 		printf("vcpu_create: skipped: %s not available\n", dev);

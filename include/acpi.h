@@ -37,8 +37,14 @@ struct acpi_machine {
 	const u32 *cpu_node;
 	const u8 *distance;
 
-	/* PCI: an MCFG for the ECAM window at PCI_ECAM_ADDR (segment 0). */
+	/*
+	 * PCI: an MCFG for the ECAM window at PCI_ECAM_ADDR (segment 0), and
+	 * in the DSDT the root bridge \_SB.PCI0 (_CRS with the bus range, the
+	 * I/O ports, the 32-bit window and the 64-bit one given here; _PRT
+	 * for INTx) plus a motherboard device reserving the ECAM.
+	 */
 	bool pci_ecam;
+	u64 pci_mmio64_base, pci_mmio64_size;
 };
 
 /*

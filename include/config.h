@@ -56,6 +56,15 @@ struct config_iothread {
 	bool pinned;
 };
 
+/* One disk: "disks": [ {...} ] or --disk (vmm/config_disk.c). */
+struct config_disk {
+	char *path;			/* raw image file or block device */
+	char *serial;			/* NULL: a default one */
+	bool readonly;
+	unsigned queues;		/* 0 until validated: one per vCPU */
+	int iothread;			/* -1: queues spread over all */
+};
+
 /* Paravirtual features ("pv" object); a clear bit hides it from the guest. */
 enum config_pv {
 	CONFIG_PV_KVMCLOCK	= 1 << 0,
@@ -113,6 +122,9 @@ struct config {
 	struct config_iothread *iothreads;
 	unsigned nr_iothreads;
 
+	struct config_disk *disks;
+	unsigned nr_disks;
+
 	struct cpulist vmm_pin;	/* "vmm.pin": the main thread */
 	bool vmm_pinned;
 
@@ -162,5 +174,13 @@ const char *config_usage(void);
 
 /* The log level -v/-q ask for (main stores it in log_level). */
 enum log_level config_log_level(const struct config *c);
+
+/* Disks (vmm/config_disk.c): the "disks" key, --disk, checks, free. */
+struct json_t;
+int config_disks_json(struct config *c, const char *file, const char *path,
+		      struct json_t *v);
+int config_disk_arg(struct config *c, const char *arg);
+int config_disks_validate(struct config *c);
+void config_disks_free(struct config *c);
 
 #endif

@@ -63,4 +63,22 @@ int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, const struct smp_topo *t,
  */
 int cpuid_kvm_clear_features(struct kvm_cpuid2 *c, u32 mask);
 
+/* Leaf 0x40000001 EAX (KVM_FEATURE_* bits) of c; 0 without the leaf. */
+u32 cpuid_kvm_features(const struct kvm_cpuid2 *c);
+
+/*
+ * Set hint bits (KVM_HINTS_*, e.g. 1 << KVM_HINTS_REALTIME) in leaf
+ * 0x40000001 EDX. -ENOENT without the leaf.
+ */
+int cpuid_kvm_set_hints(struct kvm_cpuid2 *c, u32 hints);
+
+/*
+ * The KVM_FEATURE_* bits behind the config's paravirtual switches (enum
+ * config_pv bits in pv): kvmclock is KVM_FEATURE_CLOCKSOURCE, _CLOCKSOURCE2
+ * and _CLOCKSOURCE_STABLE_BIT, pv_spinlocks is KVM_FEATURE_PV_UNHALT, the
+ * rest map one to one. Pass the switches that are off to get the mask for
+ * cpuid_kvm_clear_features.
+ */
+u32 cpuid_kvm_pv_mask(unsigned pv);
+
 #endif

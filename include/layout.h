@@ -36,6 +36,7 @@
 #define I8042_DATA_PORT		0x60
 #define I8042_CMD_PORT		0x64
 #define CMOS_PORT		0x70	/* index 0x70, data 0x71 */
+#define CMOS_CENTURY_REG	0x32	/* named by the FADT CENTURY field */
 #define POST_PORT		0x80	/* Linux's I/O delay port: writes ignored */
 #define COM1_PORT		0x3f8
 #define COM1_IRQ		4

@@ -12,6 +12,7 @@
 
 #include "bus.h"
 #include "devices.h"
+#include "layout.h"
 #include "util.h"
 
 /* --- i8042 (vmm/devices/legacy/i8042.c) --- */
@@ -37,7 +38,7 @@ int i8042_register(struct i8042 *k, struct bus *pio);
 /* --- CMOS RTC and NVRAM (vmm/devices/legacy/cmos.c) --- */
 
 #define CMOS_NR_REGS		128
-#define CMOS_REG_CENTURY	0x32	/* the FADT's CENTURY field names it */
+#define CMOS_REG_CENTURY	CMOS_CENTURY_REG
 
 struct cmos {
 	pthread_mutex_t lock;

@@ -19,6 +19,10 @@
 #include "topology.h"
 #include "uart.h"
 #include "vcpu.h"
+#include "irq.h"
+#include "iothread.h"
+#include "pci.h"
+#include "virtio_blk.h"
 
 struct machine {
 	const struct config *cfg;
@@ -37,6 +41,16 @@ struct machine {
 	struct acpi_pm pm;
 	struct console console;
 
+	/* I/O: vmm/machine_io.c */
+	struct irq_router irq;
+	struct pci_host pci;
+	bool pci_ok;
+	struct iothread *iothreads;
+	struct iothread **iot_ptrs;
+	unsigned nr_iothreads;
+	struct virtio_blk *disks;
+	unsigned nr_disks;
+
 	struct vm_control ctl;	/* devices and vCPUs ask to stop through it */
 	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */
 	int exit_fd;		/* eventfd: wakes the main thread on a request */
@@ -52,5 +66,15 @@ int machine_init(struct machine *m, const struct config *cfg);
  */
 enum vm_exit_reason machine_run(struct machine *m, int grace_ms);
 void machine_destroy(struct machine *m);
+
+/* Init steps of the I/O half (vmm/machine_io.c), listed in machine.c. */
+int machine_irq_init(struct machine *m);
+void machine_irq_exit(struct machine *m);
+int machine_iothreads_init(struct machine *m);
+void machine_iothreads_exit(struct machine *m);
+int machine_pci_init(struct machine *m);
+void machine_pci_exit(struct machine *m);
+int machine_iothreads_start(struct machine *m);
+void machine_iothreads_stop(struct machine *m);
 
 #endif

@@ -19,6 +19,7 @@
 #include "bus.h"
 #include "devices.h"
 #include "kvm.h"
+#include "parse.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -32,6 +33,8 @@ struct vcpu {
 	bool started;
 	struct vcpus *set;
 	u64 exits;		/* exits handled in user space (stats) */
+	/* Host CPUs for this thread, set before start; NULL: all allowed. */
+	const struct cpulist *pin;
 };
 
 struct vcpus {

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <asm/kvm_para.h>
+
+#include "config.h"
 #include "cpuid.h"
 
 #define LEAF_BASIC_MAX		0x0
@@ -254,6 +257,50 @@ int cpuid_kvm_clear_features(struct kvm_cpuid2 *c, u32 mask)
 		return -ENOENT;
 	e->eax &= ~mask;
 	return 0;
+}
+
+u32 cpuid_kvm_features(const struct kvm_cpuid2 *c)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	e = cpuid_find(c, LEAF_KVM_FEATURES, 0);
+	return e ? e->eax : 0;
+}
+
+int cpuid_kvm_set_hints(struct kvm_cpuid2 *c, u32 hints)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, LEAF_KVM_FEATURES, 0);
+
+	if (!e)
+		return -ENOENT;
+	e->edx |= hints;
+	return 0;
+}
+
+u32 cpuid_kvm_pv_mask(unsigned pv)
+{
+	static const struct {
+		unsigned pv;
+		u32 bits;
+	} map[] = {
+		{ CONFIG_PV_KVMCLOCK, 1U << KVM_FEATURE_CLOCKSOURCE |
+				      1U << KVM_FEATURE_CLOCKSOURCE2 |
+				      1U << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT },
+		{ CONFIG_PV_EOI, 1U << KVM_FEATURE_PV_EOI },
+		{ CONFIG_PV_TLB_FLUSH, 1U << KVM_FEATURE_PV_TLB_FLUSH },
+		{ CONFIG_PV_SCHED_YIELD, 1U << KVM_FEATURE_PV_SCHED_YIELD },
+		{ CONFIG_PV_SPINLOCKS, 1U << KVM_FEATURE_PV_UNHALT },
+		{ CONFIG_PV_STEAL_TIME, 1U << KVM_FEATURE_STEAL_TIME },
+		{ CONFIG_PV_SEND_IPI, 1U << KVM_FEATURE_PV_SEND_IPI },
+		{ CONFIG_PV_POLL_CONTROL, 1U << KVM_FEATURE_POLL_CONTROL },
+	};
+	u32 mask = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(map); i++)
+		if (pv & map[i].pv)
+			mask |= map[i].bits;
+	return mask;
 }
 
 static int cmp_entry(const void *pa, const void *pb)

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 
-#include "numa.h"
+#include "acpi.h"
+#include "numa_place.h"
 #include "pin.h"
 
 #define NODE_SYSFS "/sys/devices/system/node/node%u/%s"
@@ -340,7 +341,6 @@ static int check_node(const struct config *c, unsigned i,
 {
 	const struct config_node *n = &c->nodes[i];
 	unsigned cnt = cpulist_count(&n->host_nodes), k;
-	char buf[256];
 	int id;
 
 	cpulist_for_each(id, &n->host_nodes) {
@@ -526,4 +526,22 @@ int numa_host_nodes_used(const struct config *c, struct cpulist *out)
 		add_cpu_nodes(&allowed, out);
 	cpulist_free(&allowed);
 	return r;
+}
+
+u8 *numa_slit(const struct config *c)
+{
+	unsigned n = c->nr_nodes, i, j;
+	u8 *d;
+
+	if (!n)
+		return NULL;
+	d = malloc((size_t)n * n);
+	if (!d)
+		return NULL;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++)
+			d[i * n + j] = c->nodes[i].nr_distances ?
+				c->nodes[i].distances[j] :
+				i == j ? ACPI_SLIT_LOCAL : ACPI_SLIT_REMOTE;
+	return d;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pin.h"
 #include "vcpu.h"
 
 static void kick_handler(int sig)
@@ -115,6 +116,11 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu %u", v->idx);
 	pthread_setname_np(pthread_self(), name);
+	/* Before the first KVM_RUN, so the guest never runs elsewhere. */
+	if (smp_pin_self(v->pin, name)) {
+		s->ctl->request_exit(s->ctl->opaque, VM_EXIT_FATAL);
+		return NULL;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

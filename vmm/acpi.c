@@ -392,7 +392,72 @@ static void dsdt_body(struct aml *a)
 	aml_end(a, scope);
 }
 
-static u64 build_dsdt(struct acpi_ctx *c)
+/*
+ * The PCI root bridge: ids, _CRS (what it decodes) and _PRT (INTx of every
+ * slot straight to IOAPIC GSIs: the pci.c swizzle), plus a PNP0C02 device
+ * reserving the ECAM window, which Linux wants before it trusts the MCFG.
+ */
+static void dsdt_pci(struct aml *a, const struct acpi_machine *mc)
+{
+	struct aml_mark scope, dev, crs, prt, pkg;
+	unsigned slot, pin;
+
+	scope = aml_scope_begin(a, "\\_SB");
+	dev = aml_device_begin(a, "PCI0");
+	aml_name_decl(a, "_HID");
+	aml_eisaid(a, "PNP0A08");
+	aml_name_decl(a, "_CID");
+	aml_eisaid(a, "PNP0A03");
+	aml_name_decl(a, "_UID");
+	aml_int(a, 0);
+	aml_name_decl(a, "_SEG");
+	aml_int(a, 0);
+	aml_name_decl(a, "_BBN");
+	aml_int(a, 0);
+	aml_name_decl(a, "_ADR");
+	aml_int(a, 0);
+	aml_name_decl(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	aml_res_word_bus(a, 0, (u16)(PCI_ECAM_SIZE / MiB - 1));
+	aml_res_io(a, true, PCI_CONFIG_PORT, PCI_CONFIG_PORT, 1, 8);
+	aml_res_word_io(a, 0, PCI_CONFIG_PORT - 1);
+	aml_res_word_io(a, PCI_CONFIG_PORT + 8, 0xffff);
+	aml_res_dword_mem(a, (u32)PCI_MMIO32_START, (u32)(PCI_MMIO32_END - 1),
+			  false);
+	if (mc->pci_mmio64_size)
+		aml_res_qword_mem(a, mc->pci_mmio64_base,
+				  mc->pci_mmio64_base + mc->pci_mmio64_size - 1,
+				  true);
+	aml_end(a, crs);
+	aml_name_decl(a, "_PRT");
+	prt = aml_package_begin(a, 31 * 4);
+	for (slot = 1; slot < 32; slot++) {
+		for (pin = 0; pin < 4; pin++) {
+			pkg = aml_package_begin(a, 4);
+			aml_int(a, (u64)slot << 16 | 0xffff);
+			aml_int(a, pin);
+			aml_int(a, 0);	/* no link device: a GSI */
+			aml_int(a, 16 + (slot + pin) % 8);
+			aml_end(a, pkg);
+		}
+	}
+	aml_end(a, prt);
+	aml_end(a, dev);
+
+	dev = aml_device_begin(a, "MRES");
+	aml_name_decl(a, "_HID");
+	aml_eisaid(a, "PNP0C02");
+	aml_name_decl(a, "_UID");
+	aml_int(a, 1);
+	aml_name_decl(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	aml_res_mem32_fixed(a, (u32)PCI_ECAM_ADDR, (u32)PCI_ECAM_SIZE);
+	aml_end(a, crs);
+	aml_end(a, dev);
+	aml_end(a, scope);
+}
+
+static u64 build_dsdt(struct acpi_ctx *c, const struct acpi_machine *mc)
 {
 	struct acpi_header *h;
 	struct aml a;
@@ -400,6 +465,8 @@ static u64 build_dsdt(struct acpi_ctx *c)
 
 	aml_init(&a);
 	dsdt_body(&a);
+	if (mc->pci_ecam)
+		dsdt_pci(&a, mc);
 	if (aml_error(&a)) {
 		c->err = aml_error(&a);
 		pr_err("acpi: building the DSDT failed: %s", strerror(-c->err));
@@ -454,6 +521,7 @@ static u64 build_fadt(struct acpi_ctx *c, u64 dsdt, u64 facs)
 	f->pm1_cnt_len = ACPI_PM1A_CNT_LEN;
 	f->p_lvl2_lat = FADT_C2_UNSUPPORTED;
 	f->p_lvl3_lat = FADT_C3_UNSUPPORTED;
+	f->century = CMOS_CENTURY_REG;
 	f->iapc_boot_arch = BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_VGA_NOT_PRESENT;
 	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON |
 		   FADT_FIX_RTC | FADT_RESET_REG_SUP;
@@ -760,7 +828,7 @@ int acpi_build(struct guest_mem *m, const struct acpi_machine *mc,
 	memset(c.base, 0, c.size);
 	rsdp = ctx_alloc(&c, sizeof(*rsdp), 16);
 	facs = build_facs(&c);
-	dsdt = build_dsdt(&c);
+	dsdt = build_dsdt(&c, mc);
 	build_fadt(&c, dsdt, facs);
 	build_madt(&c, mc);
 	if (mc->nr_nodes) {

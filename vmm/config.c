@@ -17,7 +17,7 @@
 
 #include "config.h"
 #include "layout.h"
-#include "numa.h"
+#include "numa_place.h"
 #include "parse.h"
 
 #define PAGE_SIZE	(4 * KiB)
@@ -401,7 +401,7 @@ static int cfg_node(struct cfg_ctx *x, const char *path, json_t *v,
 static int cfg_numa(struct cfg_ctx *x, const char *path, json_t *v)
 {
 	struct config *c = x->c;
-	char sub[64];
+	char sub[256];
 	json_t *e;
 	size_t i;
 	int ret;
@@ -456,7 +456,7 @@ static int cfg_iothread(struct cfg_ctx *x, const char *path, json_t *v,
 			struct config_iothread *t)
 {
 	const char *key;
-	char sub[64];
+	char sub[320];
 	json_t *val;
 
 	if (!json_is_object(v))
@@ -481,7 +481,7 @@ static int cfg_iothreads(struct cfg_ctx *x, const char *path, json_t *v)
 {
 	struct config *c = x->c;
 	unsigned i, n;
-	char sub[64];
+	char sub[256];
 	int ret;
 
 	free_iothreads(c);
@@ -557,7 +557,7 @@ static const struct {
 static int cfg_pv(struct cfg_ctx *x, const char *path, json_t *v)
 {
 	const char *key;
-	char sub[64];
+	char sub[256];
 	json_t *val;
 	size_t i;
 
@@ -582,6 +582,11 @@ static int cfg_pv(struct cfg_ctx *x, const char *path, json_t *v)
 	return 0;
 }
 
+static int cfg_disks(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	return config_disks_json(x->c, x->file, path, v);
+}
+
 static const struct cfg_key top_keys[] = {
 	{ "kernel",	CFG_STRING, offsetof(struct config, kernel), 0, NULL },
 	{ "initrd",	CFG_STRING, offsetof(struct config, initrd), 0, NULL },
@@ -590,6 +595,7 @@ static const struct cfg_key top_keys[] = {
 	{ "memory",	CFG_CUSTOM, 0, 0, cfg_memory },
 	{ "numa",	CFG_CUSTOM, 0, 0, cfg_numa },
 	{ "iothreads",	CFG_CUSTOM, 0, 0, cfg_iothreads },
+	{ "disks",	CFG_CUSTOM, 0, 0, cfg_disks },
 	{ "vmm",	CFG_CUSTOM, 0, 0, cfg_vmm },
 	{ "pv",		CFG_CUSTOM, 0, 0, cfg_pv },
 };
@@ -668,6 +674,7 @@ enum {
 	OPT_CMDLINE,
 	OPT_CPUS,
 	OPT_MEMORY,
+	OPT_DISK,
 };
 
 static const struct option run_opts[] = {
@@ -677,6 +684,7 @@ static const struct option run_opts[] = {
 	{ "cmdline",	required_argument, NULL, OPT_CMDLINE },
 	{ "cpus",	required_argument, NULL, OPT_CPUS },
 	{ "memory",	required_argument, NULL, OPT_MEMORY },
+	{ "disk",	required_argument, NULL, OPT_DISK },
 	{ "verbose",	no_argument, NULL, 'v' },
 	{ "quiet",	no_argument, NULL, 'q' },
 	{ "help",	no_argument, NULL, 'h' },
@@ -704,6 +712,11 @@ static const char usage_text[] =
 "                    three may be left out (sockets and threads default to 1,\n"
 "                    cores to whatever makes up N); S x C x T must equal N\n"
 "  --memory SIZE     guest RAM (default 512M)\n"
+"  --disk PATH[,ro][,queues=N][,iothread=K][,serial=S]\n"
+"                    a virtio-blk disk on the raw image or block device PATH\n"
+"                    (repeatable): ro read-only, N queues (default one per\n"
+"                    vCPU), all served by I/O thread K (default: spread over\n"
+"                    all), S the serial id (20 bytes at most)\n"
 "  -v, --verbose     more messages (-v info, -vv debug)\n"
 "  -q, --quiet       errors only\n"
 "  -h, --help        this text\n"
@@ -714,7 +727,9 @@ static const char usage_text[] =
 "The config file is a JSON object; every key is optional:\n"
 "  {\"kernel\": PATH, \"initrd\": PATH, \"cmdline\": STR,\n"
 "   \"cpus\": N or {\"count\": N, \"sockets\": S, \"cores\": C, \"threads\": T},\n"
-"   \"memory\": SIZE or {\"size\": SIZE, \"hugepages\": BOOL, \"prefault\": BOOL}}\n"
+"   \"memory\": SIZE or {\"size\": SIZE, \"hugepages\": BOOL, \"prefault\": BOOL},\n"
+"   \"disks\": [{\"path\": PATH, \"readonly\": BOOL, \"queues\": N, \"iothread\": K,\n"
+"              \"serial\": STR}, ...]}\n"
 "where SIZE is a string as above or an integer of bytes. Unknown keys are\n"
 "errors. Paths are used as given (relative to the current directory).\n"
 "\n"
@@ -835,6 +850,8 @@ static int cli_apply(struct config *c, int opt, const char *arg)
 		return cli_cpus(c, arg);
 	case OPT_MEMORY:
 		return cli_memory(c, arg);
+	case OPT_DISK:
+		return config_disk_arg(c, arg);
 	case 'v':
 		c->verbose++;
 		return 0;
@@ -918,6 +935,21 @@ int config_parse_args(struct config *c, int argc, char **argv)
 }
 
 /* ---- validation ---- */
+
+static void free_derived(struct config *c)
+{
+	unsigned i;
+
+	if (c->vcpu_pin)
+		for (i = 0; i < c->nr_vcpu_pin; i++)
+			cpulist_free(&c->vcpu_pin[i]);
+	free(c->vcpu_pin);
+	free(c->vcpu_node);
+	c->vcpu_pin = NULL;
+	c->vcpu_node = NULL;
+	c->nr_vcpu_pin = 0;
+}
+
 
 /*
  * Fill in sockets/cores/threads left at 0 and check their product: sockets
@@ -1149,6 +1181,8 @@ int config_validate(struct config *c, unsigned int max_vcpus)
 		return -EINVAL;
 	if (validate_numa(c) || validate_memory(c) || validate_pins(c))
 		return -EINVAL;
+	if (config_disks_validate(c))
+		return -EINVAL;
 	if (c->cmdline && strlen(c->cmdline) >= BOOT_CMDLINE_MAX) {
 		pr_err("--cmdline: %zu bytes, the limit is %llu",
 		       strlen(c->cmdline), BOOT_CMDLINE_MAX - 1);
@@ -1165,26 +1199,13 @@ void config_init(struct config *c)
 	c->pv = CONFIG_PV_ALL;
 }
 
-static void free_derived(struct config *c)
-{
-	unsigned i;
-
-	if (c->vcpu_pin)
-		for (i = 0; i < c->nr_vcpu_pin; i++)
-			cpulist_free(&c->vcpu_pin[i]);
-	free(c->vcpu_pin);
-	free(c->vcpu_node);
-	c->vcpu_pin = NULL;
-	c->vcpu_node = NULL;
-	c->nr_vcpu_pin = 0;
-}
-
 void config_free(struct config *c)
 {
 	free_derived(c);
 	free_pins(c);
 	free_nodes(c);
 	free_iothreads(c);
+	config_disks_free(c);
 	cpulist_free(&c->vmm_pin);
 	free(c->config_path);
 	free(c->kernel);

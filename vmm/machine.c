@@ -14,10 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <asm/kvm_para.h>
+
 #include "acpi.h"
 #include "cpuid.h"
 #include "layout.h"
 #include "machine.h"
+#include "numa_place.h"
+#include "pin.h"
 
 /* --- the control interface devices and vCPUs use to stop the machine --- */
 
@@ -44,22 +48,110 @@ static void set_irq_level(void *opaque, u32 gsi, int level)
 
 /* --- init steps --- */
 
-static int kvm_init(struct machine *m)
+/*
+ * The host side of the config, before anything is built: the host nodes
+ * named exist and have room, every pin is inside the CPUs we may use.
+ * Then the main thread takes its "vmm.pin" (threads it starts inherit it;
+ * vCPU threads set their own).
+ */
+static int host_init(struct machine *m)
 {
+	const struct config *c = m->cfg;
+	struct numa_host h;
 	int r;
 
+	r = numa_host_read(&h);
+	if (r) {
+		pr_err("cannot read the host NUMA topology: %s", strerror(-r));
+		return r;
+	}
+	r = numa_check_host(c, &h);
+	numa_host_free(&h);
+	if (!r)
+		r = smp_pin_check_config(c);
+	if (!r && c->vmm_pinned)
+		r = smp_pin_self(&c->vmm_pin, "vmm.pin");
+	return r;
+}
+
+/*
+ * Large guests: APIC IDs must stay below KVM's vCPU id limit, and IDs
+ * from 255 on need 32-bit x2APIC IDs in KVM's APIC emulation.
+ */
+static int kvm_x2apic_init(struct machine *m)
+{
+	const struct config *c = m->cfg;
+	u32 last = smp_topo_apic_id(&m->topo, c->nr_cpus - 1);
+	int r;
+
+	if (last >= (u32)m->kvm.max_vcpu_id) {
+		pr_err("cpus: vCPU %u has APIC ID %u, KVM allows IDs below %d (KVM_CAP_MAX_VCPU_ID); use fewer sockets/cores/threads",
+		       c->nr_cpus - 1, last, m->kvm.max_vcpu_id);
+		return -EINVAL;
+	}
+	if (!smp_topo_needs_x2apic(&m->topo, c->nr_cpus))
+		return 0;
+	r = kvm_check_extension(&m->kvm, KVM_CAP_X2APIC_API);
+	if (!(r & KVM_X2APIC_API_USE_32BIT_IDS)) {
+		pr_err("cpus: APIC IDs up to %u need KVM_CAP_X2APIC_API with 32-bit IDs, which this KVM lacks",
+		       last);
+		return -EOPNOTSUPP;
+	}
+	return kvm_enable_cap(&m->kvm, KVM_CAP_X2APIC_API,
+			      KVM_X2APIC_API_USE_32BIT_IDS |
+			      KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK, 0);
+}
+
+/*
+ * Dedicated-CPU mode: let the guest idle and spin on its own CPUs
+ * without exits. KVM only takes this before the first vCPU exists.
+ */
+static int kvm_dedicated_init(struct machine *m)
+{
+	const u32 want = KVM_X86_DISABLE_EXITS_HLT | KVM_X86_DISABLE_EXITS_MWAIT |
+			 KVM_X86_DISABLE_EXITS_PAUSE;
+	int have;
+
+	if (!m->cfg->dedicated)
+		return 0;
+	have = kvm_check_extension(&m->kvm, KVM_CAP_X86_DISABLE_EXITS);
+	if ((have & want) != want)
+		pr_warn("cpus.dedicated: KVM can only disable%s%s%s exits",
+			have & KVM_X86_DISABLE_EXITS_HLT ? " HLT" : "",
+			have & KVM_X86_DISABLE_EXITS_MWAIT ? " MWAIT" : "",
+			have & KVM_X86_DISABLE_EXITS_PAUSE ? " PAUSE" : "");
+	if (!(have & want))
+		return 0;
+	return kvm_enable_cap(&m->kvm, KVM_CAP_X86_DISABLE_EXITS,
+			      have & want, 0);
+}
+
+static int kvm_init(struct machine *m)
+{
+	const struct config *c = m->cfg;
+	int r;
+
+	r = smp_topo_init(&m->topo, c->nr_cpus, c->sockets, c->cores,
+			  c->threads);
+	if (r)
+		return r;
 	r = kvm_open(&m->kvm, NULL);
 	if (r)
 		return r;
 	r = kvm_require_caps(&m->kvm);
 	if (r)
 		return r;
-	if (m->cfg->nr_cpus > (unsigned)m->kvm.max_vcpus) {
-		pr_err("--cpus %u: KVM allows at most %d vCPUs", m->cfg->nr_cpus,
+	if (c->nr_cpus > (unsigned)m->kvm.max_vcpus) {
+		pr_err("--cpus %u: KVM allows at most %d vCPUs", c->nr_cpus,
 		       m->kvm.max_vcpus);
 		return -EINVAL;
 	}
-	return kvm_create_vm(&m->kvm);
+	r = kvm_create_vm(&m->kvm);
+	if (!r)
+		r = kvm_x2apic_init(m);
+	if (!r)
+		r = kvm_dedicated_init(m);
+	return r;
 }
 
 static void kvm_exit(struct machine *m)
@@ -67,15 +159,44 @@ static void kvm_exit(struct machine *m)
 	kvm_close(&m->kvm);
 }
 
+/* Each guest node's RAM: laid out, mapped, bound, optionally populated. */
+static int mem_place(struct machine *m)
+{
+	const struct config *c = m->cfg;
+	u64 sizes[CONFIG_MAX_NODES];
+	struct numa_host h;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < c->nr_nodes; i++)
+		sizes[i] = c->nodes[i].mem_size;
+	if (c->nr_nodes)
+		r = guest_mem_layout_nodes(&m->mem, sizes, c->nr_nodes);
+	else
+		r = guest_mem_layout(&m->mem, c->mem_size);
+	if (r)
+		return r;
+	if (c->mem_hugepages) {
+		r = numa_host_read(&h);
+		if (r)
+			return r;
+		numa_mem_choose_pages(&m->mem, c, &h);
+		numa_host_free(&h);
+	}
+	r = guest_mem_alloc(&m->mem);
+	if (!r)
+		r = numa_mem_bind(&m->mem, c);
+	if (!r && c->mem_prefault)
+		r = guest_mem_prefault(&m->mem);
+	return r;
+}
+
 static int mem_init(struct machine *m)
 {
 	unsigned i;
 	int r;
 
-	r = guest_mem_layout(&m->mem, m->cfg->mem_size);
-	if (r)
-		return r;
-	r = guest_mem_alloc(&m->mem);
+	r = mem_place(m);
 	if (r)
 		return r;
 	for (i = 0; i < m->mem.nr; i++) {
@@ -164,6 +285,29 @@ static int setup_lapic(struct kvm_vcpu *kv)
 	return kvm_vcpu_set_lapic(kv, &s);
 }
 
+/*
+ * Paravirtual features: the ones the config turns off are cleared; large
+ * guests need KVM_FEATURE_MSI_EXT_DEST_ID (MSIs to APIC IDs above 255
+ * without an IOMMU); dedicated mode adds KVM_HINTS_REALTIME.
+ */
+static int cpuid_pv(struct machine *m, struct kvm_cpuid2 *cpuid)
+{
+	const struct config *c = m->cfg;
+	int r;
+
+	r = cpuid_kvm_clear_features(cpuid, cpuid_kvm_pv_mask(~c->pv & CONFIG_PV_ALL));
+	if (r)
+		return r;
+	if (smp_topo_needs_x2apic(&m->topo, c->nr_cpus) &&
+	    !(cpuid_kvm_features(cpuid) & (1U << KVM_FEATURE_MSI_EXT_DEST_ID))) {
+		pr_err("cpus: APIC IDs above 254 need KVM_FEATURE_MSI_EXT_DEST_ID, which this KVM does not offer");
+		return -EOPNOTSUPP;
+	}
+	if (c->dedicated)
+		r = cpuid_kvm_set_hints(cpuid, 1U << KVM_HINTS_REALTIME);
+	return r;
+}
+
 static int vcpus_init(struct machine *m)
 {
 	const struct config *c = m->cfg;
@@ -171,9 +315,6 @@ static int vcpus_init(struct machine *m)
 	unsigned i;
 	int r;
 
-	r = smp_topo_init(&m->topo, c->nr_cpus, c->sockets, c->cores, c->threads);
-	if (r)
-		return r;
 	r = kvm_get_supported_cpuid(&m->kvm, &m->supported_cpuid);
 	if (r)
 		return r;
@@ -189,6 +330,8 @@ static int vcpus_init(struct machine *m)
 
 		v->idx = i;
 		v->apic_id = smp_topo_apic_id(&m->topo, i);
+		if (c->vcpu_pin && c->vcpu_pin[i].bits)
+			v->pin = &c->vcpu_pin[i];
 		v->kv.fd = -1;
 		r = kvm_vcpu_create(&m->kvm, v->apic_id, &v->kv);
 		if (r)
@@ -197,7 +340,9 @@ static int vcpus_init(struct machine *m)
 		r = cpuid_for_vcpu(m->supported_cpuid, &m->topo, i, &cpuid);
 		if (r)
 			return r;
-		r = kvm_vcpu_set_cpuid(&v->kv, cpuid);
+		r = cpuid_pv(m, cpuid);
+		if (!r)
+			r = kvm_vcpu_set_cpuid(&v->kv, cpuid);
 		free(cpuid);
 		if (!r)
 			r = setup_lapic(&v->kv);
@@ -224,10 +369,12 @@ static void vcpus_exit(struct machine *m)
 
 static int acpi_init(struct machine *m)
 {
+	const struct config *c = m->cfg;
 	struct acpi_machine mc = { .nr_cpus = m->vcpus.nr };
+	u8 *dist = NULL;
 	u32 *ids;
 	unsigned i;
-	int r;
+	int r = -ENOMEM;
 
 	ids = calloc(m->vcpus.nr, sizeof(*ids));
 	if (!ids)
@@ -235,7 +382,20 @@ static int acpi_init(struct machine *m)
 	for (i = 0; i < m->vcpus.nr; i++)
 		ids[i] = m->vcpus.v[i].apic_id;
 	mc.apic_ids = ids;
+	mc.pci_ecam = true;
+	pci_mmio64_window(guest_mem_end(&m->mem), &mc.pci_mmio64_base,
+			  &mc.pci_mmio64_size);
+	if (c->nr_nodes) {
+		dist = numa_slit(c);
+		if (!dist)
+			goto out;
+		mc.nr_nodes = c->nr_nodes;
+		mc.cpu_node = c->vcpu_node;
+		mc.distance = dist;
+	}
 	r = acpi_build(&m->mem, &mc, &m->rsdp);
+out:
+	free(dist);
 	free(ids);
 	return r;
 }
@@ -274,13 +434,18 @@ static const struct step {
 	int (*init)(struct machine *m);
 	void (*exit)(struct machine *m);
 } steps[] = {
+	{ "host",	host_init,	NULL },
 	{ "kvm",	kvm_init,	kvm_exit },
 	{ "memory",	mem_init,	mem_exit },
 	{ "irqchip",	irqchip_init,	NULL },
 	{ "devices",	devices_init,	devices_exit },
+	{ "irq",	machine_irq_init,	machine_irq_exit },
+	{ "iothreads",	machine_iothreads_init,	machine_iothreads_exit },
+	{ "pci",	machine_pci_init,	machine_pci_exit },
 	{ "vcpus",	vcpus_init,	vcpus_exit },
 	{ "acpi",	acpi_init,	NULL },
 	{ "boot",	boot_init,	NULL },
+	{ "io-start",	machine_iothreads_start, machine_iothreads_stop },
 };
 
 int machine_init(struct machine *m, const struct config *cfg)

@@ -311,8 +311,8 @@ static void test_file_bad_inline(void **state)
 		  "\"cpus.threads\" must be an integer, not a boolean" },
 		{ "{\"cpus\": {\"count\": 8, \"sockets\": 0}}",
 		  "\"cpus.sockets\" is 0, must be between 1" },
-		{ "{\"cpus\": {\"count\": 8, \"pin\": \"0-7\"}}",
-		  "unknown key \"cpus.pin\"" },
+		{ "{\"cpus\": {\"count\": 8, \"pinned\": \"0-7\"}}",
+		  "unknown key \"cpus.pinned\"" },
 		{ "{\"memory\": true}", "\"memory\" must be a size" },
 		{ "{\"memory\": -5}", "\"memory\" is negative" },
 		{ "{\"memory\": \"4X\"}", "\"memory\": invalid size \"4X\"" },
@@ -322,7 +322,7 @@ static void test_file_bad_inline(void **state)
 		  "unknown key \"memory.huge\"" },
 		{ "{\"memory\": {\"prefault\": 1}}",
 		  "\"memory.prefault\" must be true or false, not an integer" },
-		{ "{\"numa\": {}}", "unknown key \"numa\"" },
+		{ "{\"numa\": {}}", "\"numa\" must be an array of node objects" },
 	};
 	struct config c;
 	size_t i;

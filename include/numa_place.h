@@ -9,8 +9,8 @@
  * The planning and checking functions take the host as a struct numa_host
  * so they can be tested against made-up hosts.
  */
-#ifndef SMPVISOR_NUMA_H
-#define SMPVISOR_NUMA_H
+#ifndef SMPVISOR_NUMA_PLACE_H
+#define SMPVISOR_NUMA_PLACE_H
 
 #include "config.h"
 #include "memory.h"
@@ -78,5 +78,12 @@ int numa_mem_bind(struct guest_mem *m, const struct config *c);
  * thread per host node used". 0 or -errno.
  */
 int numa_host_nodes_used(const struct config *c, struct cpulist *out);
+
+/*
+ * The SLIT of a validated config: nr_nodes x nr_nodes distances, row i
+ * from numa[i].distances or 10 local / 20 remote. malloc'ed (free it);
+ * NULL without nodes or memory.
+ */
+u8 *numa_slit(const struct config *c);
 
 #endif

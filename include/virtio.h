@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * virtio 1.2 over PCI, modern interface only (4.1): the transport that
+ * every virtio device here sits on.
+ *
+ * BAR 1 holds the MSI-X table and PBA; BAR 4 (64-bit, prefetchable) the
+ * common config, ISR, device config and notify regions, each announced by
+ * a vendor capability. Every queue's notify address has an ioeventfd, so a
+ * guest kick costs the vCPU one in-kernel exit and wakes the queue's I/O
+ * thread; the device answers through the queue's MSI-X vector (irqfd).
+ *
+ * Locks: vp->lock serialises the registers (vCPU threads). Each queue has
+ * its own lock, held by its I/O thread while it serves the queue; reset
+ * takes every queue lock, so once the status reads back 0 no I/O thread
+ * touches the rings any more.
+ */
+#ifndef SMPVISOR_VIRTIO_H
+#define SMPVISOR_VIRTIO_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "iothread.h"
+#include "kvm.h"
+#include "pci.h"
+#include "virtq.h"
+
+/* Device status bits (2.1). */
+#define VIRTIO_STATUS_ACK		1
+#define VIRTIO_STATUS_DRIVER		2
+#define VIRTIO_STATUS_DRIVER_OK		4
+#define VIRTIO_STATUS_FEATURES_OK	8
+#define VIRTIO_STATUS_NEEDS_RESET	0x40
+#define VIRTIO_STATUS_FAILED		0x80
+
+/* Transport and ring feature bits (6). */
+#define VIRTIO_F_INDIRECT_DESC		28
+#define VIRTIO_F_EVENT_IDX		29
+#define VIRTIO_F_VERSION_1		32
+
+#define VIRTIO_NO_VECTOR		0xffff
+#define VIRTIO_PCI_VENDOR		0x1af4
+#define VIRTIO_PCI_DEVICE_BASE		0x1040	/* + virtio device id */
+
+#define VIRTIO_ISR_QUEUE		1
+#define VIRTIO_ISR_CONFIG		2
+
+/* BAR 4 layout. */
+#define VIRTIO_BAR			4
+#define VIRTIO_MSIX_BAR			1
+#define VIRTIO_COMMON_OFF		0x0000
+#define VIRTIO_COMMON_LEN		0x40
+#define VIRTIO_ISR_OFF			0x1000
+#define VIRTIO_DEVICE_OFF		0x2000
+#define VIRTIO_NOTIFY_OFF		0x3000
+#define VIRTIO_NOTIFY_MULT		4
+#define VIRTIO_BAR_SIZE			0x4000
+#define VIRTIO_MAX_QUEUES		((0x4000 - VIRTIO_NOTIFY_OFF) / VIRTIO_NOTIFY_MULT)
+
+struct virtio_pci;
+
+struct virtio_queue {
+	struct virtio_pci *vp;
+	u16 idx;
+	/* What the driver programmed (under vp->lock). */
+	u16 size, msix_vector;
+	bool enabled;
+	u64 desc, driver, device;
+	/* The ring, valid while enabled; owned by the I/O thread. */
+	pthread_mutex_t lock;
+	struct virtq vq;
+	bool live;		/* DRIVER_OK and the ring mapped */
+	int notify_fd;		/* the ioeventfd */
+	u64 notify_addr;	/* where it is assigned, 0 = nowhere */
+	struct iothread_handler notify_h;
+	struct iothread *iot;
+	u64 kicks, irqs;	/* stats, I/O thread only */
+	void *priv;		/* the device's per-queue state */
+};
+
+struct virtio_dev_ops {
+	/* Device config space (within cfg_size), under vp->lock. */
+	void (*cfg_read)(struct virtio_pci *vp, u32 off, u8 *data, u32 len);
+	void (*cfg_write)(struct virtio_pci *vp, u32 off, const u8 *data,
+			  u32 len);
+	/* The queue was kicked: on its I/O thread with q->lock held. */
+	void (*queue_notify)(struct virtio_queue *q);
+	/*
+	 * Reset: forget the queue (in-flight requests must be finished or
+	 * cancelled when this returns). q->lock held. May be NULL.
+	 */
+	void (*queue_reset)(struct virtio_queue *q);
+};
+
+struct virtio_pci {
+	struct pci_dev pci;
+	const char *name;
+	const struct virtio_dev_ops *ops;
+	void *opaque;
+	struct kvm_vm *kvm;		/* NULL in unit tests: no ioeventfds */
+	const struct guest_mem *mem;
+	pthread_mutex_t lock;
+
+	u64 dev_features, drv_features;
+	u32 dfselect, gfselect;
+	u16 qselect, config_vector;
+	_Atomic u8 status;
+	u8 config_gen;
+	_Atomic u8 isr;
+	u32 cfg_size;
+	u16 nr_queues, queue_max;
+	struct virtio_queue *q;
+	u64 bar_addr;			/* BAR 4 while decoding, else 0 */
+};
+
+/*
+ * Build the transport for device type id with nr_queues queues (the last
+ * MSI-X vector is for config changes). Queue i is served by iots[i %
+ * nr_iots]. kvm may be NULL (unit tests: no ioeventfds, kicks by hand).
+ */
+int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
+		    u32 class_code, u64 features, u16 nr_queues, u16 queue_max,
+		    u32 cfg_size, const struct virtio_dev_ops *ops,
+		    void *opaque, struct kvm_vm *kvm, struct irq_router *irq,
+		    const struct guest_mem *mem, struct iothread **iots,
+		    unsigned nr_iots);
+/* Stop serving (I/O threads must be stopped) and free. */
+void virtio_pci_destroy(struct virtio_pci *vp);
+/* Raise q's interrupt (I/O thread, after used entries were pushed). */
+void virtio_queue_irq(struct virtio_queue *q);
+/* The guest broke the rules on q: stop it and flag NEEDS_RESET. */
+void virtio_queue_fail(struct virtio_queue *q, const char *why);
+/* Feature bit test of what was negotiated. */
+static inline bool virtio_has(const struct virtio_pci *vp, unsigned bit)
+{
+	return vp->drv_features & (1ULL << bit);
+}
+/* Serve q's kick now (unit tests, and writes that missed the ioeventfd). */
+void virtio_queue_kick(struct virtio_queue *q);
+
+#endif

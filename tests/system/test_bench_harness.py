@@ -1,0 +1,153 @@
+"""The benchmark harness itself (bench/), not the speed: its parsers read
+what the real programs print, the CSVs get the documented columns, the
+plots are drawn, and blk says why it is skipped. Runs in seconds, without
+a guest: the agent runs here as an ordinary process through the same
+vmprobe.py session code that drives guests."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.join(ROOT, "bench")
+sys.path.insert(0, BENCH)
+
+import common  # noqa: E402
+import suite  # noqa: E402
+
+AGENT = os.path.join(ROOT, "build", "guest", "agent")
+
+
+def ctx_for(tmp_path):
+    return suite.Ctx(quick=True, reps=2, l1_cpus=2, results=str(tmp_path),
+                     progress=common.Progress(out=open(os.devnull, "w")))
+
+
+def host_session(steps):
+    """Run vmprobe.py's session job with host-only steps; its PROBE records."""
+    job = {"job": "session", "vmms": {}, "steps": steps, "timeout": 60}
+    p = subprocess.run([sys.executable, os.path.join(BENCH, "vmprobe.py"), json.dumps(job)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=90)
+    assert p.returncode == 0, p.stderr
+    return suite.parse_probe(p.stdout)
+
+
+def relabel(recs, system):
+    return [dict(r, system=system) for r in recs]
+
+
+def check_csv(path, must_have):
+    rows = common.read_csv(path)
+    assert rows, path
+    cols = list(rows[0].keys())
+    assert cols[:len(common.COMMON_COLUMNS)] == common.COMMON_COLUMNS
+    for c in must_have:
+        assert c in cols, (c, cols)
+    for r in rows:
+        assert r["machine"] and r["cpu_model"] and r["host_kind"] and r["date"]
+    return rows
+
+
+@pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
+def test_scaling_rows_from_real_agent_output(tmp_path):
+    ctx = ctx_for(tmp_path)
+    steps = [{"system": "host", "tag": k, "cmd": f"{AGENT} agent.report=0 agent.cpuloop=20"}
+             for k in (1, 2) for _ in range(2)]
+    recs = host_session(steps)
+    loops = [r for r in recs if r["probe"] == "step"]
+    assert len(loops) == 4
+    assert all(kind == "CPULOOP" for r in loops for kind, _ in r["agent"])
+    rows = suite.scaling_rows(ctx, recs + relabel(loops, "smpvisor"), [1, 2], 20)
+    assert rows[0]["speedup_smpvisor"] == pytest.approx(1.0)
+    assert rows[1]["iters_per_s_ratio"] == pytest.approx(1.0)
+    cols = (common.COMMON_COLUMNS + ["cpus", "vcpus", "loop_ms"]
+            + common.metric_columns("iters_per_s", ["smpvisor", "host"])
+            + ["speedup_smpvisor", "speedup_host", "efficiency_smpvisor",
+               "efficiency_host", "efficiency_ratio"])
+    path = common.write_csv("scaling", cols, rows, str(tmp_path))
+    check_csv(path, ["iters_per_s_smpvisor_median", "iters_per_s_host_min",
+                     "iters_per_s_ratio", "efficiency_ratio"])
+
+
+@pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
+def test_ipi_rows_from_real_agent_output(tmp_path):
+    ctx = ctx_for(tmp_path)
+    cpu_b = 1 if (os.cpu_count() or 1) > 1 else 0
+    steps = [{"system": "host", "cmd": f"{AGENT} agent.report=0 agent.pingpong=0,{cpu_b},50,{m}"}
+             for m in ("futex", "futex")]
+    recs = host_session(steps)
+    steps_out = [r for r in recs if r["probe"] == "step"]
+    assert [k for r in steps_out for k, _ in r["agent"]] == ["PINGPONG", "PINGPONG"]
+    recs = recs + relabel(steps_out, "smpvisor") + relabel(steps_out, "qemu")
+    rows = suite.ipi_rows(ctx, recs, ["smpvisor", "qemu"], 50)
+    futex = [r for r in rows if r["mode"] == "futex"][0]
+    assert futex["rtt_ns_smpvisor_median"] > 0
+    assert futex["rtt_ns_ratio"] == pytest.approx(1.0)
+    assert futex["host_rtt_ns_median"] == futex["rtt_ns_qemu_median"]
+
+
+def test_exits_rows_and_plot(tmp_path):
+    ctx = ctx_for(tmp_path)
+    # The line format of bench/exits.c (see its header comment).
+    text = "\n".join(
+        f'EXITS {{"kind":"pio","mode":"{m}","vcpus":{n},"cpl":0,"rep":{r},'
+        f'"exits":{2000 * n},"seconds":0.1,"exits_per_s":{20000.0 * n},'
+        f'"ns_per_exit":{50000.0 if m == "bare" else 55000.0}}}'
+        for n in (1, 2) for r in range(2) for m in ("bare", "smpvisor"))
+    recs = suite.parse_tagged("noise\n" + text + "\nmore noise", "EXITS")
+    assert len(recs) == 8
+    rows = suite.exits_rows(ctx, recs, 1000, None)
+    assert [r["vcpus"] for r in rows] == [1, 2]
+    assert rows[0]["ns_per_exit_ratio"] == pytest.approx(1.1)
+    cols = (common.COMMON_COLUMNS + ["kind", "vcpus", "cpl", "iters"]
+            + common.metric_columns("ns_per_exit", ["smpvisor", "bare"])
+            + common.metric_columns("exits_per_s", ["smpvisor", "bare"]))
+    check_csv(common.write_csv("exits", cols, rows, str(tmp_path)),
+              ["ns_per_exit_bare_median", "ns_per_exit_smpvisor_max", "ns_per_exit_ratio"])
+    if not suite.shutil_which("gnuplot"):
+        pytest.skip("gnuplot not installed")
+    png = common.plot("exits", "test", [common.Panel(
+        "ns", "vCPUs", "ns per exit",
+        [suite.series(rows, "vcpus", "ns_per_exit_smpvisor", "smpvisor"),
+         suite.series(rows, "vcpus", "ns_per_exit_bare", "bare")])], str(tmp_path))
+    with open(png, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_boot_probe_parsing():
+    out = ('noise\nPROBE {"system": "smpvisor", "ok": true, "report_s": 20.5, '
+           '"first_run_s": 1.0, "uptime_s": 16.0, "online_cpus": 1, "rss_kb": 90000, '
+           '"guest_rss_kb": 88000, "vmm_kb": 2000, "probe": "boot"}\nPROBE {bad\n')
+    recs = suite.parse_probe(out)
+    assert len(recs) == 1 and recs[0]["vmm_kb"] == 2000
+
+
+def test_smaps_split_of_this_process():
+    import vmprobe
+    total, guest = vmprobe.smaps_split(os.getpid(), 1 << 40)
+    assert total > 0 and guest == 0
+
+
+def test_option_detection_and_blk_skip(capsys):
+    text = ("  --cpus N          number of vCPUs\n"
+            "  --dedicated-cpus  give each vCPU a host CPU of its own\n"
+            "  --pv-ipi MODE     paravirtual send-IPI\n")
+    assert suite.boolean_flag(text, "dedicated") == "--dedicated-cpus"
+    assert suite.boolean_flag(text, "ipi") is None   # takes an argument
+    if "--disk" not in suite.smpvisor_help():
+        class Quiet(common.Progress):
+            def note(self, msg):
+                pass
+        ctx = suite.Ctx(quick=True, reps=1, l1_cpus=2, progress=Quiet())
+        assert suite.bench_blk(ctx) is None
+        assert "skipped" in capsys.readouterr().out
+
+
+def test_run_help():
+    p = subprocess.run([os.path.join(BENCH, "run"), "--help"], stdout=subprocess.PIPE,
+                       text=True, timeout=30)
+    assert p.returncode == 0
+    for name in ("boot", "footprint", "exits", "ipi", "scaling", "blk", "all", "--quick"):
+        assert name in p.stdout

@@ -1,0 +1,270 @@
+"""NUMA guests, host memory binding, pinning and large guests (issue 4).
+
+The nested test host has 4 CPUs on 2 host NUMA nodes (CPUs 0-1 on node 0,
+2-3 on node 1). Each test writes its config under build/tests/numa/ (this
+machine's build tree is readable from the test host), runs build/smpvisor
+there and checks what the guest agent reports; the placement tests also
+read /proc/PID/numa_maps and the threads' Cpus_allowed_list while the
+guest sleeps."""
+import json
+import os
+import re
+import shlex
+
+import pytest
+
+from guest import ROOT, parse_agent
+
+SMPVISOR = os.path.join(ROOT, "build", "smpvisor")
+CFG_DIR = os.path.join(ROOT, "build", "tests", "numa")
+
+
+def write_cfg(name, test_guest, append="", **keys):
+    kernel, initrd = test_guest
+    cfg = {"kernel": kernel, "initrd": initrd,
+           "cmdline": f"console=ttyS0 panic=-1 quiet {append}".strip()}
+    cfg.update(keys)
+    os.makedirs(CFG_DIR, exist_ok=True)
+    path = os.path.join(CFG_DIR, name + ".json")
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=1)
+    return path
+
+
+# Runs smpvisor in the background in L1; once the agent has reported,
+# dumps numa_maps and every thread's name and allowed CPUs (few processes:
+# forks are slow in the nested host while the guest runs), then waits.
+WATCH = r"""
+{smpvisor} run --config {cfg} >/tmp/numa.out 2>/tmp/numa.err &
+pid=$!
+i=0
+while [ $i -lt 300 ] && ! grep -qa AGENT-REPORT /tmp/numa.out; do
+    sleep 1; i=$((i+1))
+done
+cat /proc/$pid/numa_maps >/tmp/numa.maps
+grep -H "" /proc/$pid/task/*/comm >/tmp/numa.comm
+grep -H Cpus_allowed_list: /proc/$pid/task/*/status >/tmp/numa.aff
+echo "=== numa_maps"
+cat /tmp/numa.maps
+echo "=== comm"
+cat /tmp/numa.comm
+echo "=== aff"
+cat /tmp/numa.aff
+echo "=== end"
+wait $pid
+echo "rc=$?"
+cat /tmp/numa.out
+echo "=== stderr"
+cat /tmp/numa.err
+"""
+
+
+def section(out, name, nxt):
+    return out.split(f"=== {name}\n", 1)[1].split(f"=== {nxt}\n", 1)[0]
+
+
+def watch(kvmhost, cfg, timeout=600):
+    """(rc, numa_maps text, {thread name: Cpus_allowed_list}, agent, output)."""
+    r = kvmhost.run(WATCH.format(smpvisor=SMPVISOR, cfg=shlex.quote(cfg)), timeout=timeout)
+    out = r.out
+    assert "=== end" in out, out[-3000:] + r.err
+    maps = section(out, "numa_maps", "comm")
+    names, threads = {}, {}
+    for line in section(out, "comm", "aff").splitlines():
+        path, _, name = line.partition(":")
+        names[path.split("/")[4]] = name
+    for line in section(out, "aff", "end").splitlines():
+        path, _, rest = line.partition(":")
+        tid = path.split("/")[4]
+        threads[names.get(tid, tid)] = rest.split()[-1]
+    m = re.search(r"^rc=(\d+)$", out, re.M)
+    rc = int(m.group(1)) if m else None
+    return rc, maps, threads, parse_agent(out), out
+
+
+def mapping_pages(maps, policy):
+    """numa_maps lines whose policy is exactly `policy` (e.g. "bind:1")."""
+    return [ln for ln in maps.splitlines() if ln.split()[1:2] == [policy]]
+
+
+def node_pages(line, node):
+    m = re.search(rf"\bN{node}=(\d+)", line)
+    return int(m.group(1)) if m else 0
+
+
+def test_two_nodes_bound_and_pinned(kvmhost, test_guest):
+    """4 vCPUs on 2 guest nodes, each node's 512 MiB bound to its own host
+    node and prefaulted there; vCPU, VMM threads pinned as configured;
+    a custom SLIT row for node 1."""
+    cfg = write_cfg(
+        "two-nodes", test_guest, append="agent.sleep=40",
+        cpus={"count": 4, "sockets": 2, "cores": 2, "threads": 1,
+              "pin": {"0": "0", "1": "1", "2-3": "2-3"}},
+        memory={"size": "1G", "prefault": True},
+        numa=[{"cpus": "0-1", "memory": "512M", "host_nodes": "0", "policy": "bind"},
+              {"cpus": "2-3", "memory": "512M", "host_nodes": "1", "policy": "bind",
+               "distances": [23, 10]}],
+        vmm={"pin": "1"})
+    rc, maps, threads, agent, out = watch(kvmhost, cfg)
+    assert rc == 0, out[-4000:]
+    rep = agent.get("REPORT")
+    assert rep, out[-4000:]
+
+    nodes = {n["node"]: n for n in rep["numa_nodes"]}
+    assert sorted(nodes) == [0, 1], rep["numa_nodes"]
+    assert nodes[0]["cpus"] == "0-1" and nodes[1]["cpus"] == "2-3"
+    assert nodes[0]["distances"] == [10, 20]
+    assert nodes[1]["distances"] == [23, 10]
+    for n in nodes.values():
+        # The kernel keeps some of each node for itself (node 0 more: the
+        # kernel image and the initramfs live there).
+        assert 380 * 1024 <= n["mem_total_kb"] <= 512 * 1024, n
+    assert {c["cpu"]: c["node"] for c in rep["cpus"]} == {0: 0, 1: 0, 2: 1, 3: 1}
+
+    # Guest node memory: one mapping per node, bound, resident on that node.
+    for host in (0, 1):
+        lines = mapping_pages(maps, f"bind:{host}")
+        assert len(lines) == 1, maps
+        assert node_pages(lines[0], host) == 512 * 1024 // 4, lines[0]
+        assert node_pages(lines[0], 1 - host) == 0, lines[0]
+
+    assert threads.get("vcpu 0") == "0", threads
+    assert threads.get("vcpu 1") == "1", threads
+    assert threads.get("vcpu 2") == "2-3", threads
+    assert threads.get("vcpu 3") == "2-3", threads
+    assert threads.get("smpvisor") == "1", threads
+
+
+def test_interleave_and_unpinned(kvmhost, test_guest):
+    """Interleave over both host nodes; unpinned vCPUs may use every CPU
+    even though the VMM thread is pinned."""
+    cfg = write_cfg(
+        "interleave", test_guest, append="agent.sleep=40",
+        cpus=2, memory={"size": "256M", "prefault": True},
+        numa=[{"cpus": "0-1", "memory": "256M", "host_nodes": "0-1",
+               "policy": "interleave"}],
+        vmm={"pin": "0"})
+    rc, maps, threads, agent, out = watch(kvmhost, cfg)
+    assert rc == 0, out[-4000:]
+    assert agent.get("REPORT"), out[-4000:]
+    lines = mapping_pages(maps, "interleave:0-1")
+    assert len(lines) == 1, maps
+    n0, n1 = node_pages(lines[0], 0), node_pages(lines[0], 1)
+    assert n0 + n1 == 256 * 1024 // 4 and abs(n0 - n1) <= 1024, lines[0]
+    assert threads.get("vcpu 0") == "0-3" and threads.get("vcpu 1") == "0-3", threads
+    assert threads.get("smpvisor") == "0", threads
+
+
+def test_sixteen_vcpus_2x4x2_topology(kvmhost, test_guest):
+    """16 vCPUs as 2 sockets x 4 cores x 2 threads on 2 nodes: every CPU
+    online, distinct APIC IDs, sysfs topology matching the config."""
+    cfg = write_cfg(
+        "2x4x2", test_guest,
+        cpus={"count": 16, "sockets": 2, "cores": 4, "threads": 2},
+        memory="1G",
+        numa=[{"cpus": "0-7", "memory": "512M", "host_nodes": "0"},
+              {"cpus": "8-15", "memory": "512M", "host_nodes": "1"}])
+    r = kvmhost.run(f"{SMPVISOR} run --config {shlex.quote(cfg)}", timeout=600)
+    assert r.rc == 0, r.out[-4000:] + r.err
+    rep = parse_agent(r.out).get("REPORT")
+    assert rep and rep["online_cpus"] == 16, r.out[-4000:]
+    cpus = {c["cpu"]: c for c in rep["cpus"]}
+    assert len({c["apic_id"] for c in cpus.values()}) == 16
+    for i, c in cpus.items():
+        sock, core, thr = i // 8, (i // 2) % 4, i % 2
+        assert c["package_id"] == sock, c
+        assert c["core_id"] == core, c
+        assert c["apic_id"] == (sock << 3) | (core << 1) | thr, c
+        sib = f"{i - thr}-{i - thr + 1}"
+        assert c["thread_siblings"] == sib, c
+        assert c["core_siblings"] == ("0-7" if sock == 0 else "8-15"), c
+        assert c["node"] == sock, c
+    assert [n["cpus"] for n in rep["numa_nodes"]] == ["0-7", "8-15"]
+
+
+BAD = [
+    # (name, config keys, words the one error line must contain)
+    ("pin-outside", {"cpus": {"count": 2, "pin": {"0-1": "7"}}},
+     ["cpus.pin: vCPU 0", "CPU 7 is outside the CPUs this process may use (0-3)"]),
+    ("vmm-pin-outside", {"cpus": 1, "vmm": {"pin": "2,9"}},
+     ["vmm.pin", "CPU 9 is outside"]),
+    ("iothread-pin-outside", {"cpus": 1, "iothreads": [{"pin": "5"}]},
+     ["iothreads[0].pin", "CPU 5 is outside"]),
+    ("no-host-node", {"cpus": 2, "memory": "512M",
+                      "numa": [{"cpus": "0-1", "memory": "512M", "host_nodes": "3"}]},
+     ["numa[0].host_nodes", "host node 3 does not exist"]),
+    ("host-node-too-small", {"cpus": 2, "memory": "8G",
+                             "numa": [{"cpus": "0-1", "memory": "8G", "host_nodes": "0"}]},
+     ["numa[0].memory", "host node 0 has too little memory"]),
+    ("cpu-in-two-nodes", {"cpus": 2, "memory": "512M",
+                          "numa": [{"cpus": "0-1", "memory": "256M"},
+                                   {"cpus": "1", "memory": "256M"}]},
+     ["numa[1].cpus", "vCPU 1 is also in numa[0]"]),
+    ("cpu-in-no-node", {"cpus": 3, "memory": "512M",
+                        "numa": [{"cpus": "0-1", "memory": "512M"}]},
+     ["numa", "vCPU 2 is in no node"]),
+    ("memory-sum", {"cpus": 2, "memory": "1G",
+                    "numa": [{"cpus": "0", "memory": "256M"}, {"cpus": "1", "memory": "256M"}]},
+     ["numa", "adds up to 512 MiB", "memory.size is 1024 MiB"]),
+    ("bad-topology", {"cpus": {"count": 6, "sockets": 4, "cores": 2}},
+     ["sockets=4", "does not make 6 vCPUs"]),
+    ("dedicated-unpinned", {"cpus": {"count": 2, "dedicated": True, "pin": {"0-1": "0-1"}}},
+     ["cpus.dedicated", "vCPU 0 is not pinned to a single host CPU"]),
+]
+
+
+def test_bad_configs_fail_in_one_line(kvmhost, test_guest):
+    """Each bad placement or topology: exit 1, one stderr line naming it,
+    before any guest runs."""
+    script = []
+    for name, keys, _ in BAD:
+        cfg = write_cfg("bad-" + name, test_guest, **keys)
+        script.append(f"echo '=== {name}'; {SMPVISOR} run --config {shlex.quote(cfg)} "
+                      f">/dev/null 2>/tmp/err; echo \"rc=$?\"; cat /tmp/err")
+    r = kvmhost.run("\n".join(script), timeout=300)
+    parts = dict(p.split("\n", 1) for p in r.out.split("=== ")[1:])
+    for name, _, words in BAD:
+        text = parts.get(name, "")
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        assert lines and lines[0] == "rc=1", f"{name}: {text}"
+        assert len(lines) == 2, f"{name}: {text}"
+        for w in words:
+            assert w in lines[1], f"{name}: {lines[1]}"
+
+
+def test_auto_placement_prints_plan(kvmhost, test_guest):
+    """"numa": "auto" with 4 vCPUs on the 2-node host: one guest node per
+    host node, vCPUs pinned within their node, and the plan printed."""
+    cfg = write_cfg("auto", test_guest, append="agent.sleep=40",
+                    cpus=4, memory="512M", numa="auto")
+    rc, maps, threads, agent, out = watch(kvmhost, cfg)
+    assert rc == 0, out[-4000:]
+    err = out.split("=== stderr\n", 1)[1]
+    assert "auto: guest node 0: vCPUs 0-1, 256 MiB on host node 0 (bind)" in err, err
+    assert "auto: guest node 1: vCPUs 2-3, 256 MiB on host node 1 (bind)" in err, err
+    rep = agent.get("REPORT")
+    assert rep and [n["cpus"] for n in rep["numa_nodes"]] == ["0-1", "2-3"], out[-4000:]
+    assert threads.get("vcpu 0") == "0-1" and threads.get("vcpu 3") == "2-3", threads
+    assert len(mapping_pages(maps, "bind:0")) == 1 and len(mapping_pages(maps, "bind:1")) == 1, maps
+
+
+@pytest.mark.slow
+def test_x2apic_ids_past_254(kvmhost, test_guest):
+    """9 sockets x 17 cores: the core field is 5 bits wide, so socket 8's
+    APIC IDs are 256-272 and need x2APIC (32-bit IDs in KVM, x2APIC MADT and
+    SRAT entries, KVM_FEATURE_MSI_EXT_DEST_ID). Every CPU must come online
+    with its own x2APIC ID."""
+    n = 153
+    cfg = write_cfg("x2apic", test_guest,
+                    cpus={"count": n, "sockets": 9, "cores": 17, "threads": 1},
+                    memory="2G",
+                    numa=[{"cpus": f"0-{17 * 5 - 1}", "memory": "1G", "host_nodes": "0"},
+                          {"cpus": f"{17 * 5}-{n - 1}", "memory": "1G", "host_nodes": "1"}])
+    r = kvmhost.run(f"{SMPVISOR} run --config {shlex.quote(cfg)}", timeout=1800)
+    assert r.rc == 0, r.out[-4000:] + r.err
+    rep = parse_agent(r.out).get("REPORT")
+    assert rep and rep["online_cpus"] == n, r.out[-4000:]
+    ids = [c["x2apic_id"] for c in rep["cpus"]]
+    assert len(set(ids)) == n
+    assert max(ids) == (8 << 5) | 16
+    assert [c["x2apic_id"] for c in rep["cpus"] if c["cpu"] == n - 1] == [272]

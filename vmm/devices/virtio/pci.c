@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio over PCI, modern interface (see virtio.h): capabilities, the
+ * common configuration registers, feature negotiation, device status and
+ * reset, per-queue ioeventfds and interrupts.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devices.h"
+#include "virtio.h"
+
+/* virtio_pci_cap.cfg_type (4.1.4). */
+#define CAP_COMMON	1
+#define CAP_NOTIFY	2
+#define CAP_ISR		3
+#define CAP_DEVICE	4
+
+/* Common configuration fields: offset and width (4.1.4.3). */
+enum {
+	C_DFSELECT = 0, C_DF = 4, C_GFSELECT = 8, C_GF = 12, C_MSIX = 16,
+	C_NUMQ = 18, C_STATUS = 20, C_GEN = 21, C_QSELECT = 22, C_QSIZE = 24,
+	C_QMSIX = 26, C_QENABLE = 28, C_QNOFF = 30, C_QDESC = 32,
+	C_QDRIVER = 40, C_QDEVICE = 48, C_QNDATA = 56, C_QRESET = 58,
+};
+
+static const u8 field_width[VIRTIO_COMMON_LEN] = {
+	[C_DFSELECT] = 4, [C_DF] = 4, [C_GFSELECT] = 4, [C_GF] = 4,
+	[C_MSIX] = 2, [C_NUMQ] = 2, [C_STATUS] = 1, [C_GEN] = 1,
+	[C_QSELECT] = 2, [C_QSIZE] = 2, [C_QMSIX] = 2, [C_QENABLE] = 2,
+	[C_QNOFF] = 2, [C_QDESC] = 8, [C_QDRIVER] = 8, [C_QDEVICE] = 8,
+	[C_QNDATA] = 2, [C_QRESET] = 2,
+};
+
+static struct dev_ratelimit rl;
+
+static struct virtio_queue *selected(struct virtio_pci *vp)
+{
+	return vp->qselect < vp->nr_queues ? &vp->q[vp->qselect] : NULL;
+}
+
+/* The current value of the field at off. vp->lock held. */
+static u64 field_get(struct virtio_pci *vp, u32 off)
+{
+	struct virtio_queue *q = selected(vp);
+
+	switch (off) {
+	case C_DFSELECT:	return vp->dfselect;
+	case C_DF:		return vp->dfselect < 2 ?
+				       (u32)(vp->dev_features >> (32 * vp->dfselect)) : 0;
+	case C_GFSELECT:	return vp->gfselect;
+	case C_GF:		return vp->gfselect < 2 ?
+				       (u32)(vp->drv_features >> (32 * vp->gfselect)) : 0;
+	case C_MSIX:		return vp->config_vector;
+	case C_NUMQ:		return vp->nr_queues;
+	case C_STATUS:		return atomic_load(&vp->status);
+	case C_GEN:		return vp->config_gen;
+	case C_QSELECT:		return vp->qselect;
+	case C_QSIZE:		return q ? q->size : 0;
+	case C_QMSIX:		return q ? q->msix_vector : VIRTIO_NO_VECTOR;
+	case C_QENABLE:		return q ? q->enabled : 0;
+	case C_QNOFF:		return q ? q->idx : 0;
+	case C_QDESC:		return q ? q->desc : 0;
+	case C_QDRIVER:		return q ? q->driver : 0;
+	case C_QDEVICE:		return q ? q->device : 0;
+	}
+	return 0;
+}
+
+/* Field start and width for a byte offset. */
+static u32 field_of(u32 off, u32 *width)
+{
+	u32 f = off;
+
+	while (f > 0 && !field_width[f])
+		f--;
+	*width = field_width[f];
+	return f;
+}
+
+static u16 valid_vector(struct virtio_pci *vp, u64 v)
+{
+	return v < vp->pci.msix.nr ? (u16)v : VIRTIO_NO_VECTOR;
+}
+
+static void raise_config_irq(struct virtio_pci *vp)
+{
+	atomic_fetch_or(&vp->isr, VIRTIO_ISR_CONFIG);
+	pci_msix_notify(&vp->pci.msix, vp->config_vector);
+}
+
+/* Map the queue's ring and let its I/O thread at it. */
+static int queue_go_live(struct virtio_queue *q)
+{
+	struct virtio_pci *vp = q->vp;
+	u64 one = 1;
+	int r;
+
+	pthread_mutex_lock(&q->lock);
+	r = virtq_init(&q->vq, vp->mem, q->size, q->desc, q->driver,
+		       q->device, virtio_has(vp, VIRTIO_F_EVENT_IDX),
+		       virtio_has(vp, VIRTIO_F_INDIRECT_DESC));
+	q->live = !r;
+	pthread_mutex_unlock(&q->lock);
+	/* Buffers may be there already: have the I/O thread look. */
+	if (!r && write(q->notify_fd, &one, sizeof(one)) < 0)
+		r = -errno;
+	return r;
+}
+
+static void queue_stop(struct virtio_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->live && q->vp->ops->queue_reset)
+		q->vp->ops->queue_reset(q);
+	q->live = false;
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Device reset (status 0): quiesce every queue, then forget it all. */
+static void device_reset(struct virtio_pci *vp)
+{
+	unsigned i;
+
+	for (i = 0; i < vp->nr_queues; i++) {
+		struct virtio_queue *q = &vp->q[i];
+
+		queue_stop(q);
+		q->size = vp->queue_max;
+		q->msix_vector = VIRTIO_NO_VECTOR;
+		q->enabled = false;
+		q->desc = q->driver = q->device = 0;
+	}
+	vp->drv_features = 0;
+	vp->dfselect = vp->gfselect = 0;
+	vp->qselect = 0;
+	vp->config_vector = VIRTIO_NO_VECTOR;
+	atomic_store(&vp->isr, 0);
+	atomic_store(&vp->status, 0);
+}
+
+static void status_write(struct virtio_pci *vp, u8 val)
+{
+	u8 old = atomic_load(&vp->status);
+	unsigned i;
+
+	if (!val) {
+		device_reset(vp);
+		return;
+	}
+	if ((val & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(old & VIRTIO_STATUS_FEATURES_OK) &&
+	    ((vp->drv_features & ~vp->dev_features) ||
+	     !virtio_has(vp, VIRTIO_F_VERSION_1)))
+		val &= ~VIRTIO_STATUS_FEATURES_OK;	/* refused */
+	val |= old & VIRTIO_STATUS_NEEDS_RESET;
+	atomic_store(&vp->status, val);
+	if (!(val & VIRTIO_STATUS_DRIVER_OK) || (old & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	if (!(val & VIRTIO_STATUS_FEATURES_OK)) {
+		virtio_queue_fail(&vp->q[0], "DRIVER_OK without FEATURES_OK");
+		return;
+	}
+	for (i = 0; i < vp->nr_queues; i++) {
+		if (!vp->q[i].enabled)
+			continue;
+		if (queue_go_live(&vp->q[i])) {
+			virtio_queue_fail(&vp->q[i], "queue rings are not in guest RAM");
+			return;
+		}
+	}
+}
+
+static void queue_field_write(struct virtio_pci *vp, u32 f, u64 v)
+{
+	struct virtio_queue *q = selected(vp);
+	struct virtq probe;
+
+	if (!q)
+		return;
+	if (f == C_QMSIX) {
+		q->msix_vector = valid_vector(vp, v);
+		return;
+	}
+	if (q->enabled)
+		return;		/* the rest is fixed once enabled */
+	switch (f) {
+	case C_QSIZE:
+		if (v && v <= vp->queue_max && !(v & (v - 1)))
+			q->size = (u16)v;
+		break;
+	case C_QENABLE:
+		if (v != 1)
+			break;
+		if (virtq_init(&probe, vp->mem, q->size, q->desc, q->driver,
+			       q->device, false, false)) {
+			virtio_queue_fail(q, "queue enabled with rings outside guest RAM");
+			break;
+		}
+		q->enabled = true;
+		break;
+	case C_QDESC:	q->desc = v; break;
+	case C_QDRIVER:	q->driver = v; break;
+	case C_QDEVICE:	q->device = v; break;
+	}
+}
+
+static void field_set(struct virtio_pci *vp, u32 f, u64 v)
+{
+	u8 st = atomic_load(&vp->status);
+
+	switch (f) {
+	case C_DFSELECT:	vp->dfselect = (u32)v; break;
+	case C_GFSELECT:	vp->gfselect = (u32)v; break;
+	case C_GF:
+		if (vp->gfselect < 2 && !(st & VIRTIO_STATUS_FEATURES_OK)) {
+			u64 m = 0xffffffffULL << (32 * vp->gfselect);
+
+			vp->drv_features = (vp->drv_features & ~m) |
+					   ((v << (32 * vp->gfselect)) & m);
+		}
+		break;
+	case C_MSIX:		vp->config_vector = valid_vector(vp, v); break;
+	case C_STATUS:		status_write(vp, (u8)v); break;
+	case C_QSELECT:		vp->qselect = (u16)v; break;
+	default:		queue_field_write(vp, f, v); break;
+	}
+}
+
+static void common_access(struct virtio_pci *vp, u32 off, u8 *data, u32 len,
+			  bool write)
+{
+	u32 f, w;
+	u64 v;
+
+	if (off >= VIRTIO_COMMON_LEN) {
+		if (!write)
+			memset(data, 0, len);
+		return;
+	}
+	f = field_of(off, &w);
+	if (off + len > f + w) {	/* straddles two fields */
+		if (!write)
+			memset(data, 0xff, len);
+		return;
+	}
+	pthread_mutex_lock(&vp->lock);
+	v = field_get(vp, f);
+	if (write) {
+		memcpy((u8 *)&v + (off - f), data, len);	/* little endian */
+		field_set(vp, f, v);
+	} else {
+		memcpy(data, (u8 *)&v + (off - f), len);
+	}
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static void bar_read(void *opaque, u64 off, u8 *data, u32 len)
+{
+	struct virtio_pci *vp = opaque;
+
+	memset(data, 0, len);
+	if (off < VIRTIO_ISR_OFF) {
+		common_access(vp, (u32)off, data, len, false);
+	} else if (off == VIRTIO_ISR_OFF) {
+		data[0] = atomic_exchange(&vp->isr, 0);	/* read clears */
+	} else if (off >= VIRTIO_DEVICE_OFF && off < VIRTIO_NOTIFY_OFF) {
+		u32 o = (u32)(off - VIRTIO_DEVICE_OFF);
+
+		if (o < vp->cfg_size && len <= vp->cfg_size - o) {
+			pthread_mutex_lock(&vp->lock);
+			vp->ops->cfg_read(vp, o, data, len);
+			pthread_mutex_unlock(&vp->lock);
+		}
+	}
+}
+
+static void bar_write(void *opaque, u64 off, const u8 *data, u32 len)
+{
+	struct virtio_pci *vp = opaque;
+
+	if (off < VIRTIO_ISR_OFF) {
+		common_access(vp, (u32)off, (u8 *)data, len, true);
+	} else if (off >= VIRTIO_DEVICE_OFF && off < VIRTIO_NOTIFY_OFF) {
+		u32 o = (u32)(off - VIRTIO_DEVICE_OFF);
+
+		if (o < vp->cfg_size && len <= vp->cfg_size - o &&
+		    vp->ops->cfg_write) {
+			pthread_mutex_lock(&vp->lock);
+			vp->ops->cfg_write(vp, o, data, len);
+			pthread_mutex_unlock(&vp->lock);
+		}
+	} else if (off >= VIRTIO_NOTIFY_OFF) {
+		/* A kick the ioeventfd did not catch: hand it over anyway. */
+		u64 i = (off - VIRTIO_NOTIFY_OFF) / VIRTIO_NOTIFY_MULT, one = 1;
+
+		if (i < vp->nr_queues &&
+		    write(vp->q[i].notify_fd, &one, sizeof(one)) < 0)
+			return;
+	}
+}
+
+static const struct bus_ops bar_ops = { bar_read, bar_write };
+
+/* BAR 4 moved or (un)decoded: move the notify ioeventfds with it. */
+static void bar_moved(struct pci_dev *d, int bar, u64 addr)
+{
+	struct virtio_pci *vp = (struct virtio_pci *)d;
+	unsigned i;
+
+	if (bar != VIRTIO_BAR)
+		return;
+	vp->bar_addr = addr;
+	for (i = 0; i < vp->nr_queues && vp->kvm; i++) {
+		struct virtio_queue *q = &vp->q[i];
+
+		if (q->notify_addr)
+			kvm_ioeventfd(vp->kvm, q->notify_addr, 2, q->notify_fd,
+				      false, false);
+		q->notify_addr = 0;
+		if (!addr)
+			continue;
+		if (!kvm_ioeventfd(vp->kvm, addr + VIRTIO_NOTIFY_OFF +
+				   i * VIRTIO_NOTIFY_MULT, 2, q->notify_fd,
+				   false, true))
+			q->notify_addr = addr + VIRTIO_NOTIFY_OFF +
+					 i * VIRTIO_NOTIFY_MULT;
+	}
+}
+
+static void cfg_write(struct pci_dev *d, u32 off, u32 len)
+{
+	pci_msix_cfg_write(d, off, len);
+}
+
+static const struct pci_dev_ops pci_ops = { cfg_write, bar_moved };
+
+void virtio_queue_kick(struct virtio_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->live) {
+		q->kicks++;
+		q->vp->ops->queue_notify(q);
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void notify_handler(struct iothread_handler *h, u32 events)
+{
+	struct virtio_queue *q = (struct virtio_queue *)
+		((u8 *)h - offsetof(struct virtio_queue, notify_h));
+	u64 n;
+
+	if (read(q->notify_fd, &n, sizeof(n)) < 0)
+		return;		/* EAGAIN: someone drained it */
+	virtio_queue_kick(q);
+}
+
+void virtio_queue_irq(struct virtio_queue *q)
+{
+	struct virtio_pci *vp = q->vp;
+	u16 v = __atomic_load_n(&q->msix_vector, __ATOMIC_RELAXED);
+
+	q->irqs++;
+	atomic_fetch_or(&vp->isr, VIRTIO_ISR_QUEUE);
+	pci_msix_notify(&vp->pci.msix, v);
+}
+
+void virtio_queue_fail(struct virtio_queue *q, const char *why)
+{
+	struct virtio_pci *vp = q->vp;
+
+	q->live = false;
+	atomic_fetch_or(&vp->status, VIRTIO_STATUS_NEEDS_RESET);
+	if (dev_ratelimit_ok(&rl, LOG_WARN))
+		pr_warn("%s: queue %u: %s: device needs reset", vp->name,
+			q->idx, why);
+	raise_config_irq(vp);
+}
+
+/* Append one virtio_pci_cap (16 bytes, 20 for notify). */
+static int add_vcap(struct virtio_pci *vp, u8 type, u32 off, u32 len)
+{
+	u8 clen = type == CAP_NOTIFY ? 20 : 16;
+	u8 c = pci_dev_add_cap(&vp->pci, PCI_CAP_ID_VNDR, clen);
+
+	if (!c)
+		return -ENOSPC;
+	vp->pci.cfg[c + 2] = clen;
+	vp->pci.cfg[c + 3] = type;
+	vp->pci.cfg[c + 4] = VIRTIO_BAR;
+	pci_set32(&vp->pci, c + 8, off);
+	pci_set32(&vp->pci, c + 12, len);
+	if (type == CAP_NOTIFY)
+		pci_set32(&vp->pci, c + 16, VIRTIO_NOTIFY_MULT);
+	return 0;
+}
+
+static int queues_init(struct virtio_pci *vp, struct iothread **iots,
+		       unsigned nr_iots)
+{
+	unsigned i;
+	int r;
+
+	vp->q = calloc(vp->nr_queues, sizeof(*vp->q));
+	if (!vp->q)
+		return -ENOMEM;
+	for (i = 0; i < vp->nr_queues; i++)
+		vp->q[i].notify_fd = -1;
+	for (i = 0; i < vp->nr_queues; i++) {
+		struct virtio_queue *q = &vp->q[i];
+
+		q->vp = vp;
+		q->idx = (u16)i;
+		q->size = vp->queue_max;
+		q->msix_vector = VIRTIO_NO_VECTOR;
+		pthread_mutex_init(&q->lock, NULL);
+		q->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (q->notify_fd < 0)
+			return -errno;
+		q->notify_h = (struct iothread_handler){ notify_handler,
+							 q->notify_fd };
+		q->iot = nr_iots ? iots[i % nr_iots] : NULL;
+		if (q->iot) {
+			r = iothread_add(q->iot, &q->notify_h, EPOLLIN);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
+		    u32 class_code, u64 features, u16 nr_queues, u16 queue_max,
+		    u32 cfg_size, const struct virtio_dev_ops *ops,
+		    void *opaque, struct kvm_vm *kvm, struct irq_router *irq,
+		    const struct guest_mem *mem, struct iothread **iots,
+		    unsigned nr_iots)
+{
+	struct pci_dev *d = &vp->pci;
+	int r;
+
+	if (!nr_queues || nr_queues > VIRTIO_MAX_QUEUES ||
+	    cfg_size > VIRTIO_NOTIFY_OFF - VIRTIO_DEVICE_OFF)
+		return -EINVAL;
+	/* pci_dev must stay first: bar_moved casts back from it. */
+	pci_dev_init(d, name, VIRTIO_PCI_VENDOR,
+		     VIRTIO_PCI_DEVICE_BASE + device_id, class_code, 1);
+	pci_set16(d, PCI_SUBSYS_VENDOR, VIRTIO_PCI_VENDOR);
+	pci_set16(d, PCI_SUBSYS_ID, 0x40);
+	d->ops = &pci_ops;
+	vp->name = name;
+	vp->ops = ops;
+	vp->opaque = opaque;
+	vp->kvm = kvm;
+	vp->mem = mem;
+	pthread_mutex_init(&vp->lock, NULL);
+	vp->dev_features = features | (1ULL << VIRTIO_F_VERSION_1) |
+			   (1ULL << VIRTIO_F_EVENT_IDX) |
+			   (1ULL << VIRTIO_F_INDIRECT_DESC);
+	vp->nr_queues = nr_queues;
+	vp->queue_max = queue_max;
+	vp->cfg_size = cfg_size;
+	vp->config_vector = VIRTIO_NO_VECTOR;
+	atomic_init(&vp->status, 0);
+	atomic_init(&vp->isr, 0);
+	r = queues_init(vp, iots, nr_iots);
+	if (!r)
+		r = pci_dev_add_bar(d, VIRTIO_BAR, VIRTIO_BAR_SIZE,
+				    PCI_BAR_MEM64 | PCI_BAR_PREFETCH, &bar_ops, vp);
+	if (!r)
+		r = pci_msix_init(d, irq, nr_queues + 1, VIRTIO_MSIX_BAR);
+	if (!r)
+		r = add_vcap(vp, CAP_COMMON, VIRTIO_COMMON_OFF, VIRTIO_COMMON_LEN);
+	if (!r)
+		r = add_vcap(vp, CAP_ISR, VIRTIO_ISR_OFF, 1);
+	if (!r && cfg_size)
+		r = add_vcap(vp, CAP_DEVICE, VIRTIO_DEVICE_OFF, cfg_size);
+	if (!r)
+		r = add_vcap(vp, CAP_NOTIFY, VIRTIO_NOTIFY_OFF,
+			     nr_queues * VIRTIO_NOTIFY_MULT);
+	if (r) {
+		pr_err("%s: virtio-pci set-up failed: %s", name, strerror(-r));
+		virtio_pci_destroy(vp);
+	}
+	return r;
+}
+
+void virtio_pci_destroy(struct virtio_pci *vp)
+{
+	unsigned i;
+
+	if (vp->q) {
+		bar_moved(&vp->pci, VIRTIO_BAR, 0);
+		for (i = 0; i < vp->nr_queues; i++) {
+			struct virtio_queue *q = &vp->q[i];
+
+			queue_stop(q);
+			if (q->notify_fd >= 0 && q->iot)
+				iothread_del(q->iot, &q->notify_h);
+			if (q->notify_fd >= 0)
+				close(q->notify_fd);
+			pthread_mutex_destroy(&q->lock);
+		}
+		free(vp->q);
+		vp->q = NULL;
+	}
+	if (vp->pci.msix.nr)
+		pci_msix_destroy(&vp->pci);
+	pthread_mutex_destroy(&vp->lock);
+	pci_dev_destroy(&vp->pci);
+}

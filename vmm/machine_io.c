@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The I/O half of the machine: interrupt routing, I/O threads, the PCI
+ * host and the devices on it. These are init steps of vmm/machine.c's
+ * table; each has its teardown, run in reverse order. The I/O threads are
+ * created before the devices (which add their fds to them) but started
+ * only by the last step, and stopped first on the way down, so no handler
+ * runs while a device is being built or freed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine.h"
+#include "topology.h"
+
+int machine_irq_init(struct machine *m)
+{
+	int r = irq_router_init(&m->irq, &m->kvm);
+
+	if (r)
+		return r;
+	/* Large guests address APIC IDs above 255 (see irq.h). */
+	m->irq.x2apic_ids = m->irq.ext_dest =
+		smp_topo_needs_x2apic(&m->topo, m->cfg->nr_cpus);
+	return 0;
+}
+
+void machine_irq_exit(struct machine *m)
+{
+	irq_router_destroy(&m->irq);
+}
+
+int machine_iothreads_init(struct machine *m)
+{
+	unsigned i, n = m->cfg->nr_iothreads ? m->cfg->nr_iothreads : 1;
+	int r;
+
+	m->iothreads = calloc(n, sizeof(*m->iothreads));
+	m->iot_ptrs = calloc(n, sizeof(*m->iot_ptrs));
+	if (!m->iothreads || !m->iot_ptrs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		r = iothread_init(&m->iothreads[i], i);
+		if (r)
+			return r;
+		m->iot_ptrs[i] = &m->iothreads[i];
+		m->nr_iothreads = i + 1;
+	}
+	return 0;
+}
+
+void machine_iothreads_exit(struct machine *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nr_iothreads; i++)
+		iothread_destroy(&m->iothreads[i]);
+	free(m->iothreads);
+	free(m->iot_ptrs);
+	m->iothreads = NULL;
+	m->iot_ptrs = NULL;
+	m->nr_iothreads = 0;
+}
+
+static int disks_init(struct machine *m)
+{
+	const struct config *c = m->cfg;
+	unsigned i;
+	int r;
+
+	if (!c->nr_disks)
+		return 0;
+	m->disks = calloc(c->nr_disks, sizeof(*m->disks));
+	if (!m->disks)
+		return -ENOMEM;
+	for (i = 0; i < c->nr_disks; i++) {
+		const struct config_disk *d = &c->disks[i];
+		struct virtio_blk_opts o = {
+			.path = d->path, .serial = d->serial,
+			.readonly = d->readonly, .queues = d->queues,
+		};
+		bool one = d->iothread >= 0;
+
+		r = virtio_blk_create(&m->disks[i], i, &o, &m->kvm, &m->irq,
+				      &m->mem, one ? &m->iot_ptrs[d->iothread] :
+				      m->iot_ptrs, one ? 1 : m->nr_iothreads);
+		if (r)
+			return r;
+		m->nr_disks = i + 1;
+		r = pci_host_add(&m->pci, &m->disks[i].vp.pci);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int machine_pci_init(struct machine *m)
+{
+	int r;
+
+	r = pci_host_init(&m->pci, guest_mem_end(&m->mem));
+	if (r)
+		return r;
+	m->pci_ok = true;
+	r = disks_init(m);
+	if (!r)
+		r = pci_host_register(&m->pci, &m->pio, &m->mmio);
+	return r;
+}
+
+void machine_pci_exit(struct machine *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nr_disks; i++)
+		virtio_blk_destroy(&m->disks[i]);
+	free(m->disks);
+	m->disks = NULL;
+	m->nr_disks = 0;
+	if (m->pci_ok)
+		pci_host_destroy(&m->pci);
+	m->pci_ok = false;
+}
+
+int machine_iothreads_start(struct machine *m)
+{
+	const struct config *c = m->cfg;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < m->nr_iothreads; i++) {
+		const struct cpulist *pin = NULL;
+
+		if (i < c->nr_iothreads && c->iothreads[i].pinned)
+			pin = &c->iothreads[i].pin;
+		r = iothread_start(&m->iothreads[i], pin);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void machine_iothreads_stop(struct machine *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nr_iothreads; i++)
+		iothread_stop(&m->iothreads[i]);
+}

@@ -79,6 +79,19 @@ $(BUILD)/bench/firstrun.so: bench/preload/firstrun.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
+# The virtqueue fuzz harness: linked into test_virtq (which replays the
+# corpus) and, with clang's libFuzzer, into build/fuzz/virtq (`make fuzz`).
+$(BUILD)/tests/unit/test_virtq: $(BUILD)/obj/tests/fuzz/virtq_harness.o
+FUZZ_SRCS := tests/fuzz/fuzz_virtq.c tests/fuzz/virtq_harness.c \
+	     vmm/devices/virtio/queue.c vmm/memory.c vmm/log.c
+$(BUILD)/fuzz/virtq: $(FUZZ_SRCS)
+	$(E) "  FUZZ    $@"
+	@mkdir -p $(dir $@)
+	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+		-Wno-unused-parameter -Iinclude -fsanitize=fuzzer,address,undefined \
+		-o $@ $(FUZZ_SRCS)
+fuzz: $(BUILD)/fuzz/virtq
+
 # The guest agent runs as PID 1 in the test guest: static, no sanitizers.
 $(AGENT): tests/guest/agent.c
 	$(E) "  CC      $@ (static)"
@@ -124,7 +137,7 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/smpvisor $(BUILD)/libsmpvisor.a \
 	       $(BUILD)/tests $(BUILD)/bench $(BUILD)/guest/agent
 
-.PHONY: demo all deps deps-check unit systest test test-all test-asan test-valgrind bench clean
+.PHONY: fuzz demo all deps deps-check unit systest test test-all test-asan test-valgrind bench clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -191,11 +191,19 @@ def plot(name, title, panels, results=RESULTS):
              "set grid", "set key top left box opaque", "set datafile missing '?'"]
     blocks = []
     for p in panels:
+        xs = sorted({pt[0] for s in p.series for pt in s.points})
         lines += ["unset logscale", f"set title {_gp_str(p.title)}",
                   f"set xlabel {_gp_str(p.xlabel)}", f"set ylabel {_gp_str(p.ylabel)}",
                   "set yrange [0:*]" if not p.logy else "set yrange [*:*]",
-                  "set logscale x 2" if p.logx else "", "set logscale y" if p.logy else "",
+                  "set logscale y" if p.logy else "",
                   "set offsets graph 0.03, graph 0.03, 0, 0"]
+        if len(xs) == 1:
+            # One configuration: centre it instead of letting gnuplot
+            # stretch a zero-width range.
+            lines += [f"set xrange [{xs[0] - 1}:{xs[0] + 1}]", f"set xtics ({xs[0]})"]
+        else:
+            lines += ["set xrange [*:*]", "set xtics autofreq",
+                      "set logscale x 2" if p.logx else ""]
         plots = []
         for s in p.series:
             if not s.points:

@@ -5,7 +5,8 @@
  * One VM, up to N vCPUs, each entered directly in 64-bit mode (the
  * tests/kvm payload helpers) running a tiny loop of port-I/O or MMIO round
  * trips: a write then a read, two exits per iteration. Each exit is
- * answered in one of two ways, alternated run by run (A B A B):
+ * answered in one of two ways, alternated run by run with the order
+ * swapped every pair (A B B A A B ...):
  *
  *   bare      the limit: a KVM_RUN loop that answers the exit inline;
  *   smpvisor  the VMM's own exit path, vcpu_handle_exit() from smp/vcpu.c,
@@ -563,10 +564,14 @@ int main(int argc, char **argv)
 			if (run_once(&b, kind, MODE_BARE, counts[o], 0, false) ||
 			    run_once(&b, kind, MODE_SMPVISOR, counts[o], 0, false))
 				goto out;
-			for (rep = 0; rep < reps; rep++)
-				if (run_once(&b, kind, MODE_BARE, counts[o], rep, true) ||
-				    run_once(&b, kind, MODE_SMPVISOR, counts[o], rep, true))
+			/* Alternate, swapping the order every pair (ABBA). */
+			for (rep = 0; rep < reps; rep++) {
+				enum mode first = rep % 2 ? MODE_SMPVISOR : MODE_BARE;
+
+				if (run_once(&b, kind, first, counts[o], rep, true) ||
+				    run_once(&b, kind, !first, counts[o], rep, true))
 					goto out;
+			}
 		}
 	}
 	status = 0;

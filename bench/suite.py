@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 
 import common
 from common import Panel, Series
@@ -130,7 +131,7 @@ def vmm_cmd(system, kernel, initrd, n, mem_mb, append, extra=()):
                  "--memory", f"{mem_mb}M", "--cmdline", f"{CMDLINE} {append}".strip()]
                 + list(extra))
     return shlex.split(guest.qemu_cmd(kernel, initrd, cpus=n, memory=f"{mem_mb}M",
-                                      append=append))
+                                      append=append, extra=extra))
 
 
 def write_outputs(ctx, name, columns, rows, title, panels):
@@ -214,7 +215,6 @@ def bench_boot(ctx, counts=None):
             ctx.progress.plan(-min(sum(2 * ctx.reps * boot_estimate(m) for m in counts[i:]),
                                    max(budget - spent, 0)))
             break
-        import time
         t0 = time.monotonic()
         samples, fails = boot_samples(ctx, n, "boot")
         spent += time.monotonic() - t0
@@ -444,7 +444,7 @@ def exits_rows(ctx, recs, iters, host_kind):
 
 def bench_ipi(ctx):
     kernel, initrd = ctx.guest()
-    iters = 2000 if ctx.quick else 10000
+    iters = 500 if ctx.quick else 3000
     help_text = smpvisor_help()
     variants = {"smpvisor": []}
     for words, name in ((("dedicated",), "smpvisor-dedicated"), (("pv", "ipi"), "smpvisor-pvipi")):
@@ -480,25 +480,28 @@ def bench_ipi(ctx):
         [[r["mode"], r["variant"], r["rtt_ns_smpvisor_median"], rng(r, "rtt_ns_smpvisor"),
           r["rtt_ns_qemu_median"], rng(r, "rtt_ns_qemu"), r["rtt_ns_ratio"],
           r["host_rtt_ns_median"]] for r in rows])
-    panels = []
-    for mode in ("futex", "spin"):
-        sub = [r for r in rows if r["mode"] == mode]
-        ss = [Series(s, [(i + 1, r["rtt_ns_smpvisor_median"], r["rtt_ns_smpvisor_min"],
-                          r["rtt_ns_smpvisor_max"])])
-              for i, (s, r) in enumerate((r["variant"], r) for r in sub)]
-        if sub:
-            r0 = sub[0]
-            ss.append(Series("QEMU", [(len(sub) + 1, r0["rtt_ns_qemu_median"],
-                                       r0["rtt_ns_qemu_min"], r0["rtt_ns_qemu_max"])]))
-            ss.append(Series("host (L1) itself", [(len(sub) + 2, r0["host_rtt_ns_median"],
-                                                  r0["host_rtt_ns_min"], r0["host_rtt_ns_max"])]))
-        panels.append(Panel(f"{mode} wake-up", "system (one point each)",
-                            "round trip, ns (median, min-max of runs)", ss))
+    panels = ipi_panels(rows, list(variants))
     columns = (common.COMMON_COLUMNS + ["mode", "variant", "vcpus", "iters"]
                + common.metric_columns("rtt_ns", ["smpvisor", "qemu"])
                + [f"host_rtt_ns_{f}" for f in common.STAT_FIELDS])
     write_outputs(ctx, "ipi", columns, rows, f"ipi ({host_note(ctx)})", panels)
     return rows
+
+
+def ipi_panels(rows, variants):
+    """One line per system: round trip against the mode, on a log scale."""
+    xs = {"futex": 1, "spin": 2}
+
+    def pts(sub, col):
+        return [(xs[r["mode"]], r[f"{col}_median"], r[f"{col}_min"], r[f"{col}_max"])
+                for r in sub]
+    ss = [Series(v, pts([r for r in rows if r["variant"] == v], "rtt_ns_smpvisor"))
+          for v in variants]
+    first = [r for r in rows if r["variant"] == "smpvisor"]
+    ss += [Series("QEMU", pts(first, "rtt_ns_qemu")),
+           Series("host (KVM host) itself", pts(first, "host_rtt_ns"))]
+    return [Panel("cross-CPU wake-up round trip", "mode (1 = futex wake-up, 2 = spin)",
+                    "round trip, ns (median, min-max of runs; log scale)", ss, logy=True)]
 
 
 def ipi_rows(ctx, recs, systems, iters):
@@ -617,20 +620,113 @@ def scaling_rows(ctx, recs, ks, loop_ms):
 
 # --- blk -----------------------------------------------------------------------
 
+BLK_DIR = "/tmp"   # in the KVM host; in the nested host a tmpfs
+
+
+def blk_vmms(ctx, kernel, initrd, img_sv, img_q, conf):
+    sv = vmm_cmd("smpvisor", kernel, initrd, 2, 256, "agent.shell=1",
+                 ["--config", conf, "--disk", f"{img_sv},iothread=0"])
+    q = vmm_cmd("qemu", kernel, initrd, 2, 256, "agent.shell=1",
+                ["-object", "iothread,id=io0",
+                 "-drive", f"file={img_q},format=raw,if=none,id=d0,cache=writeback,aio=threads",
+                 "-device", "virtio-blk-pci,drive=d0,iothread=io0"])
+    return {"smpvisor": sv, "qemu": q}
+
+
 def bench_blk(ctx):
+    """The agent's disk pattern write/verify pass (256 KiB O_DIRECT I/Os from
+    one thread per CPU): smpvisor virtio-blk with an I/O thread vs QEMU
+    virtio-blk with an iothread, and the same agent on the host on the
+    smpvisor guest's image file."""
     if "--disk" not in smpvisor_help():
-        msg = ("bench: blk: skipped: `smpvisor run --help` has no --disk option yet "
+        msg = ("blk: skipped: `smpvisor run --help` has no --disk option yet "
                "(virtio-blk has not landed); nothing measured, no blk.csv written")
-        ctx.progress.note(msg)
-        print(msg.replace("bench: ", ""))
+        ctx.progress.note("bench: " + msg)
+        print(msg)
         return None
-    # virtio-blk is there but this benchmark has not been written against its
-    # options yet: say so rather than guess at its command line.
-    msg = ("bench: blk: skipped: smpvisor has --disk, but bench/suite.py does not yet "
-           "drive it (see bench/README.md)")
-    ctx.progress.note(msg)
-    print(msg.replace("bench: ", ""))
-    return None
+    kernel, initrd = ctx.guest()
+    size_mb = 64 if ctx.quick else 256
+    img_sv, img_q = f"{BLK_DIR}/bench-blk-smpvisor.img", f"{BLK_DIR}/bench-blk-qemu.img"
+    conf = f"{BLK_DIR}/bench-blk.json"
+    pre = (f"truncate -s {size_mb}M {img_sv} {img_q} && "
+           f"echo '{{\"iothreads\": 1}}' > {conf}")
+    steps = []
+    for rep in range(ctx.reps):
+        for s in ("smpvisor", "qemu", "host"):
+            dev = img_sv if s == "host" else "vda"
+            prog = AGENT if s == "host" else "/init"
+            steps.append({"system": s, "cmd": f"{prog} agent.report=0 "
+                          f"agent.disk={dev},writeverify,seed={rep + 1}"})
+    est = blk_estimate(len(steps), size_mb)
+    ctx.progress.step(f"blk: booting smpvisor and QEMU with a {size_mb} MiB virtio-blk disk, "
+                      f"then {len(steps)} alternated write+verify passes", est)
+    recs = ctx.probe({"job": "session", "pre": pre,
+                      "vmms": blk_vmms(ctx, kernel, initrd, img_sv, img_q, conf),
+                      "steps": steps, "timeout": 900 + 60 * len(steps)},
+                     timeout=960 + 60 * len(steps))
+    ctx.run(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
+    ctx.progress.finish()
+    for e in (r for r in recs if r.get("probe") == "error"):
+        ctx.progress.note(f"bench: blk: {e.get('system')}: {e.get('error')}\n"
+                          f"{e.get('tail', '')[-1500:]}")
+    rows, host_err = blk_rows(ctx, recs, size_mb)
+    if host_err:
+        ctx.progress.note(f"bench: blk: the agent on the host failed ({host_err}); "
+                          f"{BLK_DIR} in the nested host is a tmpfs, which refuses O_DIRECT")
+    common.print_table(
+        "blk: agent disk pattern pass, MB/s (10^6 B/s), 2 vCPUs, one 256 KiB O_DIRECT "
+        f"I/O stream per vCPU, {size_mb} MiB image; median [min-max] of {ctx.reps}",
+        ["pass", "smpvisor", "range", "QEMU", "range", "ratio", "host (same file)"],
+        [[r["pass"], r["mb_per_s_smpvisor_median"], rng(r, "mb_per_s_smpvisor"),
+          r["mb_per_s_qemu_median"], rng(r, "mb_per_s_qemu"), r["mb_per_s_ratio"],
+          r["host_mb_per_s_median"]] for r in rows])
+    xs = {"write": 1, "verify": 2}
+    panels = [Panel("disk pattern throughput", "pass (1 = write, 2 = verify)",
+                    "MB/s (median, min-max)",
+                    [Series(title, [(xs[r["pass"]], r[f"{col}_median"], r[f"{col}_min"],
+                                     r[f"{col}_max"]) for r in rows])
+                     for title, col in (("smpvisor virtio-blk", "mb_per_s_smpvisor"),
+                                        ("QEMU virtio-blk + iothread", "mb_per_s_qemu"),
+                                        ("host, same file", "host_mb_per_s"))])]
+    columns = (common.COMMON_COLUMNS + ["pass", "image_mb", "vcpus"]
+               + common.metric_columns("mb_per_s", ["smpvisor", "qemu"])
+               + [f"host_mb_per_s_{f}" for f in common.STAT_FIELDS])
+    write_outputs(ctx, "blk", columns, rows, f"blk ({host_note(ctx)})", panels)
+    return rows
+
+
+def blk_rows(ctx, recs, size_mb):
+    got, host_err = {}, None
+    for r in recs:
+        if r.get("probe") != "step":
+            continue
+        for kind, x in r["agent"]:
+            d = x.get("disk") if kind == "DISK" else None
+            if not d:
+                continue
+            if d.get("errors") or d.get("io_errors") or d.get("error"):
+                if r["system"] == "host":
+                    host_err = d.get("error") or "errors"
+                else:
+                    ctx.progress.note(f"bench: blk: {r['system']} {d.get('mode')}: {d}")
+                continue
+            got.setdefault((r["system"], d["mode"]), []).append(d["mb_per_s"])
+    rows = []
+    for mode in ("write", "verify"):
+        row = ctx.machine.columns("blk", f"pass={mode}",
+                                  "qemu virtio-blk-pci + iothread, cache=writeback", ctx.reps)
+        host = common.summary(got.get(("host", mode), []))
+        row.update({"pass": mode, "image_mb": size_mb, "vcpus": 2,
+                    "host_mb_per_s_median": host[0], "host_mb_per_s_min": host[1],
+                    "host_mb_per_s_max": host[2]})
+        row.update(common.metric_values("mb_per_s", ["smpvisor", "qemu"],
+                                        {s: got.get((s, mode), []) for s in ("smpvisor", "qemu")}))
+        rows.append(row)
+    return rows, host_err
+
+
+def blk_estimate(nsteps, size_mb):
+    return 100 + nsteps * (3 + size_mb / 20)
 
 
 # --- estimates for the progress line, all planned before anything runs ---
@@ -642,14 +738,14 @@ def footprint_boots(ctx):
 def exits_plan(ctx):
     n_max = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
     counts = sorted({1, 2, n_max} | ({4} if n_max >= 4 else set()))
-    iters = 1000 if ctx.quick else 4000
+    iters = 2000 if ctx.quick else 4000
     wheres = ["kvm"] + (["pvm"] if local_pvm() else [])
     est = 6 + sum(counts) * iters * 2 * 2 * 2 * (ctx.reps + 1) * 60e-6
     return counts, iters, wheres, est
 
 
 def ipi_estimate(nsys, nsteps, iters):
-    return 45 * nsys + nsteps * (1.5 + iters * 300e-9 * 1000)
+    return 45 * nsys + nsteps * (1.5 + iters * 2e-3)
 
 
 def scaling_estimate(nsteps, loop_ms):
@@ -669,10 +765,12 @@ def estimate(name, ctx, names):
         _, _, wheres, est = exits_plan(ctx)
         return est * len(wheres)
     if name == "ipi":
-        return ipi_estimate(2, 6 * ctx.reps, 2000 if ctx.quick else 10000)
+        return ipi_estimate(2, 6 * ctx.reps, 500 if ctx.quick else 3000)
     if name == "scaling":
         n = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
         return scaling_estimate(2 * n * ctx.reps, 200 if ctx.quick else 500)
+    if name == "blk":
+        return blk_estimate(3 * ctx.reps, 64 if ctx.quick else 256) if "--disk" in smpvisor_help() else 1
     return 1
 
 

@@ -10,7 +10,8 @@ Jobs:
            VMM's resident memory while the guest sleeps after its report
            (from /proc/PID/smaps, split into guest RAM and the rest).
   session  boot VMMs with agent.shell=1, then run a list of steps
-           alternating between them and the host itself: each step is a
+           alternating between them and the host itself (after an
+           optional host command "pre"): each step is a
            shell command for one guest (typed on its console) or for the
            host, and the AGENT-* lines it printed come back.
 """
@@ -188,6 +189,8 @@ def job_session(j):
     """Boot the guests of j["vmms"], then run j["steps"] in order."""
     vmms = {}
     t_end = time.monotonic() + j.get("timeout", 900)
+    if j.get("pre"):
+        emit("pre", {"output": run_host(j["pre"], 300)[-2000:]})
     try:
         for name, cmd in j["vmms"].items():
             v = Vmm(cmd, preload=False)

@@ -86,6 +86,9 @@ def test_ipi_rows_from_real_agent_output(tmp_path):
     assert futex["rtt_ns_smpvisor_median"] > 0
     assert futex["rtt_ns_ratio"] == pytest.approx(1.0)
     assert futex["host_rtt_ns_median"] == futex["rtt_ns_qemu_median"]
+    if suite.shutil_which("gnuplot"):
+        png = common.plot("ipi", "test", suite.ipi_panels(rows, ["smpvisor"]), str(tmp_path))
+        assert png and os.path.getsize(png) > 1000
 
 
 def test_exits_rows_and_plot(tmp_path):
@@ -151,3 +154,23 @@ def test_run_help():
     assert p.returncode == 0
     for name in ("boot", "footprint", "exits", "ipi", "scaling", "blk", "all", "--quick"):
         assert name in p.stdout
+
+
+@pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
+def test_blk_rows_from_real_agent_output(tmp_path):
+    ctx = ctx_for(tmp_path)
+    img = tmp_path / "disk.img"
+    with open(img, "wb") as f:
+        f.truncate(4 << 20)
+    recs = host_session([{"system": "host",
+                          "cmd": f"{AGENT} agent.report=0 agent.disk={img},writeverify,threads=1"}])
+    disks = [x["disk"] for r in recs if r["probe"] == "step" for k, x in r["agent"] if k == "DISK"]
+    assert [d["mode"] for d in disks] == ["write", "verify"]
+    if disks[0].get("error") or disks[0].get("errors"):
+        pytest.skip(f"this file system refuses the agent's O_DIRECT: {disks[0]}")
+    steps = [r for r in recs if r["probe"] == "step"]
+    rows, host_err = suite.blk_rows(ctx, recs + relabel(steps, "smpvisor") + relabel(steps, "qemu"), 4)
+    assert host_err is None
+    assert [r["pass"] for r in rows] == ["write", "verify"]
+    assert rows[0]["mb_per_s_ratio"] == pytest.approx(1.0)
+    assert rows[0]["host_mb_per_s_median"] == rows[0]["mb_per_s_qemu_median"]

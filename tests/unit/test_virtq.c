@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Split virtqueue parser against hand-built rings in a two-region guest
+ * RAM: plain and indirect chains, buffers split at a region boundary, the
+ * used ring and both interrupt-suppression schemes; then every way a
+ * hostile driver can lie (loops, indices past the table, addresses
+ * outside RAM, wrapping lengths, nested or chained indirect tables,
+ * readable after writable, avail->idx jumping ahead, over-long chains),
+ * each of which must be refused. Last, the fuzz harness replays the seed
+ * corpus under tests/fuzz/corpus/virtq (and whatever crash inputs were
+ * added there), so found bugs stay fixed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../fuzz/virtq_harness.h"
+#include "virtq.h"
+
+#define QSIZE		8
+#define DESC		0x1000ULL
+#define AVAIL		0x2000ULL
+#define USED		0x3000ULL
+#define INDIRECT	0x4000ULL
+#define DATA		0x10000ULL
+#define BOUNDARY	(8 * MiB)
+
+struct fixture {
+	struct guest_mem mem;
+	struct virtq q;
+	struct virtq_elem e;
+	u16 avail_idx;
+};
+
+static void *hva(struct fixture *f, u64 gpa)
+{
+	void *p = gpa_to_hva(&f->mem, gpa, 1);
+
+	assert_non_null(p);
+	return p;
+}
+
+static void set_desc(struct fixture *f, u64 table, unsigned i, u64 addr,
+		     u32 len, u16 flags, u16 next)
+{
+	struct virtq_desc d = { addr, len, flags, next };
+
+	memcpy((u8 *)hva(f, table) + 16 * i, &d, sizeof(d));
+}
+
+static u16 *avail(struct fixture *f)
+{
+	return hva(f, AVAIL);
+}
+
+static void offer(struct fixture *f, u16 head)
+{
+	avail(f)[2 + f->avail_idx % QSIZE] = head;
+	f->avail_idx++;
+	avail(f)[1] = f->avail_idx;
+}
+
+static int setup_q(struct fixture *f, bool event_idx)
+{
+	return virtq_init(&f->q, &f->mem, QSIZE, DESC, AVAIL, USED, event_idx,
+			  true);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	u64 sizes[2] = { BOUNDARY, BOUNDARY };
+
+	assert_non_null(f);
+	assert_int_equal(guest_mem_layout_nodes(&f->mem, sizes, 2), 0);
+	assert_int_equal(guest_mem_alloc(&f->mem), 0);
+	assert_int_equal(setup_q(f, false), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	guest_mem_free(&f->mem);
+	free(f);
+	return 0;
+}
+
+static void test_init_checks(void **state)
+{
+	struct fixture *f = *state;
+	struct virtq q;
+
+	assert_int_equal(virtq_init(&q, &f->mem, 0, DESC, AVAIL, USED, 0, 0), -EINVAL);
+	assert_int_equal(virtq_init(&q, &f->mem, 6, DESC, AVAIL, USED, 0, 0), -EINVAL);
+	assert_int_equal(virtq_init(&q, &f->mem, 2048, DESC, AVAIL, USED, 0, 0), -EINVAL);
+	assert_int_equal(virtq_init(&q, &f->mem, 8, DESC + 8, AVAIL, USED, 0, 0), -EINVAL);
+	assert_int_equal(virtq_init(&q, &f->mem, 8, DESC, AVAIL + 1, USED, 0, 0), -EINVAL);
+	assert_int_equal(virtq_init(&q, &f->mem, 8, DESC, AVAIL, USED + 2, 0, 0), -EINVAL);
+	/* Rings beyond RAM, or straddling the two regions. */
+	assert_int_equal(virtq_init(&q, &f->mem, 8, 16 * MiB, AVAIL, USED, 0, 0), -EINVAL);
+	assert_int_equal(virtq_init(&q, &f->mem, 8, BOUNDARY - 64, AVAIL, USED, 0, 0), -EINVAL);
+	assert_int_equal(virtq_init(&q, &f->mem, 8, ~0ULL - 15, AVAIL, USED, 0, 0), -EINVAL);
+}
+
+static void test_simple_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct virtq_used_elem *u = (void *)((u8 *)hva(f, USED) + 4);
+
+	set_desc(f, DESC, 0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(f, DESC, 1, DATA + 0x1000, 512, VIRTQ_DESC_F_NEXT |
+		 VIRTQ_DESC_F_WRITE, 2);
+	set_desc(f, DESC, 2, DATA + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);	/* empty */
+	offer(f, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(f->e.head, 0);
+	assert_int_equal(f->e.nr_out, 1);
+	assert_int_equal(f->e.nr_in, 2);
+	assert_int_equal(f->e.out_len, 16);
+	assert_int_equal(f->e.in_len, 513);
+	assert_ptr_equal(f->e.iov[0].iov_base, hva(f, DATA));
+	assert_ptr_equal(f->e.iov[2].iov_base, hva(f, DATA + 0x2000));
+	assert_int_equal(virtq_pop(&f->q, &f->e), 0);
+	virtq_push(&f->q, 0, 513);
+	assert_int_equal(((u16 *)hva(f, USED))[1], 1);
+	assert_int_equal(u[0].id, 0);
+	assert_int_equal(u[0].len, 513);
+	/* No event index: an interrupt unless the driver said no. */
+	assert_true(virtq_need_irq(&f->q));
+	assert_false(virtq_need_irq(&f->q));	/* nothing new */
+	avail(f)[0] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	offer(f, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, 0, 1);
+	assert_false(virtq_need_irq(&f->q));
+}
+
+static void test_split_at_region_boundary(void **state)
+{
+	struct fixture *f = *state;
+
+	set_desc(f, DESC, 3, BOUNDARY - 100, 300, VIRTQ_DESC_F_WRITE, 0);
+	offer(f, 3);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(f->e.nr_in, 2);
+	assert_int_equal(f->e.iov[0].iov_len, 100);
+	assert_int_equal(f->e.iov[1].iov_len, 200);
+	assert_ptr_equal(f->e.iov[1].iov_base, hva(f, BOUNDARY));
+}
+
+static void test_indirect(void **state)
+{
+	struct fixture *f = *state;
+
+	set_desc(f, INDIRECT, 0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(f, INDIRECT, 1, DATA + 4096, 4096,
+		 VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	set_desc(f, INDIRECT, 2, DATA + 8192, 1, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(f, DESC, 5, INDIRECT, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	offer(f, 5);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(f->e.head, 5);
+	assert_int_equal(f->e.nr_out, 1);
+	assert_int_equal(f->e.nr_in, 2);
+	assert_int_equal(f->e.in_len, 4097);
+	/* Not negotiated: refused. */
+	assert_int_equal(virtq_init(&f->q, &f->mem, QSIZE, DESC, AVAIL, USED,
+				    false, false), 0);
+	f->avail_idx = 0;
+	offer(f, 5);
+	assert_int_equal(virtq_pop(&f->q, &f->e), -EINVAL);
+}
+
+static void test_event_idx(void **state)
+{
+	struct fixture *f = *state;
+	u16 *used = hva(f, USED);
+
+	assert_int_equal(setup_q(f, true), 0);
+	set_desc(f, DESC, 0, DATA, 8, VIRTQ_DESC_F_WRITE, 0);
+	/* The driver wants an interrupt after used entry 1 only. */
+	avail(f)[2 + QSIZE] = 1;
+	offer(f, 0);
+	offer(f, 0);
+	offer(f, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, 0, 8);
+	assert_false(virtq_need_irq(&f->q));	/* used 0..1: not past 1 */
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, 0, 8);
+	assert_true(virtq_need_irq(&f->q));	/* entry 1 is out */
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, 0, 8);
+	assert_false(virtq_need_irq(&f->q));
+	/* Asking for notifications again publishes avail_event. */
+	assert_false(virtq_enable_notify(&f->q));
+	assert_int_equal(used[2 + 4 * QSIZE], 3);
+	offer(f, 0);
+	assert_true(virtq_enable_notify(&f->q));	/* arrived meanwhile */
+}
+
+static void test_flags_no_notify(void **state)
+{
+	struct fixture *f = *state;
+	u16 *used = hva(f, USED);
+
+	virtq_disable_notify(&f->q);
+	assert_int_equal(used[0], VIRTQ_USED_F_NO_NOTIFY);
+	assert_false(virtq_enable_notify(&f->q));
+	assert_int_equal(used[0], 0);
+}
+
+/* Each hostile queue must be refused, never mapped. */
+static void expect_bad(struct fixture *f, u16 head)
+{
+	offer(f, head);
+	assert_int_equal(virtq_pop(&f->q, &f->e), -EINVAL);
+	f->avail_idx = 0;
+	assert_int_equal(setup_q(f, false), 0);
+	avail(f)[1] = 0;
+}
+
+static void test_hostile(void **state)
+{
+	struct fixture *f = *state;
+	unsigned i;
+
+	/* A loop: 0 -> 1 -> 0. */
+	set_desc(f, DESC, 0, DATA, 8, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(f, DESC, 1, DATA, 8, VIRTQ_DESC_F_NEXT, 0);
+	expect_bad(f, 0);
+	/* A self loop. */
+	set_desc(f, DESC, 0, DATA, 8, VIRTQ_DESC_F_NEXT, 0);
+	expect_bad(f, 0);
+	/* next and head past the table. */
+	set_desc(f, DESC, 0, DATA, 8, VIRTQ_DESC_F_NEXT, QSIZE);
+	expect_bad(f, 0);
+	expect_bad(f, QSIZE);
+	expect_bad(f, 0xffff);
+	/* Buffers outside RAM, ending outside, wrapping round. */
+	set_desc(f, DESC, 0, 16 * MiB, 8, 0, 0);
+	expect_bad(f, 0);
+	set_desc(f, DESC, 0, 16 * MiB - 4, 8, 0, 0);
+	expect_bad(f, 0);
+	set_desc(f, DESC, 0, ~0ULL - 3, 8, 0, 0);
+	expect_bad(f, 0);
+	set_desc(f, DESC, 0, 0xfee00000, 4, VIRTQ_DESC_F_WRITE, 0);
+	expect_bad(f, 0);
+	/* Readable after writable. */
+	set_desc(f, DESC, 0, DATA, 8, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+	set_desc(f, DESC, 1, DATA, 8, 0, 0);
+	expect_bad(f, 0);
+	/* Indirect: with NEXT, empty, ragged, nested, outside RAM, looping. */
+	set_desc(f, DESC, 0, INDIRECT, 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
+	expect_bad(f, 0);
+	set_desc(f, DESC, 0, INDIRECT, 0, VIRTQ_DESC_F_INDIRECT, 0);
+	expect_bad(f, 0);
+	set_desc(f, DESC, 0, INDIRECT, 24, VIRTQ_DESC_F_INDIRECT, 0);
+	expect_bad(f, 0);
+	set_desc(f, INDIRECT, 0, INDIRECT, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(f, DESC, 0, INDIRECT, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	expect_bad(f, 0);
+	set_desc(f, DESC, 0, 15 * MiB + 0xfff000, 16 * 4, VIRTQ_DESC_F_INDIRECT, 0);
+	expect_bad(f, 0);
+	set_desc(f, INDIRECT, 0, DATA, 8, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(f, INDIRECT, 1, DATA, 8, VIRTQ_DESC_F_NEXT, 0);
+	set_desc(f, DESC, 0, INDIRECT, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	expect_bad(f, 0);
+	/* A huge indirect table: more segments than we take. */
+	set_desc(f, DESC, 0, DATA, 16 * (VIRTQ_MAX_SEGS + 1), VIRTQ_DESC_F_INDIRECT, 0);
+	expect_bad(f, 0);
+	/* Too many segments: a long indirect chain split at the boundary. */
+	for (i = 0; i < VIRTQ_MAX_SEGS; i++)
+		set_desc(f, INDIRECT, i, BOUNDARY - 1, 2,
+			 i + 1 < VIRTQ_MAX_SEGS ? VIRTQ_DESC_F_NEXT : 0, i + 1);
+	set_desc(f, DESC, 0, INDIRECT, 16 * VIRTQ_MAX_SEGS, VIRTQ_DESC_F_INDIRECT, 0);
+	expect_bad(f, 0);
+	/* avail->idx more than a ring ahead. */
+	set_desc(f, DESC, 0, DATA, 8, 0, 0);
+	avail(f)[1] = QSIZE + 1;
+	assert_int_equal(virtq_pop(&f->q, &f->e), -EINVAL);
+}
+
+static void test_iov_helpers(void **state)
+{
+	u8 a[4] = { 1, 2, 3, 4 }, b[3] = { 5, 6, 7 }, out[7];
+	struct iovec v[2] = { { a, 4 }, { b, 3 } }, s[2];
+
+	assert_int_equal(iov_to_buf(v, 2, 2, out, 7), 5);
+	assert_memory_equal(out, "\3\4\5\6\7", 5);
+	assert_int_equal(iov_slice(s, 2, v, 2, 3, 3), 2);
+	assert_ptr_equal(s[0].iov_base, a + 3);
+	assert_int_equal(s[0].iov_len, 1);
+	assert_int_equal(s[1].iov_len, 2);
+	assert_int_equal(iov_slice(s, 1, v, 2, 3, 3), -1);	/* too many */
+	assert_int_equal(iov_slice(s, 2, v, 2, 6, 2), -1);	/* past end */
+	assert_int_equal(iov_from_buf(v, 2, 6, "\x09", 1), 1);
+	assert_int_equal(b[2], 9);
+}
+
+/* Replay the fuzz corpus: no abort, and the hostile seeds are refused. */
+static void test_fuzz_corpus(void **state)
+{
+	const char *dir = getenv("VIRTQ_CORPUS") ? getenv("VIRTQ_CORPUS") :
+			  "tests/fuzz/corpus/virtq";
+	unsigned files = 0, rejected = 0, accepted = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	static u8 buf[HARNESS_MAX_INPUT + 4];
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char path[512];
+		FILE *fp;
+		size_t n;
+		int r;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fp = fopen(path, "rb");
+		assert_non_null(fp);
+		n = fread(buf, 1, sizeof(buf), fp);
+		fclose(fp);
+		r = fuzz_virtq_one(buf, n);
+		files++;
+		if (!strncmp(de->d_name, "bad-", 4)) {
+			assert_int_equal(r, -1);
+			rejected++;
+		} else if (!strncmp(de->d_name, "good-", 5)) {
+			assert_true(r > 0);
+			accepted++;
+		}
+	}
+	closedir(d);
+	assert_true(files >= 8);
+	assert_true(rejected >= 4 && accepted >= 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_init_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_simple_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_at_region_boundary,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_indirect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags_no_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+		cmocka_unit_test(test_iov_helpers),
+		cmocka_unit_test(test_fuzz_corpus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -105,6 +105,8 @@ class Machine:
 def fmt(v, digits=3):
     if v is None:
         return "-"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
     if isinstance(v, float):
         if v == 0:
             return "0"
@@ -158,9 +160,10 @@ class Series:
 
 
 class Panel:
-    def __init__(self, title, xlabel, ylabel, series, logx=False, logy=False):
+    def __init__(self, title, xlabel, ylabel, series, logx=False, logy=False, xtics=None):
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.series, self.logx, self.logy = series, logx, logy
+        self.xtics = xtics    # [(label, x)] for categories on the x axis
 
 
 def _gp_str(s):
@@ -197,7 +200,11 @@ def plot(name, title, panels, results=RESULTS):
                   "set yrange [0:*]" if not p.logy else "set yrange [*:*]",
                   "set logscale y" if p.logy else "",
                   "set offsets graph 0.03, graph 0.03, 0, 0"]
-        if len(xs) == 1:
+        if p.xtics:
+            lo, hi = min(x for _, x in p.xtics), max(x for _, x in p.xtics)
+            lines += [f"set xrange [{lo - 0.5}:{hi + 0.5}]", "set xtics ("
+                      + ", ".join(f"{_gp_str(label)} {x}" for label, x in p.xtics) + ")"]
+        elif len(xs) == 1:
             # One configuration: centre it instead of letting gnuplot
             # stretch a zero-width range.
             lines += [f"set xrange [{xs[0] - 1}:{xs[0] + 1}]", f"set xtics ({xs[0]})"]

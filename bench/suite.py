@@ -417,7 +417,7 @@ def bench_exits(ctx):
             tag = f"{key[0]}, CPL{key[1]}"
             ss += [series(sub, "vcpus", f"{metric}_smpvisor", f"smpvisor {tag}"),
                    series(sub, "vcpus", f"{metric}_bare", f"bare KVM_RUN {tag}")]
-        panels.append(Panel(label, "vCPUs exiting at once", label, ss))
+        panels.append(Panel(label, "vCPUs exiting at once", label, ss, logx=True))
     write_outputs(ctx, "exits", columns, rows, f"exits ({host_note(ctx)})", panels)
     return rows
 
@@ -500,8 +500,9 @@ def ipi_panels(rows, variants):
     first = [r for r in rows if r["variant"] == "smpvisor"]
     ss += [Series("QEMU", pts(first, "rtt_ns_qemu")),
            Series("host (KVM host) itself", pts(first, "host_rtt_ns"))]
-    return [Panel("cross-CPU wake-up round trip", "mode (1 = futex wake-up, 2 = spin)",
-                    "round trip, ns (median, min-max of runs; log scale)", ss, logy=True)]
+    return [Panel("cross-CPU wake-up round trip", "wake-up mode",
+                  "round trip, ns (median, min-max of runs; log scale)", ss, logy=True,
+                  xtics=[("futex (sleep + IPI)", 1), ("spin (no IPI)", 2)])]
 
 
 def ipi_rows(ctx, recs, systems, iters):
@@ -681,13 +682,14 @@ def bench_blk(ctx):
           r["mb_per_s_qemu_median"], rng(r, "mb_per_s_qemu"), r["mb_per_s_ratio"],
           r["host_mb_per_s_median"]] for r in rows])
     xs = {"write": 1, "verify": 2}
-    panels = [Panel("disk pattern throughput", "pass (1 = write, 2 = verify)",
+    panels = [Panel("disk pattern throughput", "pass",
                     "MB/s (median, min-max)",
                     [Series(title, [(xs[r["pass"]], r[f"{col}_median"], r[f"{col}_min"],
                                      r[f"{col}_max"]) for r in rows])
                      for title, col in (("smpvisor virtio-blk", "mb_per_s_smpvisor"),
                                         ("QEMU virtio-blk + iothread", "mb_per_s_qemu"),
-                                        ("host, same file", "host_mb_per_s"))])]
+                                        ("host, same file", "host_mb_per_s"))],
+                    xtics=[("write", 1), ("verify (read)", 2)])]
     columns = (common.COMMON_COLUMNS + ["pass", "image_mb", "vcpus"]
                + common.metric_columns("mb_per_s", ["smpvisor", "qemu"])
                + [f"host_mb_per_s_{f}" for f in common.STAT_FIELDS])

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-	make gcc clang pkg-config
+	make gcc clang libclang-rt-14-dev pkg-config
 	libjansson-dev libnuma-dev liburing-dev libcmocka-dev
 	python3 python3-pytest acpica-tools valgrind
 	qemu-system-x86 qemu-utils busybox-static cpio kmod

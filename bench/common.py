@@ -303,6 +303,10 @@ class Progress:
                 self.out.write(line + "\n")
             self.out.flush()
 
+    @property
+    def what(self):
+        return self._what
+
     def note(self, msg):
         with self._lock:
             if self.tty:

@@ -50,9 +50,11 @@ class Ctx:
             self.host = hosttest.Host(cpus=self.l1_cpus, memory="6G" if self.l1_cpus > 4 else "4G",
                                       nodes=2)
         if not self.host.direct and self.host.proc is None:
+            doing = self.progress.what
             self.progress.show(f"starting the nested test host ({self.l1_cpus} CPUs)")
             self.host.start()
             self.progress.note(f"bench: nested test host up in {self.host.boot_seconds:.1f}s")
+            self.progress.show(doing)
         return self.host
 
     def guest(self):
@@ -198,7 +200,7 @@ def boot_counts(ctx):
 
 
 def boot_budget(ctx):
-    return 6 * 60 if ctx.quick else 20 * 60
+    return 6 * 60 if ctx.quick else 18 * 60
 
 
 def bench_boot(ctx, counts=None):
@@ -550,7 +552,7 @@ def bench_scaling(ctx):
     kernel, initrd = ctx.guest()
     n = ctx.l1_cpus if not ctx.kvm().direct else os.cpu_count()
     ks = list(range(1, n + 1))
-    loop_ms = 200 if ctx.quick else 500
+    loop_ms = 500 if ctx.quick else 1000
     systems = ["smpvisor", "host"]
     vmms = {"smpvisor": vmm_cmd("smpvisor", kernel, initrd, n, 256, "agent.shell=1")}
     steps = [{"system": s, "tag": k, "cmd": cpuloop_cmd(s, k, loop_ms)}
@@ -770,7 +772,7 @@ def estimate(name, ctx, names):
         return ipi_estimate(2, 6 * ctx.reps, 500 if ctx.quick else 3000)
     if name == "scaling":
         n = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
-        return scaling_estimate(2 * n * ctx.reps, 200 if ctx.quick else 500)
+        return scaling_estimate(2 * n * ctx.reps, 500 if ctx.quick else 1000)
     if name == "blk":
         return blk_estimate(3 * ctx.reps, 64 if ctx.quick else 256) if "--disk" in smpvisor_help() else 1
     return 1

@@ -111,6 +111,17 @@ struct virtio_pci {
 	u16 nr_queues, queue_max;
 	struct virtio_queue *q;
 	u64 bar_addr;			/* BAR 4 while decoding, else 0 */
+
+	/*
+	 * INTx (when the guest does not enable MSI-X): a level irqfd on the
+	 * slot's INTA# GSI. KVM lowers the line at EOI and signals
+	 * resample_fd; the I/O thread raises it again while the ISR is set.
+	 */
+	struct irq_router *irq;
+	int intx_fd, resample_fd;
+	bool intx_assigned;
+	struct iothread_handler resample_h;
+	struct iothread *resample_iot;
 };
 
 /*

@@ -72,7 +72,8 @@
  *		jmp	done
  *
  * No hlt: it is privileged at CPL3. The host never re-enters a vCPU
- * after "bad" or "done".
+ * after "bad" or "done". A CPU exception in the guest is reported on
+ * PL_PORT_EXC by the stubs of payload.h and fails the run with its name.
  */
 static const u8 smoke_code[] = {
 	0x69, 0xdf, 0xb9, 0x79, 0x37, 0x9e,	/* 00 imul ebx, edi, imm32 */
@@ -115,6 +116,8 @@ struct smoke_cpu {
 	enum phase phase;
 	u32 seq;		/* round trips completed, as the host counts */
 	u32 answer;		/* the last answer the host gave */
+	u32 exc[PL_EXC_WORDS];	/* a guest exception report, as it comes */
+	unsigned nr_exc;
 	bool failed;
 	char why[256];		/* the first failure, for the report */
 };
@@ -195,6 +198,15 @@ static bool smoke_io(struct smoke *s, struct smoke_cpu *c)
 	if (port == PORT_BAD && out) {
 		cpu_fail(c, "guest rejected the answer to round trip %u: it got %#x, the host sent %#x",
 			 c->seq, *data, c->answer);
+		return false;
+	}
+	if (port == PL_PORT_EXC && out) {
+		c->exc[c->nr_exc++] = *data;
+		if (c->nr_exc < PL_EXC_WORDS)
+			return true;
+		cpu_fail(c, "guest exception %s (vector %u), error code %#x at rip %#x, cr2 %#x, in round trip %u",
+			 payload_exc_name(c->exc[0]), c->exc[0], c->exc[1],
+			 c->exc[2], c->exc[3], c->seq);
 		return false;
 	}
 	if (port == PORT_DONE && out && c->phase == PH_SEND) {
@@ -314,7 +326,7 @@ static int smoke_setup_vm(struct smoke *s)
 			(unsigned long long)s->mem_size, strerror(-r));
 		return r;
 	}
-	r = payload_build(s->mem, s->mem_size, s->cpl, smoke_code,
+	r = payload_build(s->mem, s->mem_size, s->cpl, s->nr, smoke_code,
 			  sizeof(smoke_code));
 	if (r) {
 		fprintf(stderr, "kvm-smoke: cannot lay out %llu bytes of guest memory\n",
@@ -410,7 +422,7 @@ static int smoke_setup_vcpu(struct smoke *s, struct smoke_cpu *c, unsigned id,
 			strerror(-r));
 		return r;
 	}
-	payload_sregs(&sregs, s->cpl);
+	payload_sregs(&sregs, s->cpl, id);
 	r = kvm_vcpu_set_sregs(&c->vcpu, &sregs);
 	if (r) {
 		fprintf(stderr, "kvm-smoke: vCPU %u: KVM_SET_SREGS (64-bit, CPL%d): %s\n",

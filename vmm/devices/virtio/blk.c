@@ -86,6 +86,7 @@ struct blk_queue {
 	bool ring_ok;
 	int cq_fd;
 	struct iothread_handler cq_h;
+	struct iothread *iot;	/* where cq_h is watched, or NULL */
 	struct blk_req *req;	/* VIRTIO_BLK_QUEUE_SIZE, by head */
 	unsigned inflight;
 	struct virtq_elem elem;
@@ -458,7 +459,12 @@ static int queue_init(struct virtio_blk *b, unsigned i)
 	if (r)
 		return r;
 	bq->cq_h = (struct iothread_handler){ cq_handler, bq->cq_fd };
-	return bq->vq->iot ? iothread_add(bq->vq->iot, &bq->cq_h, EPOLLIN) : 0;
+	if (!bq->vq->iot)
+		return 0;
+	r = iothread_add(bq->vq->iot, &bq->cq_h, EPOLLIN);
+	if (!r)
+		bq->iot = bq->vq->iot;
+	return r;
 }
 
 int virtio_blk_create(struct virtio_blk *b, unsigned idx,
@@ -495,6 +501,8 @@ int virtio_blk_create(struct virtio_blk *b, unsigned idx,
 		r = -ENOMEM;
 		goto out_destroy;
 	}
+	for (i = 0; i < nq; i++)
+		b->bq[i].cq_fd = -1;	/* for destroy after a partial init */
 	for (i = 0; i < nq; i++) {
 		r = queue_init(b, i);
 		if (r)
@@ -524,11 +532,10 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	for (i = 0; b->bq && i < b->nr_queues; i++) {
 		struct blk_queue *bq = &b->bq[i];
 
-		if (bq->cq_fd >= 0) {
-			if (bq->vq->iot)
-				iothread_del(bq->vq->iot, &bq->cq_h);
+		if (bq->iot)
+			iothread_del(bq->iot, &bq->cq_h);
+		if (bq->cq_fd >= 0)
 			close(bq->cq_fd);
-		}
 		if (bq->ring_ok)
 			io_uring_queue_exit(&bq->ring);
 		free(bq->req);

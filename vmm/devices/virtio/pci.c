@@ -86,10 +86,34 @@ static u16 valid_vector(struct virtio_pci *vp, u64 v)
 	return v < vp->pci.msix.nr ? (u16)v : VIRTIO_NO_VECTOR;
 }
 
+/* Assert INTA# unless the guest turned INTx off. Any thread. */
+static void intx_raise(struct virtio_pci *vp)
+{
+	u8 cmd_hi = __atomic_load_n(&vp->pci.cfg[PCI_COMMAND + 1],
+				    __ATOMIC_RELAXED);
+
+	if (vp->intx_fd >= 0 && !(cmd_hi & (PCI_COMMAND_INTX_OFF >> 8)))
+		irq_eventfd_signal(vp->intx_fd);
+}
+
+/* The guest EOI'd INTA#: raise it again if the ISR still says so. */
+static void resample_handler(struct iothread_handler *h, u32 events)
+{
+	struct virtio_pci *vp = (struct virtio_pci *)
+		((u8 *)h - offsetof(struct virtio_pci, resample_h));
+	u64 n;
+
+	if (read(vp->resample_fd, &n, sizeof(n)) < 0)
+		return;
+	if (atomic_load(&vp->isr))
+		intx_raise(vp);
+}
+
 static void raise_config_irq(struct virtio_pci *vp)
 {
 	atomic_fetch_or(&vp->isr, VIRTIO_ISR_CONFIG);
-	pci_msix_notify(&vp->pci.msix, vp->config_vector);
+	if (!pci_msix_notify(&vp->pci.msix, vp->config_vector))
+		intx_raise(vp);
 }
 
 /* Map the queue's ring and let its I/O thread at it. */
@@ -311,6 +335,11 @@ static void bar_moved(struct pci_dev *d, int bar, u64 addr)
 	struct virtio_pci *vp = (struct virtio_pci *)d;
 	unsigned i;
 
+	/* The slot, hence the INTx GSI, is known once the guest enables us. */
+	if (addr && !vp->intx_assigned && vp->intx_fd >= 0 &&
+	    !irq_irqfd_assign(vp->irq, d->intx_gsi, vp->intx_fd,
+			      vp->resample_fd))
+		vp->intx_assigned = true;
 	if (bar != VIRTIO_BAR)
 		return;
 	vp->bar_addr = addr;
@@ -366,7 +395,8 @@ void virtio_queue_irq(struct virtio_queue *q)
 
 	q->irqs++;
 	atomic_fetch_or(&vp->isr, VIRTIO_ISR_QUEUE);
-	pci_msix_notify(&vp->pci.msix, v);
+	if (!pci_msix_notify(&vp->pci.msix, v))
+		intx_raise(vp);
 }
 
 void virtio_queue_fail(struct virtio_queue *q, const char *why)
@@ -374,6 +404,8 @@ void virtio_queue_fail(struct virtio_queue *q, const char *why)
 	struct virtio_pci *vp = q->vp;
 
 	q->live = false;
+	/* ISR first: a driver that sees NEEDS_RESET also sees why. */
+	atomic_fetch_or(&vp->isr, VIRTIO_ISR_CONFIG);
 	atomic_fetch_or(&vp->status, VIRTIO_STATUS_NEEDS_RESET);
 	if (dev_ratelimit_ok(&rl, LOG_WARN))
 		pr_warn("%s: queue %u: %s: device needs reset", vp->name,
@@ -433,6 +465,21 @@ static int queues_init(struct virtio_pci *vp, struct iothread **iots,
 	return 0;
 }
 
+static int intx_init(struct virtio_pci *vp, struct iothread *iot)
+{
+	vp->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vp->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vp->intx_fd < 0 || vp->resample_fd < 0)
+		return -errno;
+	vp->pci.cfg[PCI_INT_PIN] = 1;		/* INTA# */
+	vp->resample_h = (struct iothread_handler){ resample_handler,
+						    vp->resample_fd };
+	if (!iot)
+		return 0;
+	vp->resample_iot = iot;
+	return iothread_add(iot, &vp->resample_h, EPOLLIN);
+}
+
 int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
 		    u32 class_code, u64 features, u16 nr_queues, u16 queue_max,
 		    u32 cfg_size, const struct virtio_dev_ops *ops,
@@ -467,7 +514,11 @@ int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
 	vp->config_vector = VIRTIO_NO_VECTOR;
 	atomic_init(&vp->status, 0);
 	atomic_init(&vp->isr, 0);
+	vp->irq = irq;
+	vp->intx_fd = vp->resample_fd = -1;
 	r = queues_init(vp, iots, nr_iots);
+	if (!r)
+		r = intx_init(vp, nr_iots ? iots[0] : NULL);
 	if (!r)
 		r = pci_dev_add_bar(d, VIRTIO_BAR, VIRTIO_BAR_SIZE,
 				    PCI_BAR_MEM64 | PCI_BAR_PREFETCH, &bar_ops, vp);
@@ -508,6 +559,17 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		free(vp->q);
 		vp->q = NULL;
 	}
+	if (vp->intx_assigned)
+		irq_irqfd_deassign(vp->irq, vp->pci.intx_gsi, vp->intx_fd);
+	vp->intx_assigned = false;
+	if (vp->resample_iot)
+		iothread_del(vp->resample_iot, &vp->resample_h);
+	vp->resample_iot = NULL;
+	if (vp->intx_fd >= 0)
+		close(vp->intx_fd);
+	if (vp->resample_fd >= 0)
+		close(vp->resample_fd);
+	vp->intx_fd = vp->resample_fd = -1;
 	if (vp->pci.msix.nr)
 		pci_msix_destroy(&vp->pci);
 	pthread_mutex_destroy(&vp->lock);

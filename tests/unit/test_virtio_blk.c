@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-blk through the modern virtio-pci transport, driven like a guest
+ * driver would through the MMIO bus: feature negotiation (a feature we do
+ * not offer is refused), queue set-up, then real requests served by a real
+ * I/O thread and io_uring on a temporary image: write, read back, GET_ID,
+ * flush, write-zeroes, an out-of-range sector, an unknown type. Then a
+ * hostile driver: a descriptor loop must set DEVICE_NEEDS_RESET and stop
+ * the queue, and a reset must bring the device back to a usable state.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "virtio_blk.h"
+
+#define IMG_SIZE	(1 * MiB)
+#define QSIZE		8
+#define DESC		0x10000ULL
+#define AVAIL		0x11000ULL
+#define USED		0x12000ULL
+#define HDR		0x20000ULL
+#define DATA		0x30000ULL
+#define DATA2		0x40000ULL
+#define STATUS		0x50000ULL
+
+struct fixture {
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct irq_router irq;
+	struct pci_host h;
+	struct iothread iot;
+	struct iothread *iots[1];
+	struct virtio_blk blk;
+	char path[64];
+	u64 bar;
+	u16 avail_idx, used_seen;
+};
+
+static void *hva(struct fixture *f, u64 gpa, u64 len)
+{
+	void *p = gpa_to_hva(&f->mem, gpa, len);
+
+	assert_non_null(p);
+	return p;
+}
+
+static u64 rd(struct fixture *f, u64 off, u32 len)
+{
+	u64 v = 0;
+
+	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, false);
+	return v;
+}
+
+static void wr(struct fixture *f, u64 off, u64 v, u32 len)
+{
+	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, true);
+}
+
+/* The driver's side of initialisation (virtio 1.2, 3.1.1). */
+static void driver_init(struct fixture *f)
+{
+	u64 feat;
+
+	wr(f, 20, 0, 1);				/* reset */
+	assert_int_equal(rd(f, 20, 1), 0);
+	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER, 1);
+	wr(f, 0, 0, 4);
+	feat = rd(f, 4, 4);
+	wr(f, 0, 1, 4);
+	feat |= rd(f, 4, 4) << 32;
+	assert_true(feat & (1ULL << VIRTIO_F_VERSION_1));
+	assert_true(feat & (1ULL << VIRTIO_F_EVENT_IDX));
+	wr(f, 8, 0, 4);
+	wr(f, 12, (u32)feat, 4);
+	wr(f, 8, 1, 4);
+	wr(f, 12, feat >> 32, 4);
+	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
+	   VIRTIO_STATUS_FEATURES_OK, 1);
+	assert_true(rd(f, 20, 1) & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(rd(f, 18, 2), 2);		/* num_queues */
+	wr(f, 22, 0, 2);				/* queue 0 */
+	assert_int_equal(rd(f, 24, 2), VIRTIO_BLK_QUEUE_SIZE);
+	wr(f, 24, QSIZE, 2);
+	wr(f, 32, DESC, 4);
+	wr(f, 36, 0, 4);
+	wr(f, 40, AVAIL, 8);
+	wr(f, 48, USED, 8);
+	wr(f, 28, 1, 2);
+	assert_int_equal(rd(f, 28, 2), 1);
+	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
+	   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK, 1);
+	f->avail_idx = f->used_seen = 0;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct virtio_blk_opts o = { .serial = "unit-serial", .queues = 2 };
+	int fd;
+
+	assert_non_null(f);
+	strcpy(f->path, "/tmp/smpv-blk-unit-XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
+	close(fd);
+	o.path = f->path;
+	assert_int_equal(guest_mem_layout(&f->mem, 16 * MiB), 0);
+	assert_int_equal(guest_mem_alloc(&f->mem), 0);
+	bus_init(&f->pio, "pio");
+	bus_init(&f->mmio, "mmio");
+	assert_int_equal(irq_router_init(&f->irq, NULL), 0);
+	assert_int_equal(pci_host_init(&f->h, guest_mem_end(&f->mem)), 0);
+	assert_int_equal(iothread_init(&f->iot, 0), 0);
+	f->iots[0] = &f->iot;
+	assert_int_equal(virtio_blk_create(&f->blk, 0, &o, NULL, &f->irq,
+					   &f->mem, f->iots, 1), 0);
+	assert_int_equal(pci_host_add(&f->h, &f->blk.vp.pci), 0);
+	assert_int_equal(pci_host_register(&f->h, &f->pio, &f->mmio), 0);
+	bus_seal(&f->pio);
+	bus_seal(&f->mmio);
+	assert_int_equal(iothread_start(&f->iot, NULL), 0);
+	/* Memory decode on: BAR 4 now answers. */
+	pci_cfg_write(&f->blk.vp.pci, PCI_COMMAND,
+		      (const u8 *)"\x06\x00", 2);
+	f->bar = atomic_load(&f->blk.vp.pci.bar[VIRTIO_BAR].addr);
+	assert_true(f->bar != 0);
+	driver_init(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	iothread_stop(&f->iot);
+	virtio_blk_destroy(&f->blk);
+	iothread_destroy(&f->iot);
+	pci_host_destroy(&f->h);
+	irq_router_destroy(&f->irq);
+	bus_free(&f->pio);
+	bus_free(&f->mmio);
+	guest_mem_free(&f->mem);
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+static void set_desc(struct fixture *f, unsigned i, u64 addr, u32 len,
+		     u16 flags, u16 next)
+{
+	struct virtq_desc d = { addr, len, flags, next };
+
+	memcpy((u8 *)hva(f, DESC, 16 * QSIZE) + 16 * i, &d, sizeof(d));
+}
+
+/* Offer chain head 0 and kick through the notify region. */
+static void kick(struct fixture *f)
+{
+	u16 *avail = hva(f, AVAIL, 4 + 2 * QSIZE);
+
+	avail[2 + f->avail_idx % QSIZE] = 0;
+	f->avail_idx++;
+	__atomic_store_n(&avail[1], f->avail_idx, __ATOMIC_RELEASE);
+	wr(f, VIRTIO_NOTIFY_OFF, 0, 2);
+}
+
+/* Wait (up to 5 s) for the device to return the chain. */
+static bool wait_used(struct fixture *f)
+{
+	u16 *used = hva(f, USED, 4);
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) != f->used_seen) {
+			f->used_seen++;
+			return true;
+		}
+		usleep(1000);
+	}
+	return false;
+}
+
+/* One request: header, optional data, status; returns the status byte. */
+static int request(struct fixture *f, u32 type, u64 sector, u64 data,
+		   u32 len, bool data_in)
+{
+	struct { u32 type, reserved; u64 sector; } hdr = { type, 0, sector };
+	u8 *status = hva(f, STATUS, 1);
+	u16 st_desc = len ? 2 : 1;
+
+	memcpy(hva(f, HDR, sizeof(hdr)), &hdr, sizeof(hdr));
+	*status = 0xee;
+	set_desc(f, 0, HDR, sizeof(hdr), VIRTQ_DESC_F_NEXT, 1);
+	if (len)
+		set_desc(f, 1, data, len, VIRTQ_DESC_F_NEXT |
+			 (data_in ? VIRTQ_DESC_F_WRITE : 0), 2);
+	set_desc(f, st_desc, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	kick(f);
+	if (!wait_used(f))
+		return -1;
+	return *status;
+}
+
+static void test_features_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, 20, 0, 1);
+	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER, 1);
+	wr(f, 8, 1, 4);
+	wr(f, 12, 1 | (1u << 30), 4);		/* VERSION_1 + bit 62 */
+	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
+	   VIRTIO_STATUS_FEATURES_OK, 1);
+	assert_false(rd(f, 20, 1) & VIRTIO_STATUS_FEATURES_OK);
+	/* Config space: capacity in sectors, 2 queues. */
+	assert_int_equal(rd(f, VIRTIO_DEVICE_OFF, 8), IMG_SIZE / 512);
+	assert_int_equal(rd(f, VIRTIO_DEVICE_OFF + 34, 2), 2);
+}
+
+static void test_io(void **state)
+{
+	struct fixture *f = *state;
+	u8 *out = hva(f, DATA, 8192), *in = hva(f, DATA2, 8192);
+	u8 buf[8192];
+	unsigned i;
+	FILE *fp;
+
+	for (i = 0; i < 8192; i++)
+		out[i] = (u8)(i * 7 + 3);
+	assert_int_equal(request(f, 1, 16, DATA, 8192, false), 0);
+	memset(in, 0, 8192);
+	assert_int_equal(request(f, 0, 16, DATA2, 8192, true), 0);
+	assert_memory_equal(in, out, 8192);
+	/* It is in the file, at sector 16. */
+	fp = fopen(f->path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 16 * 512, SEEK_SET);
+	assert_int_equal(fread(buf, 1, 8192, fp), 8192);
+	fclose(fp);
+	assert_memory_equal(buf, out, 8192);
+	/* Flush, GET_ID, write zeroes. */
+	assert_int_equal(request(f, 4, 0, 0, 0, false), 0);
+	memset(in, 0, 20);
+	assert_int_equal(request(f, 8, 0, DATA2, 20, true), 0);
+	assert_string_equal((char *)in, "unit-serial");
+	{
+		struct { u64 sector; u32 num, flags; } seg = { 16, 8, 0 };
+
+		memcpy(out, &seg, sizeof(seg));
+		assert_int_equal(request(f, 13, 0, DATA, sizeof(seg), false), 0);
+	}
+	assert_int_equal(request(f, 0, 16, DATA2, 8192, true), 0);
+	for (i = 0; i < 4096; i++)
+		assert_int_equal(in[i], 0);
+	assert_int_equal(in[4096], out[4096]);
+	/* Past the end, a partial sector, an unknown type. */
+	assert_int_equal(request(f, 0, IMG_SIZE / 512, DATA2, 512, true), 1);
+	assert_int_equal(request(f, 0, IMG_SIZE / 512 - 1, DATA2, 1024, true), 1);
+	assert_int_equal(request(f, 0, ~0ULL / 512, DATA2, 512, true), 1);
+	assert_int_equal(request(f, 1, 0, DATA, 100, false), 1);
+	assert_int_equal(request(f, 99, 0, DATA, 512, false), 2);
+}
+
+static void test_hostile_loop_then_reset(void **state)
+{
+	struct fixture *f = *state;
+	int i;
+
+	/* A chain that loops: 0 -> 1 -> 0. */
+	set_desc(f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(f, 1, DATA, 512, VIRTQ_DESC_F_NEXT, 0);
+	kick(f);
+	for (i = 0; i < 5000; i++) {
+		if (rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET)
+			break;
+		usleep(1000);
+	}
+	assert_true(rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(rd(f, VIRTIO_ISR_OFF, 1), VIRTIO_ISR_CONFIG);
+	assert_int_equal(rd(f, VIRTIO_ISR_OFF, 1), 0);	/* read clears */
+	/* Further kicks do nothing. */
+	kick(f);
+	assert_false(wait_used(f));
+	/* Reset, set up again: works. */
+	memset(hva(f, USED, 4 + 8 * QSIZE + 2), 0, 4 + 8 * QSIZE + 2);
+	memset(hva(f, AVAIL, 4 + 2 * QSIZE + 2), 0, 4 + 2 * QSIZE + 2);
+	driver_init(f);
+	assert_false(rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(request(f, 4, 0, 0, 0, false), 0);
+}
+
+static void test_hostile_rings(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Rings outside RAM: enabling the queue fails the device. */
+	wr(f, 20, 0, 1);
+	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER, 1);
+	wr(f, 8, 1, 4);
+	wr(f, 12, 1, 4);
+	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
+	   VIRTIO_STATUS_FEATURES_OK, 1);
+	wr(f, 22, 1, 2);
+	wr(f, 32, 0xfee00000, 8);
+	wr(f, 28, 1, 2);
+	assert_int_equal(rd(f, 28, 2), 0);
+	assert_true(rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	/* Bad sizes and vectors are not taken. */
+	wr(f, 22, 0, 2);
+	wr(f, 24, 7, 2);
+	assert_int_equal(rd(f, 24, 2), VIRTIO_BLK_QUEUE_SIZE);
+	wr(f, 26, 99, 2);
+	assert_int_equal(rd(f, 26, 2), VIRTIO_NO_VECTOR);
+	wr(f, 26, 1, 2);
+	assert_int_equal(rd(f, 26, 2), 1);
+	/* A queue that does not exist reads as absent. */
+	wr(f, 22, 5, 2);
+	assert_int_equal(rd(f, 24, 2), 0);
+	wr(f, 28, 1, 2);
+	/* Odd accesses to the common config are harmless. */
+	wr(f, 3, 0xff, 2);
+	assert_int_equal(rd(f, 0x30, 4), 0);
+	wr(f, 20, 0, 1);
+	assert_int_equal(rd(f, 20, 1), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_features_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_loop_then_reset,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_rings, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -49,6 +49,8 @@ L1_MODULES = [
     "drivers/virtio/virtio_pci_modern_dev", "drivers/virtio/virtio_pci_legacy_dev",
     "drivers/virtio/virtio_pci", "fs/netfs/netfs", "fs/fscache/fscache",
     "net/9p/9pnet", "net/9p/9pnet_virtio", "fs/9p/9p",
+    # /dev/net/tun for virtio-net's tap backend (no module dependencies).
+    "drivers/net/tun",
 ]
 
 L1_INIT = r"""#!/bin/busybox sh
@@ -65,8 +67,13 @@ for m in $(cat /modules.list); do
 done
 job=$(sed -n 's/.*hosttest.job=\([^ ]*\).*/\1/p' /proc/cmdline)
 opts=trans=virtio,version=9p2000.L,msize=262144
+root=$(sed -n 's/.*hosttest.root=\([^ ]*\).*/\1/p' /proc/cmdline)
 mount -t 9p -o $opts,ro hostroot /host || { echo "hosttest-l1: 9p mount failed"; poweroff -f; }
-mount -t 9p -o $opts job /host$job || { echo "hosttest-l1: job mount failed"; poweroff -f; }
+# L1 gets fresh tmpfs for /tmp, /run and /var/tmp. When the repository lives
+# under one of them (a CI clone in /tmp), keep it visible: hold a bind mount
+# of it, cover the directory with tmpfs, then bind the repository back.
+mkdir -p /repo
+mount --bind /host$root /repo
 mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm 2>/dev/null
 mount -t devpts devpts /host/dev/pts
@@ -77,6 +84,11 @@ mount -t tmpfs -o mode=1777 tmp /host/tmp
 mount -t tmpfs run /host/run
 mount -t tmpfs vartmp /host/var/tmp
 [ -d /sys/kernel/mm/hugepages ] && mount -t hugetlbfs none /host/dev/hugepages 2>/dev/null
+if [ ! -e /host$root/Makefile ]; then
+	mkdir -p /host$root
+	mount --bind /repo /host$root
+fi
+mount -t 9p -o $opts job /host$job || { echo "hosttest-l1: job mount failed"; poweroff -f; }
 J=/host$job
 echo "$(uname -r) $(nproc) $( [ -c /dev/kvm ] && echo kvm || echo nokvm)" > $J/ready.tmp
 mv $J/ready.tmp $J/ready
@@ -278,8 +290,9 @@ class Host:
                "-display", "none", "-monitor", "none", "-no-reboot",
                "-serial", f"file:{self.job}/serial.log",
                "-kernel", kernel, "-initrd", initrd,
-               "-append", f"console=ttyS0 panic=-1 quiet hosttest.job={self.job}",
-               "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on",
+               "-append", f"console=ttyS0 panic=-1 quiet hosttest.job={self.job} hosttest.root={ROOT}",
+               "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,"
+               "multidevs=remap",
                "-virtfs", f"local,path={self.job},mount_tag=job,security_model=none"]
         if self.nodes > 1:
             if self.cpus % self.nodes or mem_mb % self.nodes:

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""make demo: boot the test guest under smpvisor on 4 vCPUs and show what
-the guest saw. Runs through the nested test host when this CPU lacks
+"""make demo: boot the test guest under smpvisor on 4 vCPUs in two NUMA
+nodes (examples/numa-2node.json) and show what the guest saw. Runs through the nested test host when this CPU lacks
 vmx/svm (see README), directly otherwise."""
 import os
 import shlex
@@ -21,7 +21,6 @@ def step(msg):
 
 
 def main():
-    cpus = int(os.environ.get("DEMO_CPUS", "4"))
     t0 = time.monotonic()
     step("building the test guest (Debian cloud kernel + agent initramfs)")
     kernel, initrd = guest.build_guest()
@@ -33,9 +32,11 @@ def main():
         host.start()
         if host.boot_seconds is not None:
             step(f"nested test host up in {host.boot_seconds:.1f}s")
-        cmd = shlex.join([os.path.join(ROOT, "build", "smpvisor"), "run",
+        # examples/numa-2node.json: 4 vCPUs on two guest NUMA nodes, each
+        # bound to its own host node, vCPUs and I/O threads pinned.
+        cmd = shlex.join([os.path.join(ROOT, "build", "smpvisor"), "run", "-v",
+                          "--config", os.path.join(ROOT, "examples", "numa-2node.json"),
                           "--kernel", kernel, "--initrd", initrd,
-                          "--cpus", str(cpus), "--memory", "512M",
                           "--cmdline", "console=ttyS0 panic=-1 quiet agent.cpuloop=200"])
         step(f"booting the guest: {cmd}")
         b = guest.boot(host, cmd, timeout=300)
@@ -57,6 +58,9 @@ def main():
           f"{rep['uptime_s']:.1f}s from kernel start to its report")
     print(f"guest kernel {rep['kernel']}, {rep['online_cpus']} CPUs online, "
           f"{rep['mem_total_kb'] // 1024} MiB RAM")
+    for n in rep.get("numa_nodes", []):
+        print(f"guest NUMA node {n['node']}: CPUs {n['cpus']}, "
+              f"{n['mem_total_kb'] // 1024} MiB, distances {n['distances']}")
     print(f"{'cpu':>4} {'apic':>5} {'package':>8} {'core':>5} {'node':>5}")
     for c in rep["cpus"]:
         print(f"{c['cpu']:>4} {c['apic_id']:>5} {c['package_id']:>8} {c['core_id']:>5} "

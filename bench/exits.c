@@ -293,7 +293,7 @@ static int setup_vcpu(struct xbench *b, unsigned i, const struct kvm_cpuid2 *sup
 		r = kvm_vcpu_get_sregs(&v->kv, &sregs);
 	if (r)
 		return r;
-	payload_sregs(&sregs, b->cpl);
+	payload_sregs(&sregs, b->cpl, i);
 	r = kvm_vcpu_set_sregs(&v->kv, &sregs);
 	if (r)
 		return r;
@@ -335,7 +335,7 @@ static int setup(struct xbench *b)
 	memset(code, 0xf4, sizeof(code));	/* hlt: faults at CPL3 */
 	memcpy(code, pio_code, sizeof(pio_code));
 	memcpy(code + CODE_MMIO_OFF, mmio_code, sizeof(mmio_code));
-	r = payload_build(b->mem, b->mem_size, b->cpl, code, sizeof(code));
+	r = payload_build(b->mem, b->mem_size, b->cpl, b->nr, code, sizeof(code));
 	if (r)
 		return r;
 	/* Map the MMIO page in the guest page tables; no memslot backs it. */

@@ -1,0 +1,978 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x2apic: check that a large guest built by smpvisor's own code paths gets
+ * working 32-bit x2APIC IDs. Guests with more than ~255 vCPUs (or sparse
+ * topologies) have APIC IDs of 255 and up, which only exist in x2APIC
+ * mode; the VMM creates each vCPU with id = APIC ID, enables
+ * KVM_CAP_X2APIC_API with 32-bit IDs and the broadcast quirk off, and
+ * describes the IDs in CPUID. This program does the same thing with the
+ * same functions (smp_topo_init/smp_topo_apic_id, kvm_enable_cap,
+ * kvm_vcpu_create, cpuid_for_vcpu + kvm_vcpu_set_cpuid), then runs a tiny
+ * CPL0 payload on every vCPU that
+ *
+ *   - switches its local APIC to x2APIC mode (IA32_APIC_BASE EXTD|EN) and
+ *     software-enables it (SVR),
+ *   - reports its x2APIC ID (MSR 0x802) and CPUID leaf 0xb EDX,
+ *
+ * and the host checks both against the topology's APIC ID for every vCPU.
+ * Then, once every vCPU is in x2APIC mode:
+ *
+ *   - the host sends an MSI to destination 0xff (when no vCPU has that
+ *     ID), which must reach nobody: with the broadcast quirk it would
+ *     reach everyone;
+ *   - the BSP sends a fixed IPI (vector 0x40) through the x2APIC ICR with
+ *     a 32-bit destination, the highest APIC ID, whose vCPU waits for it
+ *     with sti; hlt and reports it from its interrupt handler;
+ *
+ * and afterwards no other vCPU may hold either vector in its IRR, every
+ * IA32_APIC_BASE must read back in x2APIC mode and KVM_GET_LAPIC must give
+ * each APIC ID unshifted in the ID register (the 32-bit ID format of
+ * KVM_CAP_X2APIC_API, which smpvisor's save/restore relies on).
+ *
+ *   x2apic [--vcpus N] [--sockets S --cores C --threads T] [--dev PATH]
+ *          [--timeout S]
+ *
+ * The default topology is 2 sockets of N/2 cores (N odd: 1 socket), so
+ * 300 vCPUs have APIC IDs 0..149 and 256..405. Exit status: 0 all checks
+ * passed, 1 any failure, 2 bad usage, 77 skipped (no KVM device).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "cpuid.h"
+#include "kvm.h"
+#include "layout.h"
+#include "payload.h"
+#include "topology.h"
+
+#define EXIT_SKIP	77
+#define EXIT_USAGE	2
+#define X2_MAX_VCPUS	4096
+#define X2_THREAD_STACK	(256 * 1024)
+#define X2_MAX_REPORTS	10	/* failing vCPUs named one by one */
+
+/* Guest/host protocol ports (all 32-bit accesses). */
+#define PORT_X2APIC_ID	0xe0	/* out: MSR 0x802 */
+#define PORT_CPUID_ID	0xe4	/* out: CPUID 0xb.0 EDX */
+#define PORT_ROLE	0xe8	/* in: ROLE_* bits */
+#define PORT_VECTOR	0xec	/* in: next IPI vector to send, 0: no more */
+#define PORT_DEST	0xf4	/* in: its 32-bit destination */
+#define PORT_SENT	0xf8	/* out: the vector just written to the ICR */
+#define PORT_DONE	0xfc	/* out: nothing more to do */
+#define PORT_IRQ	0xdc	/* out: vector taken by the interrupt handler */
+
+#define ROLE_SEND	1	/* send the IPIs the host hands out */
+#define ROLE_WAIT	2	/* then wait for an interrupt */
+
+#define IPI_VECTOR	0x40	/* BSP -> highest APIC ID */
+#define PROBE_VECTOR	0x41	/* MSI to destination 0xff */
+#define PROBE_DEST	0xff
+#define MSI_ADDR_BASE	0xfee00000ULL
+#define MSI_DEST_SHIFT	12
+
+#define MSR_APIC_BASE	0x1b
+#define APIC_BASE_EXTD	(1ULL << 10)
+#define APIC_BASE_EN	(1ULL << 11)
+#define LAPIC_REG_ID	0x20
+#define LAPIC_REG_IRR	0x200
+
+/* Offsets of the interrupt handler entries in x2_code, and its length. */
+#define X2_HANDLER_40	0x68
+#define X2_HANDLER_41	0x6c
+#define X2_IDT_VECTORS	(PROBE_VECTOR + 1)
+
+/*
+ * The payload, at PL_CODE, entered at CPL0 with rbp/rsp at this vCPU's
+ * block (payload.h); rsp is also where the interrupt frame goes.
+ *
+ *	00 mov ecx, 0x1b ; rdmsr		IA32_APIC_BASE
+ *	07 or eax, 0xc00 ; wrmsr		EN | EXTD: x2APIC mode
+ *	0e mov ecx, 0x80f ; mov eax, 0x1ff	SVR: software enable,
+ *	18 xor edx, edx ; wrmsr			spurious vector 0xff
+ *	1c mov ecx, 0x802 ; rdmsr		x2APIC ID
+ *	23 out 0xe0, eax
+ *	25 mov eax, 0xb ; xor ecx, ecx ; cpuid	leaf 0xb, subleaf 0
+ *	2e mov eax, edx ; out 0xe4, eax		its x2APIC ID
+ *	32 in eax, 0xe8 ; mov ebx, eax		role
+ *	36 test bl, 1 ; jz nosend
+ *	3b send: in eax, 0xec			vector, 0 when done
+ *	3d test eax, eax ; jz nosend
+ *	41 mov esi, eax
+ *	43 in eax, 0xf4 ; mov edx, eax		destination (ICR high)
+ *	47 mov eax, esi ; or eax, 0x4000	fixed, physical, assert
+ *	4e mov ecx, 0x830 ; wrmsr		x2APIC ICR
+ *	55 mov eax, esi ; out 0xf8, eax ; jmp send
+ *	5b nosend: test bl, 2 ; jz done
+ *	60 wait: sti ; hlt ; jmp wait
+ *	64 done: out 0xfc, eax ; jmp done
+ *	68 handler 0x40: push 0x40 ; jmp common
+ *	6c handler 0x41: push 0x41
+ *	6e common: pop rax ; out 0xdc, eax	report the vector
+ *	71 mov ecx, 0x80b ; xor eax, eax	EOI
+ *	78 xor edx, edx ; wrmsr ; iretq
+ *
+ * The host never re-enters a vCPU after PORT_DONE or PORT_IRQ.
+ */
+static const u8 x2_code[] = {
+	0xb9, 0x1b, 0x00, 0x00, 0x00,		/* 00 mov ecx, 0x1b */
+	0x0f, 0x32,				/* 05 rdmsr */
+	0x0d, 0x00, 0x0c, 0x00, 0x00,		/* 07 or eax, 0xc00 */
+	0x0f, 0x30,				/* 0c wrmsr */
+	0xb9, 0x0f, 0x08, 0x00, 0x00,		/* 0e mov ecx, 0x80f */
+	0xb8, 0xff, 0x01, 0x00, 0x00,		/* 13 mov eax, 0x1ff */
+	0x31, 0xd2,				/* 18 xor edx, edx */
+	0x0f, 0x30,				/* 1a wrmsr */
+	0xb9, 0x02, 0x08, 0x00, 0x00,		/* 1c mov ecx, 0x802 */
+	0x0f, 0x32,				/* 21 rdmsr */
+	0xe7, PORT_X2APIC_ID,			/* 23 out imm8, eax */
+	0xb8, 0x0b, 0x00, 0x00, 0x00,		/* 25 mov eax, 0xb */
+	0x31, 0xc9,				/* 2a xor ecx, ecx */
+	0x0f, 0xa2,				/* 2c cpuid */
+	0x89, 0xd0,				/* 2e mov eax, edx */
+	0xe7, PORT_CPUID_ID,			/* 30 out imm8, eax */
+	0xe5, PORT_ROLE,			/* 32 in eax, imm8 */
+	0x89, 0xc3,				/* 34 mov ebx, eax */
+	0xf6, 0xc3, ROLE_SEND,			/* 36 test bl, imm8 */
+	0x74, 0x20,				/* 39 jz 0x5b */
+	0xe5, PORT_VECTOR,			/* 3b in eax, imm8 */
+	0x85, 0xc0,				/* 3d test eax, eax */
+	0x74, 0x1a,				/* 3f jz 0x5b */
+	0x89, 0xc6,				/* 41 mov esi, eax */
+	0xe5, PORT_DEST,			/* 43 in eax, imm8 */
+	0x89, 0xc2,				/* 45 mov edx, eax */
+	0x89, 0xf0,				/* 47 mov eax, esi */
+	0x0d, 0x00, 0x40, 0x00, 0x00,		/* 49 or eax, 0x4000 */
+	0xb9, 0x30, 0x08, 0x00, 0x00,		/* 4e mov ecx, 0x830 */
+	0x0f, 0x30,				/* 53 wrmsr */
+	0x89, 0xf0,				/* 55 mov eax, esi */
+	0xe7, PORT_SENT,			/* 57 out imm8, eax */
+	0xeb, 0xe0,				/* 59 jmp 0x3b */
+	0xf6, 0xc3, ROLE_WAIT,			/* 5b test bl, imm8 */
+	0x74, 0x04,				/* 5e jz 0x64 */
+	0xfb,					/* 60 sti */
+	0xf4,					/* 61 hlt */
+	0xeb, 0xfc,				/* 62 jmp 0x60 */
+	0xe7, PORT_DONE,			/* 64 out imm8, eax */
+	0xeb, 0xfc,				/* 66 jmp 0x64 */
+	0x6a, IPI_VECTOR,			/* 68 push imm8 */
+	0xeb, 0x02,				/* 6a jmp 0x6e */
+	0x6a, PROBE_VECTOR,			/* 6c push imm8 */
+	0x58,					/* 6e pop rax */
+	0xe7, PORT_IRQ,				/* 6f out imm8, eax */
+	0xb9, 0x0b, 0x08, 0x00, 0x00,		/* 71 mov ecx, 0x80b */
+	0x31, 0xc0,				/* 76 xor eax, eax */
+	0x31, 0xd2,				/* 78 xor edx, edx */
+	0x0f, 0x30,				/* 7a wrmsr */
+	0x48, 0xcf,				/* 7c iretq */
+};
+
+/* What the host expects a vCPU to do next. */
+enum phase {
+	PH_X2APIC_ID, PH_CPUID_ID, PH_ROLE, PH_VECTOR, PH_DEST, PH_SENT,
+	PH_WAIT, PH_DONE, PH_FINISHED,
+};
+
+struct x2;
+
+struct x2_cpu {
+	struct kvm_vcpu vcpu;
+	struct x2 *x;
+	unsigned idx;		/* vCPU index in the topology */
+	u32 apic_id;		/* from smp_topo_apic_id */
+	u32 role;
+	pthread_t thread;
+	bool started;
+	enum phase phase;
+	u32 msr_id, cpuid_id;	/* what the guest reported */
+	u32 irq;		/* vector its handler reported, 0 if none */
+	unsigned nr_sent;	/* IPIs the BSP has sent */
+	u32 exc[PL_EXC_WORDS];
+	unsigned nr_exc;
+	bool failed;
+	char why[256];
+};
+
+struct x2 {
+	struct kvm_vm vm;
+	struct smp_topo topo;
+	u8 *mem;
+	u64 mem_size;
+	unsigned nr;
+	unsigned timeout;
+	u32 max_id;
+	unsigned target;	/* index of the vCPU with the highest APIC ID */
+	bool probe;		/* send the 0xff MSI probe */
+	bool probe_sent;
+	atomic_bool stop;
+	/* Ready barrier: the BSP sends only once every APIC is in x2APIC mode. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned nr_ready;
+	unsigned nr_failed;
+	unsigned nr_reports;	/* failures found by x2_verify */
+	struct x2_cpu *cpus;
+};
+
+static void cpu_fail(struct x2_cpu *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void cpu_fail(struct x2_cpu *c, const char *fmt, ...)
+{
+	struct x2 *x = c->x;
+	va_list ap;
+
+	if (c->failed)
+		return;
+	c->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&x->lock);
+	x->nr_failed++;
+	pthread_cond_broadcast(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+}
+
+static void x2_mark_ready(struct x2 *x)
+{
+	pthread_mutex_lock(&x->lock);
+	x->nr_ready++;
+	pthread_cond_broadcast(&x->cond);
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* Wait until every vCPU is in x2APIC mode; false on failure or timeout. */
+static bool x2_wait_ready(struct x2 *x)
+{
+	bool ok;
+
+	pthread_mutex_lock(&x->lock);
+	while (x->nr_ready < x->nr && !x->nr_failed &&
+	       !atomic_load(&x->stop)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000 * 1000 * 1000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		pthread_cond_timedwait(&x->cond, &x->lock, &ts);
+	}
+	ok = x->nr_ready == x->nr;
+	pthread_mutex_unlock(&x->lock);
+	return ok;
+}
+
+/*
+ * The BSP's next IPI: before the first, wait for all vCPUs and send the
+ * 0xff probe MSI from here. Returns the vector, 0 when there are no more.
+ */
+static u32 x2_next_vector(struct x2_cpu *c)
+{
+	struct x2 *x = c->x;
+	int r;
+
+	if (c->nr_sent)
+		return 0;
+	if (!x2_wait_ready(x)) {
+		cpu_fail(c, "not every vCPU reached x2APIC mode, no IPI sent");
+		return 0;
+	}
+	if (x->probe && !x->probe_sent) {
+		r = kvm_signal_msi(&x->vm, MSI_ADDR_BASE |
+				   PROBE_DEST << MSI_DEST_SHIFT, PROBE_VECTOR);
+		if (r) {
+			cpu_fail(c, "KVM_SIGNAL_MSI to destination %#x: %s",
+				 PROBE_DEST, strerror(-r));
+			return 0;
+		}
+		x->probe_sent = true;
+	}
+	return IPI_VECTOR;
+}
+
+/* After ROLE, or after the last IPI: wait for one, or finish. */
+static enum phase x2_after_send(const struct x2_cpu *c)
+{
+	return c->role & ROLE_WAIT ? PH_WAIT : PH_DONE;
+}
+
+/*
+ * Check one port access against the protocol and answer the INs. False
+ * when the vCPU must not run again (finished, or something went wrong).
+ */
+static bool x2_io(struct x2 *x, struct x2_cpu *c)
+{
+	struct kvm_run *run = c->vcpu.run;
+	u32 *data = (u32 *)((u8 *)run + run->io.data_offset);
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	u16 port = run->io.port;
+
+	if (run->io.size != 4 || run->io.count != 1) {
+		cpu_fail(c, "%s of %u x %u bytes at port %#x, expected one 4-byte access",
+			 out ? "out" : "in", run->io.count, run->io.size, port);
+		return false;
+	}
+	if (port == PL_PORT_EXC && out) {
+		c->exc[c->nr_exc++] = *data;
+		if (c->nr_exc < PL_EXC_WORDS)
+			return true;
+		cpu_fail(c, "guest exception %s (vector %u), error code %#x at rip %#x (payload offset %#x), phase %d",
+			 payload_exc_name(c->exc[0]), c->exc[0], c->exc[1],
+			 c->exc[2], c->exc[2] - (u32)PL_CODE, c->phase);
+		return false;
+	}
+	if (out && port == PORT_X2APIC_ID && c->phase == PH_X2APIC_ID) {
+		c->msr_id = *data;
+		c->phase = PH_CPUID_ID;
+		return true;
+	}
+	if (out && port == PORT_CPUID_ID && c->phase == PH_CPUID_ID) {
+		c->cpuid_id = *data;
+		c->phase = PH_ROLE;
+		return true;
+	}
+	if (!out && port == PORT_ROLE && c->phase == PH_ROLE) {
+		*data = c->role;
+		x2_mark_ready(x);
+		c->phase = c->role & ROLE_SEND ? PH_VECTOR : x2_after_send(c);
+		return true;
+	}
+	if (!out && port == PORT_VECTOR && c->phase == PH_VECTOR) {
+		*data = x2_next_vector(c);
+		if (c->failed)
+			return false;
+		c->phase = *data ? PH_DEST : x2_after_send(c);
+		return true;
+	}
+	if (!out && port == PORT_DEST && c->phase == PH_DEST) {
+		*data = x->cpus[x->target].apic_id;
+		c->phase = PH_SENT;
+		return true;
+	}
+	if (out && port == PORT_SENT && c->phase == PH_SENT) {
+		if (*data != IPI_VECTOR) {
+			cpu_fail(c, "sent vector %#x, expected %#x", *data,
+				 IPI_VECTOR);
+			return false;
+		}
+		c->nr_sent++;
+		c->phase = PH_VECTOR;
+		return true;
+	}
+	if (out && port == PORT_IRQ && c->phase == PH_WAIT) {
+		c->irq = *data;
+		if (*data != IPI_VECTOR) {
+			cpu_fail(c, "took interrupt vector %#x, expected the IPI's %#x%s",
+				 *data, IPI_VECTOR, *data == PROBE_VECTOR ?
+				 " (the MSI to destination 0xff was broadcast)" : "");
+			return false;
+		}
+		c->phase = PH_FINISHED;
+		return false;
+	}
+	if (out && port == PORT_DONE && c->phase == PH_DONE) {
+		c->phase = PH_FINISHED;
+		return false;
+	}
+	cpu_fail(c, "unexpected %s at port %#x (value %#x), phase %d",
+		 out ? "out" : "in", port, *data, c->phase);
+	return false;
+}
+
+static void x2_bad_exit(struct x2_cpu *c)
+{
+	struct kvm_run *run = c->vcpu.run;
+	struct kvm_regs regs;
+	unsigned long long rip = 0;
+
+	if (!kvm_vcpu_get_regs(&c->vcpu, &regs))
+		rip = regs.rip;
+	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
+		cpu_fail(c, "exit INTERNAL_ERROR, suberror %u, rip %#llx",
+			 run->internal.suberror, rip);
+	else
+		cpu_fail(c, "unexpected exit %s (%u), rip %#llx, phase %d",
+			 kvm_exit_reason_name(run->exit_reason),
+			 run->exit_reason, rip, c->phase);
+}
+
+static void *x2_thread(void *p)
+{
+	struct x2_cpu *c = p;
+	struct x2 *x = c->x;
+	int r;
+
+	for (;;) {
+		if (atomic_load(&x->stop)) {
+			cpu_fail(c, "timed out in phase %d%s", c->phase,
+				 c->phase == PH_WAIT ?
+				 " (waiting for the IPI, which never came)" : "");
+			break;
+		}
+		r = kvm_vcpu_run(&c->vcpu);
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r) {
+			cpu_fail(c, "KVM_RUN: %s", strerror(-r));
+			break;
+		}
+		if (c->vcpu.run->exit_reason != KVM_EXIT_IO) {
+			x2_bad_exit(c);
+			break;
+		}
+		if (!x2_io(x, c))
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * The VM as the VMM builds it for a large guest: in-kernel irqchip and
+ * 32-bit x2APIC IDs without the broadcast quirk; then the payload.
+ */
+static int x2_setup_vm(struct x2 *x)
+{
+	static const unsigned needed[] = {
+		KVM_CAP_IRQCHIP, KVM_CAP_USER_MEMORY, KVM_CAP_IMMEDIATE_EXIT,
+		KVM_CAP_EXT_CPUID, KVM_CAP_MP_STATE, KVM_CAP_SIGNAL_MSI,
+	};
+	const u64 want = KVM_X2APIC_API_USE_32BIT_IDS |
+			 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK;
+	size_t i;
+	u8 *gate;
+	int r;
+
+	r = kvm_create_vm(&x->vm);
+	if (r)
+		return r;
+	for (i = 0; i < ARRAY_SIZE(needed); i++) {
+		if (kvm_check_extension(&x->vm, needed[i]) <= 0) {
+			fprintf(stderr, "x2apic: KVM lacks %s\n",
+				kvm_cap_name(needed[i]));
+			return -EOPNOTSUPP;
+		}
+	}
+	r = kvm_check_extension(&x->vm, KVM_CAP_X2APIC_API);
+	if (r < 0 || ((u64)r & want) != want) {
+		fprintf(stderr, "x2apic: KVM_CAP_X2APIC_API offers %#x, need %#llx\n",
+			r, (unsigned long long)want);
+		return -EOPNOTSUPP;
+	}
+	if (kvm_check_extension(&x->vm, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+		r = kvm_set_identity_map_addr(&x->vm, KVM_IDENTITY_MAP_ADDR);
+		if (r)
+			return r;
+	}
+	if (kvm_check_extension(&x->vm, KVM_CAP_SET_TSS_ADDR) > 0) {
+		r = kvm_set_tss_addr(&x->vm, KVM_TSS_ADDR);
+		if (r)
+			return r;
+	}
+	r = kvm_create_irqchip(&x->vm);
+	if (r)
+		return r;
+	/* KVM only takes this before the first vCPU exists. */
+	r = kvm_enable_cap(&x->vm, KVM_CAP_X2APIC_API, want, 0);
+	if (r)
+		return r;
+
+	x->mem_size = payload_mem_size(x->nr);
+	x->mem = mmap(NULL, x->mem_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (x->mem == MAP_FAILED) {
+		r = -errno;
+		x->mem = NULL;
+		fprintf(stderr, "x2apic: cannot map %llu bytes of guest memory: %s\n",
+			(unsigned long long)x->mem_size, strerror(-r));
+		return r;
+	}
+	r = payload_build(x->mem, x->mem_size, 0, x->nr, x2_code,
+			  sizeof(x2_code));
+	if (r) {
+		fprintf(stderr, "x2apic: cannot lay out the guest memory\n");
+		return r;
+	}
+	/* Interrupt gates for the two vectors, past payload.h's 32. */
+	for (i = IPI_VECTOR; i < X2_IDT_VECTORS; i++) {
+		u64 h = PL_CODE + (i == IPI_VECTOR ? X2_HANDLER_40 :
+				   X2_HANDLER_41);
+		u16 w;
+		u32 d;
+
+		gate = x->mem + PL_IDT + i * 16;
+		memset(gate, 0, 16);
+		w = h & 0xffff;
+		memcpy(gate, &w, 2);
+		w = PL_SEL_CODE0;
+		memcpy(gate + 2, &w, 2);
+		gate[5] = 0x8e;		/* present, DPL0, 64-bit interrupt gate */
+		w = (h >> 16) & 0xffff;
+		memcpy(gate + 6, &w, 2);
+		d = h >> 32;
+		memcpy(gate + 8, &d, 4);
+	}
+	return kvm_set_memslot(&x->vm, 0, 0, x->mem_size, x->mem, 0);
+}
+
+/* vCPU idx: KVM id = its APIC ID, smpvisor's CPUID, long mode at CPL0. */
+static int x2_setup_vcpu(struct x2 *x, struct x2_cpu *c, unsigned idx,
+			 const struct kvm_cpuid2 *sup)
+{
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_fpu fpu;
+	int r;
+
+	c->x = x;
+	c->idx = idx;
+	c->apic_id = smp_topo_apic_id(&x->topo, idx);
+	c->role = (idx == 0 ? ROLE_SEND : 0) |
+		  (idx == x->target ? ROLE_WAIT : 0);
+	r = kvm_vcpu_create(&x->vm, c->apic_id, &c->vcpu);
+	if (r)
+		return r;
+	r = cpuid_for_vcpu(sup, &x->topo, idx, &cpuid);
+	if (r)
+		return r;
+	r = kvm_vcpu_set_cpuid(&c->vcpu, cpuid);
+	free(cpuid);
+	if (r)
+		return r;
+	r = kvm_vcpu_get_sregs(&c->vcpu, &sregs);
+	if (!r) {
+		payload_sregs(&sregs, 0, idx);
+		sregs.idt.limit = X2_IDT_VECTORS * 16 - 1;
+		r = kvm_vcpu_set_sregs(&c->vcpu, &sregs);
+	}
+	if (!r) {
+		payload_regs(&regs, 0, idx);
+		r = kvm_vcpu_set_regs(&c->vcpu, &regs);
+	}
+	if (!r) {
+		memset(&fpu, 0, sizeof(fpu));
+		fpu.fcw = 0x37f;
+		fpu.mxcsr = 0x1f80;
+		r = kvm_vcpu_set_fpu(&c->vcpu, &fpu);
+	}
+	/* With the in-kernel irqchip, APs wait for INIT/SIPI unless told. */
+	if (!r)
+		r = kvm_vcpu_set_mp_state(&c->vcpu, KVM_MP_STATE_RUNNABLE);
+	if (r)
+		fprintf(stderr, "x2apic: vCPU %u (APIC ID %u): register set-up: %s\n",
+			idx, c->apic_id, strerror(-r));
+	return r;
+}
+
+static void x2_kick_handler(int sig)
+{
+	/* Only there so the signal interrupts KVM_RUN with EINTR. */
+}
+
+static void x2_kick(struct x2 *x, unsigned from)
+{
+	unsigned i;
+
+	atomic_store(&x->stop, true);
+	for (i = from; i < x->nr; i++) {
+		if (!x->cpus[i].started)
+			continue;
+		__atomic_store_n(&x->cpus[i].vcpu.run->immediate_exit, 1,
+				 __ATOMIC_SEQ_CST);
+		pthread_kill(x->cpus[i].thread, SIGUSR1);
+	}
+}
+
+static int x2_run(struct x2 *x)
+{
+	struct sigaction sa = { .sa_handler = x2_kick_handler };
+	struct timespec deadline;
+	pthread_attr_t attr;
+	unsigned i;
+	int r = 0;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL)) {
+		r = -errno;
+		fprintf(stderr, "x2apic: sigaction: %s\n", strerror(-r));
+		return r;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, X2_THREAD_STACK);
+	for (i = 0; i < x->nr; i++) {
+		r = pthread_create(&x->cpus[i].thread, &attr, x2_thread,
+				   &x->cpus[i]);
+		if (r) {
+			fprintf(stderr, "x2apic: cannot start thread %u: %s\n",
+				i, strerror(r));
+			x2_kick(x, 0);
+			break;
+		}
+		x->cpus[i].started = true;
+	}
+	pthread_attr_destroy(&attr);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += x->timeout;
+	for (i = 0; i < x->nr; i++) {
+		if (!x->cpus[i].started)
+			continue;
+		if (!atomic_load(&x->stop) &&
+		    pthread_timedjoin_np(x->cpus[i].thread, NULL, &deadline) == 0)
+			continue;
+		x2_kick(x, i);
+		pthread_join(x->cpus[i].thread, NULL);
+	}
+	return r ? -EIO : 0;
+}
+
+/* One failure found after the run; only the first few are printed. */
+static void x2_report(struct x2 *x, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void x2_report(struct x2 *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->nr_reports++ >= X2_MAX_REPORTS)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+static bool irr_has(const struct kvm_lapic_state *s, u32 vec)
+{
+	u32 w;
+
+	memcpy(&w, &s->regs[LAPIC_REG_IRR + (vec / 32) * 0x10], sizeof(w));
+	return w >> (vec % 32) & 1;
+}
+
+/* The state KVM holds after the run: APIC base, LAPIC ID and IRR. */
+static bool x2_check_kvm_state(struct x2 *x, struct x2_cpu *c,
+			       struct kvm_lapic_state *lapic)
+{
+	u64 base = 0;
+	u32 id;
+	int r;
+
+	r = kvm_vcpu_get_msr(&c->vcpu, MSR_APIC_BASE, &base);
+	if (r || (base & (APIC_BASE_EXTD | APIC_BASE_EN)) !=
+		 (APIC_BASE_EXTD | APIC_BASE_EN)) {
+		x2_report(x, "x2apic: vCPU %u (APIC ID %u): IA32_APIC_BASE %#llx, not in x2APIC mode (%s)\n",
+			c->idx, c->apic_id, (unsigned long long)base,
+			r ? strerror(-r) : "EXTD|EN not set");
+		return false;
+	}
+	r = kvm_vcpu_get_lapic(&c->vcpu, lapic);
+	if (r) {
+		x2_report(x, "x2apic: vCPU %u: KVM_GET_LAPIC: %s\n", c->idx,
+			strerror(-r));
+		return false;
+	}
+	memcpy(&id, &lapic->regs[LAPIC_REG_ID], sizeof(id));
+	if (id != c->apic_id) {
+		x2_report(x, "x2apic: vCPU %u: KVM_GET_LAPIC ID register %#x, expected %#x (32-bit x2APIC ID format)\n",
+			c->idx, id, c->apic_id);
+		return false;
+	}
+	if (irr_has(lapic, PROBE_VECTOR)) {
+		x2_report(x, "x2apic: vCPU %u (APIC ID %u): the MSI to destination 0xff reached it (broadcast quirk?)\n",
+			c->idx, c->apic_id);
+		return false;
+	}
+	if (c->idx != x->target && irr_has(lapic, IPI_VECTOR)) {
+		x2_report(x, "x2apic: vCPU %u (APIC ID %u): received the IPI meant for APIC ID %u\n",
+			c->idx, c->apic_id, x->max_id);
+		return false;
+	}
+	return true;
+}
+
+static bool x2_verify(struct x2 *x)
+{
+	struct kvm_lapic_state *lapic;
+	bool ok = true;
+	unsigned i;
+	u8 *seen;
+
+	lapic = calloc(1, sizeof(*lapic));
+	seen = calloc((size_t)x->max_id + 1, 1);
+	if (!lapic || !seen) {
+		x2_report(x, "x2apic: out of memory\n");
+		free(lapic);
+		free(seen);
+		return false;
+	}
+	for (i = 0; i < x->nr; i++) {
+		struct x2_cpu *c = &x->cpus[i];
+
+		if (!c->started) {
+			x2_report(x, "x2apic: vCPU %u: never started\n", i);
+			ok = false;
+			continue;
+		}
+		if (c->failed) {
+			x2_report(x, "x2apic: vCPU %u (APIC ID %u): %s\n", i,
+				c->apic_id, c->why);
+			ok = false;
+			continue;
+		}
+		if (c->phase != PH_FINISHED) {
+			x2_report(x, "x2apic: vCPU %u: stopped in phase %d\n",
+				i, c->phase);
+			ok = false;
+			continue;
+		}
+		if (c->msr_id != c->apic_id || c->cpuid_id != c->apic_id) {
+			x2_report(x, "x2apic: vCPU %u: x2APIC ID MSR %u, CPUID 0xb EDX %u, topology APIC ID %u\n",
+				i, c->msr_id, c->cpuid_id, c->apic_id);
+			ok = false;
+		}
+		if (c->apic_id > x->max_id || seen[c->apic_id]) {
+			x2_report(x, "x2apic: vCPU %u: APIC ID %u out of range or not unique\n",
+				i, c->apic_id);
+			ok = false;
+		} else {
+			seen[c->apic_id] = 1;
+		}
+		if (!x2_check_kvm_state(x, c, lapic))
+			ok = false;
+	}
+	if (ok && (x->cpus[0].nr_sent != 1 ||
+		   x->cpus[x->target].irq != IPI_VECTOR)) {
+		x2_report(x, "x2apic: BSP sent %u IPIs, APIC ID %u took vector %#x\n",
+			x->cpus[0].nr_sent, x->max_id, x->cpus[x->target].irq);
+		ok = false;
+	}
+	if (x->nr_reports > X2_MAX_REPORTS)
+		fprintf(stderr, "x2apic: ... and %u more failures\n",
+			x->nr_reports - X2_MAX_REPORTS);
+	free(lapic);
+	free(seen);
+	return ok;
+}
+
+static void x2_cleanup(struct x2 *x)
+{
+	unsigned i;
+
+	if (x->cpus) {
+		for (i = 0; i < x->nr; i++)
+			if (x->cpus[i].vcpu.vm)
+				kvm_vcpu_destroy(&x->cpus[i].vcpu);
+		free(x->cpus);
+	}
+	if (x->mem)
+		munmap(x->mem, x->mem_size);
+	kvm_close(&x->vm);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: x2apic [--vcpus N] [--sockets S --cores C --threads T] [--dev PATH] [--timeout S]\n"
+		"  --vcpus N      vCPUs, one host thread each (default 300)\n"
+		"  --sockets S, --cores C, --threads T\n"
+		"                 topology (default 2 x N/2 x 1, or 1 x N x 1 for odd N);\n"
+		"                 some APIC ID must be 255 or more\n"
+		"  --dev PATH     KVM device (default /dev/kvm)\n"
+		"  --timeout S    give up after S seconds (default 120)\n"
+		"exit: 0 ok, 1 failure, 2 usage, 77 KVM device not available\n");
+}
+
+static bool parse_uint(const char *arg, unsigned long min, unsigned long max,
+		       unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	return !errno && end != arg && !*end && arg[0] != '-' &&
+	       *out >= min && *out <= max;
+}
+
+struct x2_opts {
+	unsigned long vcpus, sockets, cores, threads;
+	const char *dev;
+};
+
+static int x2_parse(struct x2 *x, struct x2_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vcpus", required_argument, NULL, 'n' },
+		{ "sockets", required_argument, NULL, 's' },
+		{ "cores", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "dev", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long v, *dst;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		dst = NULL;
+		switch (ch) {
+		case 'n':
+			dst = &o->vcpus;
+			break;
+		case 's':
+			dst = &o->sockets;
+			break;
+		case 'c':
+			dst = &o->cores;
+			break;
+		case 't':
+			dst = &o->threads;
+			break;
+		case 'T':
+			if (!parse_uint(optarg, 1, 86400, &v))
+				goto bad;
+			x->timeout = v;
+			break;
+		case 'd':
+			o->dev = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (dst) {
+			if (!parse_uint(optarg, 1, X2_MAX_VCPUS, &v))
+				goto bad;
+			*dst = v;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "x2apic: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (!o->sockets && !o->cores && !o->threads) {
+		o->sockets = o->vcpus % 2 ? 1 : 2;
+		o->cores = o->vcpus / o->sockets;
+		o->threads = 1;
+	} else if (!o->sockets || !o->cores || !o->threads) {
+		fprintf(stderr, "x2apic: give all of --sockets, --cores and --threads, or none\n");
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "x2apic: bad value '%s'\n", optarg);
+	usage(stderr);
+	return -EINVAL;
+}
+
+/* Topology from the options, through smpvisor's own code. */
+static int x2_topology(struct x2 *x, const struct x2_opts *o)
+{
+	struct smp_topo_pos pos;
+	unsigned i;
+
+	if (smp_topo_init(&x->topo, o->vcpus, o->sockets, o->cores,
+			  o->threads))
+		return -EINVAL;
+	x->nr = o->vcpus;
+	x->target = 0;
+	x->max_id = 0;
+	for (i = 0; i < x->nr; i++) {
+		u32 id = smp_topo_apic_id(&x->topo, i);
+
+		if (i == 0 || id > x->max_id) {
+			x->max_id = id;
+			x->target = i;
+		}
+	}
+	if (x->max_id < 0xff || !smp_topo_needs_x2apic(&x->topo, x->nr)) {
+		fprintf(stderr, "x2apic: %lu x %lu x %lu gives APIC IDs up to %u only; this test needs some of 255 or more\n",
+			o->sockets, o->cores, o->threads, x->max_id);
+		return -EINVAL;
+	}
+	/* The 0xff probe only makes sense where no vCPU owns that ID. */
+	x->probe = smp_topo_decode(&x->topo, PROBE_DEST, &pos) != 0;
+	return 0;
+}
+
+static bool x2_is_skip(int r)
+{
+	return r == -ENOENT || r == -ENODEV || r == -ENXIO || r == -EACCES ||
+	       r == -EPERM;
+}
+
+int main(int argc, char **argv)
+{
+	struct x2 x = { .timeout = 120 };
+	struct x2_opts o = { .vcpus = 300, .dev = KVM_DEFAULT_DEV };
+	struct kvm_cpuid2 *sup = NULL;
+	int status = 1, r;
+	unsigned i;
+
+	x.vm.sys_fd = x.vm.vm_fd = -1;
+	pthread_mutex_init(&x.lock, NULL);
+	pthread_cond_init(&x.cond, NULL);
+	if (x2_parse(&x, &o, argc, argv) || x2_topology(&x, &o))
+		return EXIT_USAGE;
+
+	r = kvm_open(&x.vm, o.dev);
+	if (r) {
+		if (!x2_is_skip(r))
+			goto out;
+		printf("x2apic: skipped: %s not available (%s)\n", o.dev,
+		       strerror(-r));
+		return EXIT_SKIP;
+	}
+	if (x.nr > (unsigned)x.vm.max_vcpus) {
+		fprintf(stderr, "x2apic: %u vCPUs asked, KVM allows %d\n",
+			x.nr, x.vm.max_vcpus);
+		goto out;
+	}
+	if (x.max_id >= (u32)x.vm.max_vcpu_id) {
+		fprintf(stderr, "x2apic: APIC ID %u, KVM allows vCPU ids below %d (KVM_CAP_MAX_VCPU_ID)\n",
+			x.max_id, x.vm.max_vcpu_id);
+		goto out;
+	}
+	if (x2_setup_vm(&x))
+		goto out;
+	if (kvm_get_supported_cpuid(&x.vm, &sup))
+		goto out;
+	x.cpus = calloc(x.nr, sizeof(*x.cpus));
+	if (!x.cpus) {
+		fprintf(stderr, "x2apic: out of memory\n");
+		goto out;
+	}
+	for (i = 0; i < x.nr; i++)
+		if (x2_setup_vcpu(&x, &x.cpus[i], i, sup))
+			goto out;
+	r = x2_run(&x);
+	if (x2_verify(&x) && !r) {
+		printf("x2apic: %u vCPUs, APIC IDs %u..%u, all match (x2APIC MSR and CPUID 0xB)\n",
+		       x.nr, x.cpus[0].apic_id, x.max_id);
+		printf("x2apic: IPI vector %#x from APIC ID %u to APIC ID %u delivered via the x2APIC ICR%s\n",
+		       IPI_VECTOR, x.cpus[0].apic_id, x.max_id,
+		       x.probe ? "; MSI to destination 0xff reached no vCPU" : "");
+		status = 0;
+	}
+out:
+	if (status)
+		printf("x2apic: FAILED (%u vCPUs, %u x %u x %u)\n", x.nr,
+		       x.topo.sockets, x.topo.cores, x.topo.threads);
+	free(sup);
+	x2_cleanup(&x);
+	return status;
+}

@@ -65,6 +65,15 @@ struct config_disk {
 	int iothread;			/* -1: queues spread over all */
 };
 
+/* One network device: "net": [ {...} ] or --net (vmm/config_net.c). */
+#define CONFIG_NET_MAX_QUEUES	256	/* queue pairs; the tap driver's limit */
+struct config_net {
+	char *tap;			/* tap interface name (IFNAMSIZ - 1 at most) */
+	unsigned queues;		/* queue pairs, 1 by default */
+	u8 mac[6];
+	bool mac_given;			/* false: a random local one */
+};
+
 /* Paravirtual features ("pv" object); a clear bit hides it from the guest. */
 enum config_pv {
 	CONFIG_PV_KVMCLOCK	= 1 << 0,
@@ -125,6 +134,10 @@ struct config {
 	struct config_disk *disks;
 	unsigned nr_disks;
 
+	struct config_net *nets;
+	unsigned nr_nets;
+	bool rng;		/* "rng": a virtio-rng device (default true) */
+
 	struct cpulist vmm_pin;	/* "vmm.pin": the main thread */
 	bool vmm_pinned;
 
@@ -182,5 +195,14 @@ int config_disks_json(struct config *c, const char *file, const char *path,
 int config_disk_arg(struct config *c, const char *arg);
 int config_disks_validate(struct config *c);
 void config_disks_free(struct config *c);
+
+/* Network devices (vmm/config_net.c): "net", --net, checks, free. */
+int config_nets_json(struct config *c, const char *file, const char *path,
+		     struct json_t *v);
+int config_net_arg(struct config *c, const char *arg);
+int config_nets_validate(struct config *c);
+void config_nets_free(struct config *c);
+/* "xx:xx:xx:xx:xx:xx" to mac: -EINVAL when malformed or multicast. */
+int config_parse_mac(const char *s, u8 mac[6]);
 
 #endif

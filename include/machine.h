@@ -23,6 +23,8 @@
 #include "iothread.h"
 #include "pci.h"
 #include "virtio_blk.h"
+#include "virtio_net.h"
+#include "virtio_rng.h"
 
 struct machine {
 	const struct config *cfg;
@@ -50,6 +52,10 @@ struct machine {
 	unsigned nr_iothreads;
 	struct virtio_blk *disks;
 	unsigned nr_disks;
+	struct virtio_net *nets;
+	unsigned nr_nets;
+	struct virtio_rng rng;
+	bool rng_ok;
 
 	struct vm_control ctl;	/* devices and vCPUs ask to stop through it */
 	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */

@@ -74,6 +74,13 @@ int virtq_init(struct virtq *q, const struct guest_mem *mem, u16 size,
 int virtq_pop(struct virtq *q, struct virtq_elem *e);
 /* Return chain head with len bytes written to it, and publish it. */
 void virtq_push(struct virtq *q, u16 head, u32 len);
+/*
+ * Batched push: write used entry i (0, 1, ...) of a batch without
+ * publishing it, then publish n entries at once, so the driver never sees
+ * part of a batch (a packet over several receive buffers).
+ */
+void virtq_fill(struct virtq *q, unsigned i, u16 head, u32 len);
+void virtq_flush(struct virtq *q, unsigned n);
 /* After pushes: does the driver want an interrupt now? */
 bool virtq_need_irq(struct virtq *q);
 /* Ask the driver not to notify (while we are draining the ring). */

@@ -587,6 +587,11 @@ static int cfg_disks(struct cfg_ctx *x, const char *path, json_t *v)
 	return config_disks_json(x->c, x->file, path, v);
 }
 
+static int cfg_net(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	return config_nets_json(x->c, x->file, path, v);
+}
+
 static const struct cfg_key top_keys[] = {
 	{ "kernel",	CFG_STRING, offsetof(struct config, kernel), 0, NULL },
 	{ "initrd",	CFG_STRING, offsetof(struct config, initrd), 0, NULL },
@@ -596,6 +601,8 @@ static const struct cfg_key top_keys[] = {
 	{ "numa",	CFG_CUSTOM, 0, 0, cfg_numa },
 	{ "iothreads",	CFG_CUSTOM, 0, 0, cfg_iothreads },
 	{ "disks",	CFG_CUSTOM, 0, 0, cfg_disks },
+	{ "net",	CFG_CUSTOM, 0, 0, cfg_net },
+	{ "rng",	CFG_BOOL, offsetof(struct config, rng), 0, NULL },
 	{ "vmm",	CFG_CUSTOM, 0, 0, cfg_vmm },
 	{ "pv",		CFG_CUSTOM, 0, 0, cfg_pv },
 };
@@ -675,6 +682,7 @@ enum {
 	OPT_CPUS,
 	OPT_MEMORY,
 	OPT_DISK,
+	OPT_NET,
 };
 
 static const struct option run_opts[] = {
@@ -685,6 +693,7 @@ static const struct option run_opts[] = {
 	{ "cpus",	required_argument, NULL, OPT_CPUS },
 	{ "memory",	required_argument, NULL, OPT_MEMORY },
 	{ "disk",	required_argument, NULL, OPT_DISK },
+	{ "net",	required_argument, NULL, OPT_NET },
 	{ "verbose",	no_argument, NULL, 'v' },
 	{ "quiet",	no_argument, NULL, 'q' },
 	{ "help",	no_argument, NULL, 'h' },
@@ -717,6 +726,11 @@ static const char usage_text[] =
 "                    (repeatable): ro read-only, N queues (default one per\n"
 "                    vCPU), all served by I/O thread K (default: spread over\n"
 "                    all), S the serial id (20 bytes at most)\n"
+"  --net tap=NAME[,queues=N][,mac=M]\n"
+"                    a virtio-net device on the host tap interface NAME\n"
+"                    (repeatable; created if it does not exist): N queue\n"
+"                    pairs (default 1; N > 1 needs a multi_queue tap), M\n"
+"                    the MAC address (default: a random local one)\n"
 "  -v, --verbose     more messages (-v info, -vv debug)\n"
 "  -q, --quiet       errors only\n"
 "  -h, --help        this text\n"
@@ -736,7 +750,9 @@ static const char usage_text[] =
 "   \"pv\": {\"kvmclock\"|\"pv_eoi\"|\"pv_tlb_flush\"|\"pv_sched_yield\"|\n"
 "          \"pv_spinlocks\"|\"steal_time\"|\"pv_send_ipi\"|\"poll_control\": BOOL},\n"
 "   \"disks\": [{\"path\": PATH, \"readonly\": BOOL, \"queues\": N, \"iothread\": K,\n"
-"              \"serial\": STR}, ...]}\n"
+"              \"serial\": STR}, ...],\n"
+"   \"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC}, ...],\n"
+"   \"rng\": BOOL (a virtio-rng device, default true)}\n"
 "where SIZE is a string as above or an integer of bytes; VCPUS, CPUS and\n"
 "NODES are lists such as \"0-3,8\" (vCPU ids, host CPUs, host nodes); D is\n"
 "a SLIT distance (10 for the node itself). Every vCPU belongs to exactly\n"
@@ -863,6 +879,8 @@ static int cli_apply(struct config *c, int opt, const char *arg)
 		return cli_memory(c, arg);
 	case OPT_DISK:
 		return config_disk_arg(c, arg);
+	case OPT_NET:
+		return config_net_arg(c, arg);
 	case 'v':
 		c->verbose++;
 		return 0;
@@ -1192,7 +1210,7 @@ int config_validate(struct config *c, unsigned int max_vcpus)
 		return -EINVAL;
 	if (validate_numa(c) || validate_memory(c) || validate_pins(c))
 		return -EINVAL;
-	if (config_disks_validate(c))
+	if (config_disks_validate(c) || config_nets_validate(c))
 		return -EINVAL;
 	if (c->cmdline && strlen(c->cmdline) >= BOOT_CMDLINE_MAX) {
 		pr_err("--cmdline: %zu bytes, the limit is %llu",
@@ -1208,6 +1226,7 @@ void config_init(struct config *c)
 	c->nr_cpus = 1;
 	c->mem_size = CONFIG_DEFAULT_MEM;
 	c->pv = CONFIG_PV_ALL;
+	c->rng = true;
 }
 
 void config_free(struct config *c)
@@ -1217,6 +1236,7 @@ void config_free(struct config *c)
 	free_nodes(c);
 	free_iothreads(c);
 	config_disks_free(c);
+	config_nets_free(c);
 	cpulist_free(&c->vmm_pin);
 	free(c->config_path);
 	free(c->kernel);

@@ -95,6 +95,51 @@ static int disks_init(struct machine *m)
 	return 0;
 }
 
+static int nets_init(struct machine *m)
+{
+	const struct config *c = m->cfg;
+	unsigned i;
+	int r;
+
+	if (!c->nr_nets)
+		return 0;
+	m->nets = calloc(c->nr_nets, sizeof(*m->nets));
+	if (!m->nets)
+		return -ENOMEM;
+	for (i = 0; i < c->nr_nets; i++) {
+		const struct config_net *n = &c->nets[i];
+		struct virtio_net_opts o = {
+			.tap = n->tap, .queues = n->queues,
+			.mac = n->mac_given ? n->mac : NULL,
+		};
+
+		r = virtio_net_create(&m->nets[i], i, &o, &m->kvm, &m->irq,
+				      &m->mem, m->iot_ptrs, m->nr_iothreads);
+		if (r)
+			return r;
+		m->nr_nets = i + 1;
+		r = pci_host_add(&m->pci, &m->nets[i].vp.pci);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* The entropy device, served by the last I/O thread. */
+static int rng_init(struct machine *m)
+{
+	int r;
+
+	if (!m->cfg->rng)
+		return 0;
+	r = virtio_rng_create(&m->rng, &m->kvm, &m->irq, &m->mem,
+			      m->iot_ptrs[m->nr_iothreads - 1]);
+	if (r)
+		return r;
+	m->rng_ok = true;
+	return pci_host_add(&m->pci, &m->rng.vp.pci);
+}
+
 int machine_pci_init(struct machine *m)
 {
 	int r;
@@ -104,6 +149,10 @@ int machine_pci_init(struct machine *m)
 		return r;
 	m->pci_ok = true;
 	r = disks_init(m);
+	if (!r)
+		r = nets_init(m);
+	if (!r)
+		r = rng_init(m);
 	if (!r)
 		r = pci_host_register(&m->pci, &m->pio, &m->mmio);
 	return r;
@@ -118,6 +167,14 @@ void machine_pci_exit(struct machine *m)
 	free(m->disks);
 	m->disks = NULL;
 	m->nr_disks = 0;
+	for (i = 0; i < m->nr_nets; i++)
+		virtio_net_destroy(&m->nets[i]);
+	free(m->nets);
+	m->nets = NULL;
+	m->nr_nets = 0;
+	if (m->rng_ok)
+		virtio_rng_destroy(&m->rng);
+	m->rng_ok = false;
 	if (m->pci_ok)
 		pci_host_destroy(&m->pci);
 	m->pci_ok = false;

@@ -144,14 +144,24 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 	return 1;
 }
 
-void virtq_push(struct virtq *q, u16 head, u32 len)
+void virtq_fill(struct virtq *q, unsigned i, u16 head, u32 len)
 {
 	struct virtq_used_elem *ring = (struct virtq_used_elem *)(q->used + 2);
 	struct virtq_used_elem u = { head, len };
 
-	memcpy(&ring[q->used_idx % q->size], &u, sizeof(u));
-	q->used_idx++;
+	memcpy(&ring[(u16)(q->used_idx + i) % q->size], &u, sizeof(u));
+}
+
+void virtq_flush(struct virtq *q, unsigned n)
+{
+	q->used_idx += (u16)n;
 	__atomic_store_n(&q->used[USED_IDX], q->used_idx, __ATOMIC_RELEASE);
+}
+
+void virtq_push(struct virtq *q, u16 head, u32 len)
+{
+	virtq_fill(q, 0, head, len);
+	virtq_flush(q, 1);
 }
 
 bool virtq_need_irq(struct virtq *q)

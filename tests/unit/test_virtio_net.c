@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio-net on a real tap interface, driven like a guest driver through
+ * the MMIO bus and served by a real I/O thread; the other end is an
+ * AF_PACKET socket on the tap. Transmit: a frame the "guest" queues comes
+ * out of the interface byte for byte. Receive: a frame sent into the
+ * interface lands in the guest's mergeable buffers, spread over two of
+ * them with num_buffers saying so. Config space holds the MAC. Needs
+ * /dev/net/tun and CAP_NET_ADMIN (skipped without them).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "virtio_net.h"
+
+#define QSIZE		8
+#define RX_RING		0x10000ULL	/* desc, avail, used: 0x1000 apart */
+#define TX_RING		0x14000ULL
+#define RX_BUF		0x20000ULL
+#define RX_BUF_LEN	512
+#define TX_BUF		0x30000ULL
+#define ETH_TEST	0x88b5		/* local experimental ethertype */
+#define HDR_LEN		12
+#define F_MAC		5
+#define F_MRG_RXBUF	15
+
+static const u8 mac[6] = { 0x02, 0x5e, 0x11, 0x22, 0x33, 0x44 };
+
+struct fixture {
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct irq_router irq;
+	struct pci_host h;
+	struct iothread iot;
+	struct iothread *iots[1];
+	struct virtio_net net;
+	char ifname[IFNAMSIZ];
+	int ifindex, pkt;
+	u64 bar;
+	u16 rx_avail, rx_used, tx_avail, tx_used;
+};
+
+static void *hva(struct fixture *f, u64 gpa, u64 len)
+{
+	void *p = gpa_to_hva(&f->mem, gpa, len);
+
+	assert_non_null(p);
+	return p;
+}
+
+static u64 rd(struct fixture *f, u64 off, u32 len)
+{
+	u64 v = 0;
+
+	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, false);
+	return v;
+}
+
+static void wr(struct fixture *f, u64 off, u64 v, u32 len)
+{
+	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, true);
+}
+
+static void set_desc(struct fixture *f, u64 ring, unsigned i, u64 addr,
+		     u32 len, u16 flags)
+{
+	struct virtq_desc d = { addr, len, flags, 0 };
+
+	memcpy((u8 *)hva(f, ring, 16 * QSIZE) + 16 * i, &d, sizeof(d));
+}
+
+/* Offer head on the queue whose rings start at ring. */
+static void offer(struct fixture *f, u64 ring, u16 *idx, u16 head)
+{
+	u16 *avail = hva(f, ring + 0x1000, 4 + 2 * QSIZE);
+
+	avail[2 + *idx % QSIZE] = head;
+	(*idx)++;
+	__atomic_store_n(&avail[1], *idx, __ATOMIC_RELEASE);
+}
+
+/* Next used entry of the queue (waiting up to 5 s): 0, or -1. */
+static int next_used(struct fixture *f, u64 ring, u16 *seen, u32 *head,
+		     u32 *len)
+{
+	u16 *used = hva(f, ring + 0x2000, 4 + 8 * QSIZE);
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) != *seen) {
+			u32 *e = (u32 *)(used + 2) + 2 * (*seen % QSIZE);
+
+			*head = e[0];
+			*len = e[1];
+			(*seen)++;
+			return 0;
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+static void queue_setup(struct fixture *f, unsigned q, u64 ring)
+{
+	wr(f, 22, q, 2);
+	wr(f, 24, QSIZE, 2);
+	wr(f, 32, ring, 8);
+	wr(f, 40, ring + 0x1000, 8);
+	wr(f, 48, ring + 0x2000, 8);
+	memset(hva(f, ring + 0x1000, 0x2000), 0, 0x2000);
+	wr(f, 28, 1, 2);
+}
+
+static void driver_init(struct fixture *f)
+{
+	u8 ok = VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
+		VIRTIO_STATUS_FEATURES_OK;
+	u64 feat;
+
+	wr(f, 20, 0, 1);
+	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER, 1);
+	wr(f, 0, 0, 4);
+	feat = rd(f, 4, 4);
+	assert_true(feat & (1u << F_MRG_RXBUF));
+	assert_true(feat & (1u << F_MAC));
+	wr(f, 8, 0, 4);
+	wr(f, 12, (1u << F_MRG_RXBUF) | (1u << F_MAC), 4);
+	wr(f, 8, 1, 4);
+	wr(f, 12, 1, 4);			/* VERSION_1 */
+	wr(f, 20, ok, 1);
+	assert_true(rd(f, 20, 1) & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(rd(f, 18, 2), 3);	/* rx, tx, control */
+	queue_setup(f, 0, RX_RING);
+	queue_setup(f, 1, TX_RING);
+	wr(f, 20, ok | VIRTIO_STATUS_DRIVER_OK, 1);
+}
+
+/* The interface up, without IPv6 chatter if we may turn it off. */
+static int link_up(struct fixture *f)
+{
+	struct ifreq ifr = { 0 };
+	char path[128];
+	int s, fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 f->ifname);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) < 0)
+			fprintf(stderr, "cannot disable IPv6 on %s\n", f->ifname);
+		close(fd);
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", f->ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		goto out_err;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		goto out_err;
+	close(s);
+	return 0;
+out_err:
+	close(s);
+	return -1;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct virtio_net_opts o = { .queues = 1, .mac = mac };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct timeval tv = { 2, 0 };
+	int fd = open("/dev/net/tun", O_RDWR);
+
+	if (fd < 0)
+		skip();
+	close(fd);
+	assert_non_null(f);
+	snprintf(f->ifname, sizeof(f->ifname), "smpvu%d", (int)(getpid() % 100000));
+	o.tap = f->ifname;
+	assert_int_equal(guest_mem_layout(&f->mem, 16 * MiB), 0);
+	assert_int_equal(guest_mem_alloc(&f->mem), 0);
+	bus_init(&f->pio, "pio");
+	bus_init(&f->mmio, "mmio");
+	assert_int_equal(irq_router_init(&f->irq, NULL), 0);
+	assert_int_equal(pci_host_init(&f->h, guest_mem_end(&f->mem)), 0);
+	assert_int_equal(iothread_init(&f->iot, 0), 0);
+	f->iots[0] = &f->iot;
+	if (virtio_net_create(&f->net, 0, &o, NULL, &f->irq, &f->mem,
+			      f->iots, 1))
+		skip();		/* no CAP_NET_ADMIN here */
+	assert_string_equal(f->net.ifname, f->ifname);
+	assert_int_equal(pci_host_add(&f->h, &f->net.vp.pci), 0);
+	assert_int_equal(pci_host_register(&f->h, &f->pio, &f->mmio), 0);
+	bus_seal(&f->pio);
+	bus_seal(&f->mmio);
+	assert_int_equal(link_up(f), 0);
+	f->ifindex = (int)if_nametoindex(f->ifname);
+	assert_true(f->ifindex > 0);
+	f->pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	assert_true(f->pkt >= 0);
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = f->ifindex;
+	assert_int_equal(bind(f->pkt, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	setsockopt(f->pkt, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(iothread_start(&f->iot, NULL), 0);
+	pci_cfg_write(&f->net.vp.pci, PCI_COMMAND, (const u8 *)"\x06\x00", 2);
+	f->bar = atomic_load(&f->net.vp.pci.bar[VIRTIO_BAR].addr);
+	assert_true(f->bar != 0);
+	driver_init(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	iothread_stop(&f->iot);
+	virtio_net_destroy(&f->net);	/* the tap goes with its last fd */
+	iothread_destroy(&f->iot);
+	pci_host_destroy(&f->h);
+	irq_router_destroy(&f->irq);
+	bus_free(&f->pio);
+	bus_free(&f->mmio);
+	guest_mem_free(&f->mem);
+	close(f->pkt);
+	free(f);
+	return 0;
+}
+
+/* A test frame of len bytes: broadcast, from src, ETH_TEST, a pattern. */
+static void make_frame(u8 *p, size_t len, const u8 *src, u8 seed)
+{
+	size_t i;
+
+	memset(p, 0xff, 6);
+	memcpy(p + 6, src, 6);
+	p[12] = ETH_TEST >> 8;
+	p[13] = ETH_TEST & 0xff;
+	for (i = 14; i < len; i++)
+		p[i] = (u8)(i * 13 + seed);
+}
+
+static void test_mac_config(void **state)
+{
+	struct fixture *f = *state;
+	unsigned i;
+
+	for (i = 0; i < 6; i++)
+		assert_int_equal(rd(f, VIRTIO_DEVICE_OFF + i, 1), mac[i]);
+	assert_int_equal(rd(f, VIRTIO_DEVICE_OFF + 6, 2), 1);	/* link up */
+	assert_int_equal(rd(f, VIRTIO_DEVICE_OFF + 8, 2), 1);	/* pairs */
+}
+
+static void test_transmit(void **state)
+{
+	struct fixture *f = *state;
+	u8 *buf = hva(f, TX_BUF, HDR_LEN + 1000), got[2048];
+	u32 head, len;
+	int i;
+	ssize_t n;
+
+	memset(buf, 0, HDR_LEN);
+	make_frame(buf + HDR_LEN, 1000, mac, 1);
+	set_desc(f, TX_RING, 0, TX_BUF, HDR_LEN + 1000, 0);
+	offer(f, TX_RING, &f->tx_avail, 0);
+	wr(f, VIRTIO_NOTIFY_OFF + 1 * VIRTIO_NOTIFY_MULT, 1, 2);
+	assert_int_equal(next_used(f, TX_RING, &f->tx_used, &head, &len), 0);
+	assert_int_equal(head, 0);
+	/* It left through the tap: find it among what the link carried. */
+	for (i = 0; i < 50; i++) {
+		n = recv(f->pkt, got, sizeof(got), 0);
+		assert_true(n >= 0);
+		if (n == 1000 && got[12] == (ETH_TEST >> 8) &&
+		    got[13] == (ETH_TEST & 0xff))
+			break;
+	}
+	assert_true(i < 50);
+	assert_memory_equal(got, buf + HDR_LEN, 1000);
+}
+
+static void test_receive_mergeable(void **state)
+{
+	struct fixture *f = *state;
+	const u8 peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct sockaddr_ll to = { .sll_family = AF_PACKET };
+	u8 frame[1000], pkt[QSIZE * RX_BUF_LEN];
+	u32 head, len, total;
+	unsigned i, nb, tries;
+
+	for (i = 0; i < QSIZE; i++) {
+		set_desc(f, RX_RING, i, RX_BUF + i * RX_BUF_LEN, RX_BUF_LEN,
+			 VIRTQ_DESC_F_WRITE);
+		offer(f, RX_RING, &f->rx_avail, (u16)i);
+	}
+	wr(f, VIRTIO_NOTIFY_OFF, 0, 2);
+	make_frame(frame, sizeof(frame), peer, 7);
+	to.sll_ifindex = f->ifindex;
+	to.sll_halen = 6;
+	memset(to.sll_addr, 0xff, 6);
+	assert_int_equal(sendto(f->pkt, frame, sizeof(frame), 0,
+				(struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)sizeof(frame));
+	/* Skip whatever else the host sent on the link (IPv6, say). */
+	for (tries = 0; tries < 20; tries++) {
+		assert_int_equal(next_used(f, RX_RING, &f->rx_used, &head, &len), 0);
+		assert_true(head < QSIZE && len <= RX_BUF_LEN && len >= HDR_LEN);
+		memcpy(pkt, hva(f, RX_BUF + head * RX_BUF_LEN, len), len);
+		nb = pkt[10] | pkt[11] << 8;
+		assert_true(nb >= 1 && nb <= QSIZE);
+		total = len;
+		for (i = 1; i < nb; i++) {
+			assert_int_equal(next_used(f, RX_RING, &f->rx_used, &head,
+						   &len), 0);
+			assert_true(head < QSIZE && len <= RX_BUF_LEN);
+			memcpy(pkt + total, hva(f, RX_BUF + head * RX_BUF_LEN, len),
+			       len);
+			total += len;
+		}
+		if (total >= HDR_LEN + 14 && pkt[HDR_LEN + 12] == (ETH_TEST >> 8) &&
+		    pkt[HDR_LEN + 13] == (ETH_TEST & 0xff))
+			break;
+		/* Not ours: give the buffers back. */
+		for (i = 0; i < QSIZE; i++)
+			offer(f, RX_RING, &f->rx_avail, (u16)i);
+		wr(f, VIRTIO_NOTIFY_OFF, 0, 2);
+	}
+	assert_true(tries < 20);
+	/* 12 + 1000 bytes over 512-byte buffers: two of them. */
+	assert_int_equal(nb, 2);
+	assert_int_equal(total, HDR_LEN + sizeof(frame));
+	assert_memory_equal(pkt + HDR_LEN, frame, sizeof(frame));
+	assert_false(rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_mac_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_mergeable, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -35,6 +35,7 @@ def write_cfg(name, test_guest, append="", **keys):
 # dumps numa_maps and every thread's name and allowed CPUs (few processes:
 # forks are slow in the nested host while the guest runs), then waits.
 WATCH = r"""
+rm -f /tmp/numa.*  # an earlier test's report must not be taken for this one's
 {smpvisor} run --config {cfg} >/tmp/numa.out 2>/tmp/numa.err &
 pid=$!
 i=0

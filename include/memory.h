@@ -29,6 +29,11 @@
 /* How a region is backed (guest_region.flags); 4 KiB pages without. */
 #define GUEST_REGION_HUGETLB	(1U << 0)	/* hugetlbfs 2 MiB pages */
 #define GUEST_REGION_THP	(1U << 1)	/* THP via MADV_HUGEPAGE */
+/*
+ * Shareable with another process (a vhost-user back end): backed by a
+ * memfd of its own, mapped MAP_SHARED; fd is valid once mapped.
+ */
+#define GUEST_REGION_SHARED	(1U << 2)
 
 struct guest_region {
 	u64 gpa;
@@ -36,6 +41,7 @@ struct guest_region {
 	void *hva;		/* NULL until guest_mem_alloc */
 	int node;		/* guest NUMA node, 0 without NUMA */
 	unsigned flags;		/* GUEST_REGION_*, set before guest_mem_alloc */
+	int fd;			/* the memfd, with GUEST_REGION_SHARED only */
 };
 
 struct guest_mem {
@@ -61,8 +67,10 @@ int guest_mem_layout_nodes(struct guest_mem *m, const u64 *node_size,
  * Map every region: anonymous, private, no swap reservation, zero-filled,
  * untouched. A GUEST_REGION_HUGETLB region is mapped with 2 MiB hugetlbfs
  * pages (reserved now); if the pool cannot back it, it falls back to THP
- * with a warning. A GUEST_REGION_THP region gets MADV_HUGEPAGE. On failure
- * nothing stays mapped. 0 or -errno.
+ * with a warning. A GUEST_REGION_THP region gets MADV_HUGEPAGE. A
+ * GUEST_REGION_SHARED region is a memfd (hugetlb memfd for the hugetlbfs
+ * case) mapped MAP_SHARED, still untouched, so mbind before the first
+ * touch places it as before. On failure nothing stays mapped. 0 or -errno.
  */
 int guest_mem_alloc(struct guest_mem *m);
 /*
@@ -71,6 +79,8 @@ int guest_mem_alloc(struct guest_mem *m);
  * 0 or -errno with a message.
  */
 int guest_mem_prefault(struct guest_mem *m);
+/* Mark every region GUEST_REGION_SHARED (between layout and alloc). */
+void guest_mem_set_shared(struct guest_mem *m);
 /* Unmap what guest_mem_alloc mapped; safe to call twice or on a bare layout. */
 void guest_mem_free(struct guest_mem *m);
 /*

@@ -90,6 +90,14 @@ struct virtio_dev_ops {
 	 * cancelled when this returns). q->lock held. May be NULL.
 	 */
 	void (*queue_reset)(struct virtio_queue *q);
+	/*
+	 * A device whose rings another process serves (vhost-user): at
+	 * DRIVER_OK start() hands the enabled queues over instead of this
+	 * transport serving them (non-zero: the device NEEDS_RESET); at reset
+	 * stop() takes them back. vp->lock held. Both NULL otherwise.
+	 */
+	int (*start)(struct virtio_pci *vp);
+	void (*stop)(struct virtio_pci *vp);
 };
 
 struct virtio_pci {
@@ -111,6 +119,7 @@ struct virtio_pci {
 	u16 nr_queues, queue_max;
 	struct virtio_queue *q;
 	u64 bar_addr;			/* BAR 4 while decoding, else 0 */
+	bool started;			/* ops->start was called (vp->lock) */
 
 	/*
 	 * INTx (when the guest does not enable MSI-X): a level irqfd on the

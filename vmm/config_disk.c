@@ -3,6 +3,8 @@
  * The disks of the config: "disks": [{"path": ..., "readonly": ...,
  * "queues": ..., "iothread": ..., "serial": ...}] in the JSON file and
  * --disk PATH[,ro][,queues=N][,iothread=K][,serial=S] on the command line.
+ * A disk served by a vhost-user-blk back end (qemu-storage-daemon) is
+ * {"vhost_user": SOCKET, "queues": N} or --disk vhost-user=SOCKET[,queues=N].
  * File disks come first, --disk ones are appended in order.
  */
 #include <errno.h>
@@ -19,6 +21,7 @@
 static void disk_free(struct config_disk *d)
 {
 	free(d->path);
+	free(d->vhost_user);
 	free(d->serial);
 	memset(d, 0, sizeof(*d));
 }
@@ -74,6 +77,10 @@ static int json_disk(struct config_disk *d, const char *file,
 		if (!strcmp(key, "path") && is_str) {
 			if (set_str(&d->path, json_string_value(val)))
 				return -ENOMEM;
+		} else if (!strcmp(key, "vhost_user") && is_str &&
+			   *json_string_value(val)) {
+			if (set_str(&d->vhost_user, json_string_value(val)))
+				return -ENOMEM;
 		} else if (!strcmp(key, "serial") && is_str) {
 			if (set_str(&d->serial, json_string_value(val)))
 				return -ENOMEM;
@@ -86,9 +93,10 @@ static int json_disk(struct config_disk *d, const char *file,
 			   n >= 0 && n < 65536) {
 			d->iothread = (int)n;
 		} else if (!strcmp(key, "path") || !strcmp(key, "serial") ||
+			   !strcmp(key, "vhost_user") ||
 			   !strcmp(key, "readonly") || !strcmp(key, "queues") ||
 			   !strcmp(key, "iothread")) {
-			pr_err("config %s: \"%s.%s\" has a bad value (path and serial: strings, readonly: true or false, queues: 1-%d, iothread: an I/O thread index)",
+			pr_err("config %s: \"%s.%s\" has a bad value (path, vhost_user and serial: strings, readonly: true or false, queues: 1-%d, iothread: an I/O thread index)",
 			       file, path, key, DISK_MAX_QUEUES);
 			return -EINVAL;
 		} else {
@@ -96,8 +104,9 @@ static int json_disk(struct config_disk *d, const char *file,
 			return -EINVAL;
 		}
 	}
-	if (!d->path) {
-		pr_err("config %s: \"%s.path\" is required", file, path);
+	if (!d->path == !d->vhost_user) {
+		pr_err("config %s: \"%s\" needs either \"path\" (an image) or \"vhost_user\" (a back end's socket)",
+		       file, path);
 		return -EINVAL;
 	}
 	return 0;
@@ -168,12 +177,15 @@ int config_disk_arg(struct config *c, const char *arg)
 	d = disk_add(c);
 	if (!d)
 		goto out;
-	if (!*f) {
-		pr_err("--disk %s: no image path", arg);
+	if (!*f || !strcmp(f, "vhost-user=")) {
+		pr_err("--disk %s: no image path or vhost-user socket", arg);
 		r = -EINVAL;
 		goto out;
 	}
-	r = set_str(&d->path, f);
+	if (!strncmp(f, "vhost-user=", 11))
+		r = set_str(&d->vhost_user, f + 11);
+	else
+		r = set_str(&d->path, f);
 	while (!r && (f = strsep(&rest, ",")))
 		r = arg_field(d, arg, f);
 out:
@@ -188,6 +200,15 @@ int config_disks_validate(struct config *c)
 	for (i = 0; i < c->nr_disks; i++) {
 		struct config_disk *d = &c->disks[i];
 
+		/* The back end serves the rings, has the image and its mode. */
+		if (d->vhost_user && (d->readonly || d->serial || d->iothread >= 0)) {
+			pr_err("disk vhost-user=%s: %s is the back end's business (qemu-storage-daemon: writable=, serial=, iothread=)",
+			       d->vhost_user, d->readonly ? "ro" : d->serial ?
+			       "serial" : "iothread");
+			return -EINVAL;
+		}
+		if (d->vhost_user)
+			continue;	/* queues: 0 = what the back end has */
 		if (d->iothread >= 0 && (unsigned)d->iothread >= nr_iot) {
 			pr_err("disk %s: iothread %d, but there are %u I/O threads",
 			       d->path, d->iothread, nr_iot);

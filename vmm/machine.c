@@ -176,6 +176,10 @@ static int mem_place(struct machine *m)
 		r = guest_mem_layout(&m->mem, c->mem_size);
 	if (r)
 		return r;
+	/* A vhost-user back end maps guest RAM itself: memfds. */
+	for (i = 0; i < c->nr_disks; i++)
+		if (c->disks[i].vhost_user)
+			guest_mem_set_shared(&m->mem);
 	if (c->mem_hugepages) {
 		r = numa_host_read(&h);
 		if (r)

@@ -63,6 +63,24 @@ void machine_iothreads_exit(struct machine *m)
 	m->nr_iothreads = 0;
 }
 
+/* A disk served by a vhost-user back end (qemu-storage-daemon). */
+static int vdisk_init(struct machine *m, const struct config_disk *d)
+{
+	struct vhost_user_blk_opts o = {
+		.socket = d->vhost_user, .queues = d->queues,
+		.max_queues = m->cfg->nr_cpus,
+	};
+	struct vhost_user_blk *b = &m->vdisks[m->nr_vdisks];
+	int r;
+
+	r = vhost_user_blk_create(b, m->nr_vdisks, &o, &m->kvm, &m->irq,
+				  &m->mem, m->iot_ptrs[0]);
+	if (r)
+		return r;
+	m->nr_vdisks++;
+	return pci_host_add(&m->pci, &b->vp.pci);
+}
+
 static int disks_init(struct machine *m)
 {
 	const struct config *c = m->cfg;
@@ -72,7 +90,8 @@ static int disks_init(struct machine *m)
 	if (!c->nr_disks)
 		return 0;
 	m->disks = calloc(c->nr_disks, sizeof(*m->disks));
-	if (!m->disks)
+	m->vdisks = calloc(c->nr_disks, sizeof(*m->vdisks));
+	if (!m->disks || !m->vdisks)
 		return -ENOMEM;
 	for (i = 0; i < c->nr_disks; i++) {
 		const struct config_disk *d = &c->disks[i];
@@ -81,14 +100,21 @@ static int disks_init(struct machine *m)
 			.readonly = d->readonly, .queues = d->queues,
 		};
 		bool one = d->iothread >= 0;
+		struct virtio_blk *b = &m->disks[m->nr_disks];
 
-		r = virtio_blk_create(&m->disks[i], i, &o, &m->kvm, &m->irq,
+		if (d->vhost_user) {
+			r = vdisk_init(m, d);
+			if (r)
+				return r;
+			continue;
+		}
+		r = virtio_blk_create(b, m->nr_disks, &o, &m->kvm, &m->irq,
 				      &m->mem, one ? &m->iot_ptrs[d->iothread] :
 				      m->iot_ptrs, one ? 1 : m->nr_iothreads);
 		if (r)
 			return r;
-		m->nr_disks = i + 1;
-		r = pci_host_add(&m->pci, &m->disks[i].vp.pci);
+		m->nr_disks++;
+		r = pci_host_add(&m->pci, &b->vp.pci);
 		if (r)
 			return r;
 	}
@@ -167,6 +193,11 @@ void machine_pci_exit(struct machine *m)
 	free(m->disks);
 	m->disks = NULL;
 	m->nr_disks = 0;
+	for (i = 0; i < m->nr_vdisks; i++)
+		vhost_user_blk_destroy(&m->vdisks[i]);
+	free(m->vdisks);
+	m->vdisks = NULL;
+	m->nr_vdisks = 0;
 	for (i = 0; i < m->nr_nets; i++)
 		virtio_net_destroy(&m->nets[i]);
 	free(m->nets);

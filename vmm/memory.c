@@ -7,9 +7,14 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "layout.h"
 #include "memory.h"
+
+#ifndef MFD_HUGE_2MB
+#define MFD_HUGE_2MB	(21U << 26)	/* log2(2 MiB) << MFD_HUGE_SHIFT */
+#endif
 
 /* Append [gpa, gpa + size) of node to m, splitting it at the hole. */
 static void add_node_range(struct guest_mem *m, u64 *cursor, u64 size,
@@ -93,15 +98,47 @@ int guest_mem_layout(struct guest_mem *m, u64 size)
 	return guest_mem_layout_nodes(m, &size, 1);
 }
 
+/*
+ * A shareable region: a memfd of the region's size (hugetlb pages when
+ * huge), mapped MAP_SHARED. Sets r->fd; MAP_FAILED with errno on failure.
+ */
+static void *map_shared(struct guest_region *r, bool huge)
+{
+	unsigned mfd = MFD_CLOEXEC | (huge ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
+	int fd = memfd_create("smpvisor-ram", mfd), e;
+	void *p;
+
+	if (fd < 0)
+		return MAP_FAILED;
+	if (ftruncate(fd, (off_t)r->size) < 0) {
+		p = MAP_FAILED;
+	} else {
+		/* hugetlb: shared mappings reserve at mmap, as private ones do. */
+		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | (huge ? 0 : MAP_NORESERVE), fd, 0);
+	}
+	if (p == MAP_FAILED) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return p;
+	}
+	r->fd = fd;
+	return p;
+}
+
 /* Map one region per its flags; hugetlbfs falls back to THP. */
 static void *map_region(struct guest_region *r)
 {
 	const int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	bool shared = r->flags & GUEST_REGION_SHARED;
 	void *p;
 
+	r->fd = -1;
 	if (r->flags & GUEST_REGION_HUGETLB) {
 		/* Reserved at mmap time, so a short pool fails here, not later. */
-		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+		p = shared ? map_shared(r, true) :
+		    mmap(NULL, r->size, PROT_READ | PROT_WRITE,
 			 flags | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
 		if (p != MAP_FAILED)
 			return p;
@@ -114,14 +151,24 @@ static void *map_region(struct guest_region *r)
 	 * MAP_NORESERVE: a big guest touches only what it uses. No
 	 * MADV_MERGEABLE (KSM costs CPU and leaks timing between guests).
 	 */
-	p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, flags | MAP_NORESERVE,
+	p = shared ? map_shared(r, false) :
+	    mmap(NULL, r->size, PROT_READ | PROT_WRITE, flags | MAP_NORESERVE,
 		 -1, 0);
 	if (p == MAP_FAILED)
 		return p;
+	/* On a memfd this needs shmem THP ("advise" in shmem_enabled). */
 	if ((r->flags & GUEST_REGION_THP) && madvise(p, r->size, MADV_HUGEPAGE))
 		pr_warn("memory.hugepages: MADV_HUGEPAGE refused for gpa 0x%llx (%s): using 4 KiB pages",
 			(unsigned long long)r->gpa, strerror(errno));
 	return p;
+}
+
+void guest_mem_set_shared(struct guest_mem *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nr; i++)
+		m->regions[i].flags |= GUEST_REGION_SHARED;
 }
 
 int guest_mem_alloc(struct guest_mem *m)
@@ -186,8 +233,12 @@ void guest_mem_free(struct guest_mem *m)
 	for (i = 0; i < m->nr; i++) {
 		struct guest_region *r = &m->regions[i];
 
-		if (r->hva)
+		if (r->hva) {
 			munmap(r->hva, r->size);
+			if ((r->flags & GUEST_REGION_SHARED) && r->fd >= 0)
+				close(r->fd);
+			r->fd = -1;
+		}
 		r->hva = NULL;
 	}
 }

@@ -149,6 +149,9 @@ static void device_reset(struct virtio_pci *vp)
 {
 	unsigned i;
 
+	if (vp->started && vp->ops->stop)
+		vp->ops->stop(vp);
+	vp->started = false;
 	for (i = 0; i < vp->nr_queues; i++) {
 		struct virtio_queue *q = &vp->q[i];
 
@@ -186,6 +189,13 @@ static void status_write(struct virtio_pci *vp, u8 val)
 		return;
 	if (!(val & VIRTIO_STATUS_FEATURES_OK)) {
 		virtio_queue_fail(&vp->q[0], "DRIVER_OK without FEATURES_OK");
+		return;
+	}
+	if (vp->ops->start) {
+		/* Even a failed start may have handed some queues over. */
+		vp->started = true;
+		if (vp->ops->start(vp))
+			virtio_queue_fail(&vp->q[0], "the back end did not take the queues");
 		return;
 	}
 	for (i = 0; i < vp->nr_queues; i++) {

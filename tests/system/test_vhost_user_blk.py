@@ -1,0 +1,151 @@
+"""vhost-user-blk: a disk served by qemu-storage-daemon (issue 5).
+
+qemu-storage-daemon runs in the nested host, exporting a qcow2 image over
+vhost-user-blk on a UNIX socket; smpvisor boots the test guest with
+--disk vhost-user=SOCKET, so guest RAM is shared (memfds) and the daemon
+serves the rings itself. The agent writes its O_DIRECT pattern from every
+vCPU; after poweroff the daemon is stopped, the qcow2 converted to raw and
+compared with the pattern (blkpattern.py); a second boot through a fresh
+daemon reads it back. A missing, mute or lying back end is one line on
+stderr and exit status 1."""
+import os
+import shlex
+
+import blkpattern
+from guest import ROOT, boot
+
+SMPVISOR = os.path.join(ROOT, "build", "smpvisor")
+SIZE = 32 << 20
+SEED = 11
+VIRTIO_BLK_PCI = 0x1042
+
+
+def qsd(img, sock, pidfile, queues):
+    """Start qemu-storage-daemon in the background (it returns once ready)."""
+    return shlex.join([
+        "qemu-storage-daemon",
+        "--blockdev", f"driver=file,node-name=file0,filename={img}",
+        "--blockdev", "driver=qcow2,node-name=disk0,file=file0",
+        "--export", f"type=vhost-user-blk,id=exp0,node-name=disk0,addr.type=unix,"
+                    f"addr.path={sock},writable=on,num-queues={queues}",
+        "--pidfile", pidfile, "--daemonize"])
+
+
+def with_daemon(img, sock, queues, vmm):
+    """One L1 command: daemon up, the VMM, daemon down cleanly (it flushes)."""
+    pid = sock + ".pid"
+    return (f"rm -f {sock} {pid}; {qsd(img, sock, pid, queues)} || exit 90\n"
+            f"{vmm}\nrc=$?\n"
+            f"kill $(cat {pid}); for i in $(seq 100); do kill -0 $(cat {pid}) 2>/dev/null || break; sleep 0.1; done\n"
+            f"exit $rc")
+
+
+def vmm_cmd(kernel, initrd, cpus, append, extra):
+    cmd = [SMPVISOR, "run", "-v", "--kernel", kernel, "--initrd", initrd,
+           "--cpus", str(cpus), "--memory", "384M",
+           "--cmdline", f"console=ttyS0 panic=-1 loglevel=1 {append}"]
+    return shlex.join(cmd + list(extra))
+
+
+def test_qcow2_pattern_written_and_read_back(kvmhost, test_guest):
+    """4 vCPUs, 4 queues: the pattern lands in the qcow2 and reads back."""
+    img, sock = "/tmp/smpv-vu.qcow2", "/tmp/smpv-vu.sock"
+    raw = "/tmp/smpv-vu.raw"
+    r = kvmhost.run(f"rm -f {img} {raw} && qemu-img create -q -f qcow2 {img} {SIZE}",
+                    timeout=60)
+    assert r.rc == 0, r.err
+    vmm = vmm_cmd(*test_guest, 4, f"agent.disk=vda,write,seed={SEED}",
+                  ["--disk", f"vhost-user={sock}"])
+    b = boot(kvmhost, with_daemon(img, sock, 4, vmm), timeout=500)
+    assert b.rc == 0, b.explain()
+    assert "vhost-user-blk0" in b.err and "4 queues" in b.err, b.err
+    rep = b.report
+    assert rep, b.explain()
+    virtio = [d for d in rep["virtio_devices"] if d["device_id"] == 2]
+    assert len(virtio) == 1 and virtio[0]["driver"] == "virtio_blk", rep["virtio_devices"]
+    pci = [d for d in rep["pci_devices"] if d["device"] == VIRTIO_BLK_PCI]
+    assert len(pci) == 1 and pci[0]["msi_irqs"] == 4 + 1, rep["pci_devices"]
+    vda = [d for d in rep["block_devices"] if d["name"] == "vda"]
+    assert vda and vda[0]["nr_queues"] == 4 and vda[0]["size_bytes"] == SIZE, \
+        rep["block_devices"]
+    disk = b.agent.get("DISK", {}).get("disk")
+    assert disk, b.explain()
+    assert disk["threads"] == 4 and disk["bytes"] == SIZE, disk
+    assert disk["errors"] == 0 and disk["io_errors"] == 0, disk
+    # The daemon is gone (flushed): the image holds exactly the pattern.
+    r = kvmhost.run(f"qemu-img convert -f qcow2 -O raw {img} {raw} && sha256sum {raw}",
+                    timeout=120)
+    assert r.rc == 0, r.err
+    assert r.out.split()[0] == blkpattern.digest(SIZE, SEED)
+    # Second boot, fresh daemon, 2 vCPUs on 2 of its 4 queues: reads it back.
+    vmm = vmm_cmd(*test_guest, 2, f"agent.disk=vda,verify,seed={SEED}",
+                  ["--disk", f"vhost-user={sock},queues=2"])
+    b = boot(kvmhost, with_daemon(img, sock, 4, vmm), timeout=500)
+    assert b.rc == 0, b.explain()
+    disk = b.agent.get("DISK", {}).get("disk")
+    assert disk and disk["mode"] == "verify", b.explain()
+    assert disk["errors"] == 0 and disk["io_errors"] == 0 and disk["bytes"] == SIZE, disk
+    vda = [d for d in b.report["block_devices"] if d["name"] == "vda"]
+    assert vda and vda[0]["nr_queues"] == 2, b.report["block_devices"]
+    kvmhost.run(f"rm -f {img} {raw} {sock}", timeout=60)
+
+
+# A back end that accepts, then misbehaves in one way (python3, in L1).
+FAKE = r'''
+import os, socket, struct, sys
+mode, path = sys.argv[1], sys.argv[2]
+try:
+    os.unlink(path)
+except OSError:
+    pass
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(1)
+if os.fork():
+    os._exit(0)          # the parent returns once we listen
+c, _ = s.accept()
+if mode == "hangup":
+    c.close()
+    sys.exit(0)
+c.recv(12)                                     # SET_OWNER (no reply)
+c.recv(12)                                     # GET_FEATURES
+if mode == "wrong":                            # answers another request
+    c.sendall(struct.pack("<IIIQ", 5, 0x5, 8, 1 << 32))
+elif mode == "huge":                           # announces 1 MiB of payload
+    c.sendall(struct.pack("<III", 1, 0x5, 1 << 20))
+elif mode == "mute":
+    import time
+    time.sleep(30)
+c.close()
+'''
+
+
+def test_bad_back_ends(kvmhost, test_guest):
+    kernel, _ = test_guest
+    sv, k = shlex.quote(SMPVISOR), shlex.quote(kernel)
+    fake = os.path.join(ROOT, "build", "systest-scratch", "vu-fake.py")
+    os.makedirs(os.path.dirname(fake), exist_ok=True)
+    with open(fake, "w") as f:
+        f.write(FAKE)
+    sock = "/tmp/smpv-vu-bad.sock"
+    run = f"{sv} run --kernel {k} --disk vhost-user={sock}"
+    cases = [
+        ("rm -f " + sock, ["cannot connect"]),
+        (f"python3 {fake} hangup {sock}", ["closed the connection"]),
+        (f"python3 {fake} wrong {sock}", ["GET_FEATURES", "malformed reply"]),
+        (f"python3 {fake} huge {sock}", ["GET_FEATURES", "malformed reply"]),
+        (f"python3 {fake} mute {sock}", ["GET_FEATURES", "did not answer"]),
+    ]
+    for setup, words in cases:
+        r = kvmhost.run(f"{setup}; {run}", timeout=90)
+        lines = [ln for ln in r.err.splitlines() if ln.strip()]
+        assert r.rc == 1, f"{setup}: rc={r.rc}\n{r.err}"
+        assert len(lines) == 1, r.err
+        for w in words:
+            assert w in lines[0], lines[0]
+    # Bad option combinations: one line each, before anything starts.
+    for opt, word in [(f"vhost-user={sock},ro", "ro"), ("vhost-user=", "socket"),
+                      (f"vhost-user={sock},serial=x", "serial")]:
+        r = kvmhost.run(f"{sv} run --kernel {k} --disk {shlex.quote(opt)}", timeout=60)
+        lines = [ln for ln in r.err.splitlines() if ln.strip()]
+        assert r.rc == 1 and len(lines) == 1 and word in lines[0], r.err

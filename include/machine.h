@@ -51,6 +51,12 @@ struct machine {
 	struct iothread *iothreads;
 	struct iothread **iot_ptrs;
 	unsigned nr_iothreads;
+	/*
+	 * Without "iothreads": one per host node used, iot_node[i] its node
+	 * and iot_pin[i] that node's CPUs (both NULL with "iothreads").
+	 */
+	int *iot_node;
+	struct cpulist *iot_pin;
 	struct virtio_blk *disks;
 	unsigned nr_disks;
 	struct vhost_user_blk *vdisks;	/* vhost-user ones */
@@ -75,6 +81,8 @@ int machine_init(struct machine *m, const struct config *cfg);
  */
 enum vm_exit_reason machine_run(struct machine *m, int grace_ms);
 void machine_destroy(struct machine *m);
+/* With -v, after machine_run: per-vCPU exits and per-device counters. */
+void machine_log_stats(struct machine *m);
 
 /* Init steps of the I/O half (vmm/machine_io.c), listed in machine.c. */
 int machine_irq_init(struct machine *m);

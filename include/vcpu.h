@@ -33,6 +33,7 @@ struct vcpu {
 	bool started;
 	struct vcpus *set;
 	u64 exits;		/* exits handled in user space (stats) */
+	u64 pio_exits, mmio_exits;	/* of which port I/O, MMIO (own thread) */
 	/* Host CPUs for this thread, set before start; NULL: all allowed. */
 	const struct cpulist *pin;
 };

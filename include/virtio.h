@@ -120,6 +120,11 @@ struct virtio_pci {
 	struct virtio_queue *q;
 	u64 bar_addr;			/* BAR 4 while decoding, else 0 */
 	bool started;			/* ops->start was called (vp->lock) */
+	/*
+	 * Stats, from vCPU threads: BAR 4 accesses that exited to user space,
+	 * and of those the queue notifies (0 while every ioeventfd works).
+	 */
+	_Atomic u64 reg_exits, slow_notifies;
 
 	/*
 	 * INTx (when the guest does not enable MSI-X): a level irqfd on the
@@ -155,6 +160,11 @@ static inline bool virtio_has(const struct virtio_pci *vp, unsigned bit)
 {
 	return vp->drv_features & (1ULL << bit);
 }
+/*
+ * With -v: one line of the device's counters (kicks and interrupts of
+ * its queues, register exits, notifies that missed the ioeventfd).
+ */
+void virtio_pci_log_stats(struct virtio_pci *vp);
 /* Serve q's kick now (unit tests, and writes that missed the ioeventfd). */
 void virtio_queue_kick(struct virtio_queue *q);
 

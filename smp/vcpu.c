@@ -72,9 +72,11 @@ void vcpu_handle_exit(struct vcpu *v)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		v->pio_exits++;
 		handle_io(v);
 		break;
 	case KVM_EXIT_MMIO:
+		v->mmio_exits++;
 		bus_dispatch(v->set->mmio, run->mmio.phys_addr, run->mmio.data,
 			     run->mmio.len, run->mmio.is_write);
 		break;

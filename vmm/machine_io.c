@@ -8,10 +8,14 @@
  * runs while a device is being built or freed.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <numa.h>
+
 #include "machine.h"
+#include "numa_place.h"
 #include "topology.h"
 
 int machine_irq_init(struct machine *m)
@@ -31,11 +35,65 @@ void machine_irq_exit(struct machine *m)
 	irq_router_destroy(&m->irq);
 }
 
+/*
+ * The default I/O threads: one per host node the guest uses, each to run
+ * on that node's CPUs (those this process may use), so a queue's I/O
+ * thread can sit on the node of the vCPUs that submit to it.
+ */
+static int iothreads_per_node(struct machine *m, unsigned *n)
+{
+	struct cpulist used = { 0 };
+	struct numa_host h;
+	int id, r;
+
+	r = numa_host_nodes_used(m->cfg, &used);
+	if (!r)
+		r = numa_host_read(&h);
+	if (r) {
+		cpulist_free(&used);
+		return r;
+	}
+	*n = 0;
+	m->iot_node = calloc(MAX(cpulist_count(&used), 1), sizeof(*m->iot_node));
+	m->iot_pin = calloc(MAX(cpulist_count(&used), 1), sizeof(*m->iot_pin));
+	if (!m->iot_node || !m->iot_pin)
+		r = -ENOMEM;
+	cpulist_for_each(id, &used) {
+		const struct numa_host_node *hn = numa_host_node(&h, (unsigned)id);
+		char *cpus;
+		int cpu;
+
+		if (r || !hn || !cpulist_count(&hn->cpus))
+			continue;
+		r = cpulist_init(&m->iot_pin[*n], CONFIG_HOST_CPUS);
+		if (r)
+			break;
+		cpulist_for_each(cpu, &hn->cpus)
+			cpulist_set(&m->iot_pin[*n], (unsigned)cpu);
+		m->iot_node[*n] = (int)hn->id;
+		cpus = cpulist_format(&m->iot_pin[*n]);
+		pr_info("iothread %u: host node %u, CPUs %s", *n, hn->id,
+			cpus ? cpus : "?");
+		free(cpus);
+		(*n)++;
+	}
+	numa_host_free(&h);
+	cpulist_free(&used);
+	if (!r && !*n)
+		*n = 1;		/* no node known: one unpinned thread */
+	return r;
+}
+
 int machine_iothreads_init(struct machine *m)
 {
-	unsigned i, n = m->cfg->nr_iothreads ? m->cfg->nr_iothreads : 1;
+	unsigned i, n = m->cfg->nr_iothreads;
 	int r;
 
+	if (!n) {
+		r = iothreads_per_node(m, &n);
+		if (r)
+			return r;
+	}
 	m->iothreads = calloc(n, sizeof(*m->iothreads));
 	m->iot_ptrs = calloc(n, sizeof(*m->iot_ptrs));
 	if (!m->iothreads || !m->iot_ptrs)
@@ -50,16 +108,64 @@ int machine_iothreads_init(struct machine *m)
 	return 0;
 }
 
+/* The host node vCPU v runs on: its pin's, else its guest node's; or -1. */
+static int vcpu_host_node(const struct config *c, unsigned v)
+{
+	int id;
+
+	if (c->vcpu_pin && v < c->nr_vcpu_pin && c->vcpu_pin[v].bits)
+		cpulist_for_each(id, &c->vcpu_pin[v])
+			return numa_available() < 0 ? 0 : numa_node_of_cpu(id);
+	if (c->nr_nodes && c->vcpu_node)
+		cpulist_for_each(id, &c->nodes[c->vcpu_node[v]].host_nodes)
+			return id;
+	return -1;
+}
+
+/*
+ * Per-queue I/O threads for a device of nq queues with the default
+ * threads: queue i is submitted to by vCPU i (mod the vCPU count; Linux
+ * maps blk-mq queue i to CPU i when there are as many), so it goes to
+ * the I/O thread of that vCPU's host node. NULL (spread the queues over
+ * every thread) with "iothreads" given or only one thread.
+ */
+static struct iothread **queue_iothreads(struct machine *m, unsigned nq)
+{
+	struct iothread **q;
+	unsigned i, t;
+
+	if (!m->iot_node || m->nr_iothreads < 2)
+		return NULL;
+	q = calloc(nq, sizeof(*q));
+	if (!q)
+		return NULL;
+	for (i = 0; i < nq; i++) {
+		int node = vcpu_host_node(m->cfg, i % m->cfg->nr_cpus);
+
+		q[i] = m->iot_ptrs[i % m->nr_iothreads];
+		for (t = 0; t < m->nr_iothreads; t++)
+			if (m->iot_node[t] == node)
+				q[i] = m->iot_ptrs[t];
+	}
+	return q;
+}
+
 void machine_iothreads_exit(struct machine *m)
 {
 	unsigned i;
 
 	for (i = 0; i < m->nr_iothreads; i++)
 		iothread_destroy(&m->iothreads[i]);
+	for (i = 0; m->iot_pin && i < m->nr_iothreads; i++)
+		cpulist_free(&m->iot_pin[i]);
 	free(m->iothreads);
 	free(m->iot_ptrs);
+	free(m->iot_node);
+	free(m->iot_pin);
 	m->iothreads = NULL;
 	m->iot_ptrs = NULL;
+	m->iot_node = NULL;
+	m->iot_pin = NULL;
 	m->nr_iothreads = 0;
 }
 
@@ -79,6 +185,21 @@ static int vdisk_init(struct machine *m, const struct config_disk *d)
 		return r;
 	m->nr_vdisks++;
 	return pci_host_add(&m->pci, &b->vp.pci);
+}
+
+/* -v: which I/O thread serves each queue ("virtio-blk0: queue I/O threads 0 0 1 1"). */
+static void log_queue_map(const struct virtio_blk *b)
+{
+	char buf[256];
+	size_t o = 0;
+	unsigned i;
+
+	if (log_level < LOG_INFO)
+		return;
+	for (i = 0; i < b->vp.nr_queues && o + 8 < sizeof(buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %u",
+				      b->vp.q[i].iot ? b->vp.q[i].iot->idx : 0);
+	pr_info("%s: queue I/O threads%s", b->name, buf);
 }
 
 static int disks_init(struct machine *m)
@@ -101,6 +222,7 @@ static int disks_init(struct machine *m)
 		};
 		bool one = d->iothread >= 0;
 		struct virtio_blk *b = &m->disks[m->nr_disks];
+		struct iothread **per_q;
 
 		if (d->vhost_user) {
 			r = vdisk_init(m, d);
@@ -108,11 +230,18 @@ static int disks_init(struct machine *m)
 				return r;
 			continue;
 		}
-		r = virtio_blk_create(b, m->nr_disks, &o, &m->kvm, &m->irq,
-				      &m->mem, one ? &m->iot_ptrs[d->iothread] :
-				      m->iot_ptrs, one ? 1 : m->nr_iothreads);
+		per_q = one ? NULL : queue_iothreads(m, d->queues);
+		if (per_q)
+			r = virtio_blk_create(b, m->nr_disks, &o, &m->kvm, &m->irq,
+					      &m->mem, per_q, d->queues);
+		else
+			r = virtio_blk_create(b, m->nr_disks, &o, &m->kvm, &m->irq,
+					      &m->mem, one ? &m->iot_ptrs[d->iothread] :
+					      m->iot_ptrs, one ? 1 : m->nr_iothreads);
+		free(per_q);
 		if (r)
 			return r;
+		log_queue_map(b);
 		m->nr_disks++;
 		r = pci_host_add(&m->pci, &b->vp.pci);
 		if (r)
@@ -222,6 +351,8 @@ int machine_iothreads_start(struct machine *m)
 
 		if (i < c->nr_iothreads && c->iothreads[i].pinned)
 			pin = &c->iothreads[i].pin;
+		else if (m->iot_pin && m->iot_pin[i].bits)
+			pin = &m->iot_pin[i];
 		r = iothread_start(&m->iothreads[i], pin);
 		if (r)
 			return r;
@@ -235,4 +366,26 @@ void machine_iothreads_stop(struct machine *m)
 
 	for (i = 0; i < m->nr_iothreads; i++)
 		iothread_stop(&m->iothreads[i]);
+}
+
+void machine_log_stats(struct machine *m)
+{
+	unsigned i;
+
+	if (log_level < LOG_INFO)
+		return;
+	for (i = 0; i < m->vcpus.nr; i++) {
+		const struct vcpu *v = &m->vcpus.v[i];
+
+		pr_info("vcpu %u: stats: %llu exits to user space (%llu port I/O, %llu MMIO)",
+			i, (unsigned long long)v->exits,
+			(unsigned long long)v->pio_exits,
+			(unsigned long long)v->mmio_exits);
+	}
+	for (i = 0; i < m->nr_disks; i++)
+		virtio_pci_log_stats(&m->disks[i].vp);
+	for (i = 0; i < m->nr_vdisks; i++)
+		virtio_pci_log_stats(&m->vdisks[i].vp);
+	for (i = 0; i < m->nr_nets; i++)
+		virtio_pci_log_stats(&m->nets[i].vp);
 }

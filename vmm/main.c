@@ -68,6 +68,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	why = machine_run(&m, SHUTDOWN_GRACE_MS);
+	machine_log_stats(&m);
 	machine_destroy(&m);
 	config_free(&cfg);
 	switch (why) {

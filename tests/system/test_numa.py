@@ -36,10 +36,10 @@ def write_cfg(name, test_guest, append="", **keys):
 # forks are slow in the nested host while the guest runs), then waits.
 WATCH = r"""
 rm -f /tmp/numa.*  # an earlier test's report must not be taken for this one's
-{smpvisor} run --config {cfg} >/tmp/numa.out 2>/tmp/numa.err &
+{smpvisor} run {verbose}--config {cfg} >/tmp/numa.out 2>/tmp/numa.err &
 pid=$!
 i=0
-while [ $i -lt 300 ] && ! grep -qa AGENT-REPORT /tmp/numa.out; do
+while [ $i -lt 300 ] && ! grep -qa {until} /tmp/numa.out; do
     sleep 1; i=$((i+1))
 done
 cat /proc/$pid/numa_maps >/tmp/numa.maps
@@ -66,9 +66,12 @@ def section(out, name, nxt):
     return out.split(f"=== {name}\n", 1)[1].split(f"=== {nxt}\n", 1)[0]
 
 
-def watch(kvmhost, cfg, timeout=600):
-    """(rc, numa_maps text, {thread name: Cpus_allowed_list}, agent, output)."""
-    r = kvmhost.run(WATCH.format(smpvisor=SMPVISOR, cfg=shlex.quote(cfg)), timeout=timeout)
+def watch(kvmhost, cfg, timeout=600, verbose=False, until="AGENT-REPORT"):
+    """(rc, numa_maps text, {thread name: Cpus_allowed_list}, agent, output).
+    The threads are read once the console shows `until`; verbose adds -v."""
+    r = kvmhost.run(WATCH.format(smpvisor=SMPVISOR, cfg=shlex.quote(cfg),
+                                 verbose="-v " if verbose else "", until=until),
+                    timeout=timeout)
     out = r.out
     assert "=== end" in out, out[-3000:] + r.err
     maps = section(out, "numa_maps", "comm")

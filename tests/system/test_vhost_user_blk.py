@@ -36,7 +36,7 @@ def with_daemon(img, sock, queues, vmm):
     pid = sock + ".pid"
     return (f"rm -f {sock} {pid}; {qsd(img, sock, pid, queues)} || exit 90\n"
             f"{vmm}\nrc=$?\n"
-            f"kill $(cat {pid}); for i in $(seq 100); do kill -0 $(cat {pid}) 2>/dev/null || break; sleep 0.1; done\n"
+            f"p=$(cat {pid}); kill $p; for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.1; done\n"
             f"exit $rc")
 
 
@@ -131,10 +131,10 @@ def test_bad_back_ends(kvmhost, test_guest):
     run = f"{sv} run --kernel {k} --disk vhost-user={sock}"
     cases = [
         ("rm -f " + sock, ["cannot connect"]),
-        (f"python3 {fake} hangup {sock}", ["closed the connection"]),
-        (f"python3 {fake} wrong {sock}", ["GET_FEATURES", "malformed reply"]),
-        (f"python3 {fake} huge {sock}", ["GET_FEATURES", "malformed reply"]),
-        (f"python3 {fake} mute {sock}", ["GET_FEATURES", "did not answer"]),
+        (f"/usr/bin/python3 {fake} hangup {sock}", ["closed the connection"]),
+        (f"/usr/bin/python3 {fake} wrong {sock}", ["GET_FEATURES", "malformed reply"]),
+        (f"/usr/bin/python3 {fake} huge {sock}", ["GET_FEATURES", "malformed reply"]),
+        (f"/usr/bin/python3 {fake} mute {sock}", ["GET_FEATURES", "did not answer"]),
     ]
     for setup, words in cases:
         r = kvmhost.run(f"{setup}; {run}", timeout=90)

@@ -32,12 +32,12 @@ def run_cmd(kernel, initrd, cpus, append, extra):
     return shlex.join(cmd + list(extra))
 
 
-def pattern_image():
+def pattern_image(size=SIZE, seed=SEED):
     """A pattern image on this machine's build tree (L1 reads it there)."""
     os.makedirs(SCRATCH, exist_ok=True)
-    path = os.path.join(SCRATCH, f"blk-pattern-{SIZE}-{SEED}.img")
-    if not os.path.exists(path) or os.path.getsize(path) != SIZE:
-        blkpattern.write(path + ".tmp", SIZE, SEED)
+    path = os.path.join(SCRATCH, f"blk-pattern-{size}-{seed}.img")
+    if not os.path.exists(path) or os.path.getsize(path) != size:
+        blkpattern.write(path + ".tmp", size, seed)
         os.rename(path + ".tmp", path)
     return path
 

@@ -296,6 +296,7 @@ static void bar_read(void *opaque, u64 off, u8 *data, u32 len)
 {
 	struct virtio_pci *vp = opaque;
 
+	atomic_fetch_add_explicit(&vp->reg_exits, 1, memory_order_relaxed);
 	memset(data, 0, len);
 	if (off < VIRTIO_ISR_OFF) {
 		common_access(vp, (u32)off, data, len, false);
@@ -316,6 +317,7 @@ static void bar_write(void *opaque, u64 off, const u8 *data, u32 len)
 {
 	struct virtio_pci *vp = opaque;
 
+	atomic_fetch_add_explicit(&vp->reg_exits, 1, memory_order_relaxed);
 	if (off < VIRTIO_ISR_OFF) {
 		common_access(vp, (u32)off, (u8 *)data, len, true);
 	} else if (off >= VIRTIO_DEVICE_OFF && off < VIRTIO_NOTIFY_OFF) {
@@ -331,6 +333,8 @@ static void bar_write(void *opaque, u64 off, const u8 *data, u32 len)
 		/* A kick the ioeventfd did not catch: hand it over anyway. */
 		u64 i = (off - VIRTIO_NOTIFY_OFF) / VIRTIO_NOTIFY_MULT, one = 1;
 
+		atomic_fetch_add_explicit(&vp->slow_notifies, 1,
+					  memory_order_relaxed);
 		if (i < vp->nr_queues &&
 		    write(vp->q[i].notify_fd, &one, sizeof(one)) < 0)
 			return;
@@ -396,6 +400,23 @@ static void notify_handler(struct iothread_handler *h, u32 events)
 	if (read(q->notify_fd, &n, sizeof(n)) < 0)
 		return;		/* EAGAIN: someone drained it */
 	virtio_queue_kick(q);
+}
+
+void virtio_pci_log_stats(struct virtio_pci *vp)
+{
+	u64 kicks = 0, irqs = 0;
+	unsigned i;
+
+	if (log_level < LOG_INFO)
+		return;
+	for (i = 0; i < vp->nr_queues; i++) {
+		kicks += vp->q[i].kicks;
+		irqs += vp->q[i].irqs;
+	}
+	pr_info("%s: stats: %llu kicks served, %llu interrupts, %llu register exits to user space, %llu notifies through user space",
+		vp->name, (unsigned long long)kicks, (unsigned long long)irqs,
+		(unsigned long long)atomic_load(&vp->reg_exits),
+		(unsigned long long)atomic_load(&vp->slow_notifies));
 }
 
 void virtio_queue_irq(struct virtio_queue *q)
@@ -524,6 +545,8 @@ int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
 	vp->config_vector = VIRTIO_NO_VECTOR;
 	atomic_init(&vp->status, 0);
 	atomic_init(&vp->isr, 0);
+	atomic_init(&vp->reg_exits, 0);
+	atomic_init(&vp->slow_notifies, 0);
 	vp->irq = irq;
 	vp->intx_fd = vp->resample_fd = -1;
 	r = queues_init(vp, iots, nr_iots);

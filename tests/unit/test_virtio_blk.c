@@ -7,6 +7,11 @@
  * flush, write-zeroes, an out-of-range sector, an unknown type. Then a
  * hostile driver: a descriptor loop must set DEVICE_NEEDS_RESET and stop
  * the queue, and a reset must bring the device back to a usable state.
+ * Last, every input of the virtqueue fuzz corpus (tests/fuzz/corpus/virtq:
+ * loops, out-of-RAM addresses, oversized lengths, ...) is put in guest RAM
+ * as the rings of queue 0 and kicked through the real device and I/O
+ * thread: the bad ones must end in NEEDS_RESET, none may crash us, and
+ * after a reset the device serves a good request again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +19,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../fuzz/virtq_harness.h"
 #include "layout.h"
 #include "virtio_blk.h"
 
@@ -68,8 +75,12 @@ static void wr(struct fixture *f, u64 off, u64 v, u32 len)
 	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, true);
 }
 
-/* The driver's side of initialisation (virtio 1.2, 3.1.1). */
-static void driver_init(struct fixture *f)
+/*
+ * The driver's side of initialisation (virtio 1.2, 3.1.1), queue 0 of
+ * size qsize at the given rings, with the features in keep only.
+ */
+static void driver_init_q(struct fixture *f, u16 qsize, u64 desc, u64 avail,
+			  u64 used, u64 keep)
 {
 	u64 feat;
 
@@ -82,6 +93,7 @@ static void driver_init(struct fixture *f)
 	feat |= rd(f, 4, 4) << 32;
 	assert_true(feat & (1ULL << VIRTIO_F_VERSION_1));
 	assert_true(feat & (1ULL << VIRTIO_F_EVENT_IDX));
+	feat &= keep;
 	wr(f, 8, 0, 4);
 	wr(f, 12, (u32)feat, 4);
 	wr(f, 8, 1, 4);
@@ -92,16 +104,20 @@ static void driver_init(struct fixture *f)
 	assert_int_equal(rd(f, 18, 2), 2);		/* num_queues */
 	wr(f, 22, 0, 2);				/* queue 0 */
 	assert_int_equal(rd(f, 24, 2), VIRTIO_BLK_QUEUE_SIZE);
-	wr(f, 24, QSIZE, 2);
-	wr(f, 32, DESC, 4);
-	wr(f, 36, 0, 4);
-	wr(f, 40, AVAIL, 8);
-	wr(f, 48, USED, 8);
+	wr(f, 24, qsize, 2);
+	wr(f, 32, desc, 8);
+	wr(f, 40, avail, 8);
+	wr(f, 48, used, 8);
 	wr(f, 28, 1, 2);
 	assert_int_equal(rd(f, 28, 2), 1);
 	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
 	   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK, 1);
 	f->avail_idx = f->used_seen = 0;
+}
+
+static void driver_init(struct fixture *f)
+{
+	driver_init_q(f, QSIZE, DESC, AVAIL, USED, ~0ULL);
 }
 
 static int setup(void **state)
@@ -338,6 +354,82 @@ static void test_hostile_rings(void **state)
 	assert_int_equal(rd(f, 20, 1), 0);
 }
 
+static bool needs_reset_within(struct fixture *f, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms; i++) {
+		if (rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* One corpus input (virtq_harness.h's format) as queue 0 of the device. */
+static bool replay_one(struct fixture *f, const u8 *data, size_t n)
+{
+	u16 qsize = 1 << (data[0] % 9);
+	u64 keep = ~((1ULL << VIRTIO_F_EVENT_IDX) | (1ULL << VIRTIO_F_INDIRECT_DESC));
+	u16 *avail;
+
+	if (data[1] & 1)
+		keep |= 1ULL << VIRTIO_F_EVENT_IDX;
+	if (data[1] & 2)
+		keep |= 1ULL << VIRTIO_F_INDIRECT_DESC;
+	wr(f, 20, 0, 1);		/* reset: the I/O thread lets go */
+	memset(hva(f, 0, HARNESS_CLEAR), 0, HARNESS_CLEAR);
+	memcpy(hva(f, HARNESS_DESC_GPA, n - 4), data + 4, n - 4);
+	driver_init_q(f, qsize, HARNESS_DESC_GPA, HARNESS_DESC_GPA + 16ULL * qsize,
+		      HARNESS_USED_GPA, keep);
+	avail = hva(f, HARNESS_DESC_GPA + 16ULL * qsize, 4);
+	__atomic_store_n(&avail[1], (u16)(data[2] | data[3] << 8), __ATOMIC_RELEASE);
+	wr(f, VIRTIO_NOTIFY_OFF, 0, 2);
+	return needs_reset_within(f, 300);
+}
+
+static void test_fuzz_corpus_through_device(void **state)
+{
+	struct fixture *f = *state;
+	const char *dir = getenv("VIRTQ_CORPUS") ? getenv("VIRTQ_CORPUS") :
+			  "tests/fuzz/corpus/virtq";
+	static u8 buf[HARNESS_MAX_INPUT + 4];
+	unsigned files = 0, bad = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char path[512];
+		bool reset;
+		FILE *fp;
+		size_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fp = fopen(path, "rb");
+		assert_non_null(fp);
+		n = fread(buf, 1, sizeof(buf), fp);
+		fclose(fp);
+		if (n < 4)
+			continue;
+		reset = replay_one(f, buf, n);
+		files++;
+		if (!strncmp(de->d_name, "bad-", 4)) {
+			if (!reset)
+				fail_msg("%s: no NEEDS_RESET", de->d_name);
+			bad++;
+		}
+		/* Whatever it was: reset, and the device works again. */
+		driver_init(f);
+		assert_false(rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET);
+		assert_int_equal(request(f, 4, 0, 0, 0, false), 0);
+	}
+	closedir(d);
+	assert_true(files >= 8 && bad >= 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +438,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_loop_then_reset,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fuzz_corpus_through_device,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../fuzz/corpus.h"
 #include "../fuzz/virtq_harness.h"
 #include "layout.h"
 #include "virtio_blk.h"
@@ -391,8 +392,7 @@ static bool replay_one(struct fixture *f, const u8 *data, size_t n)
 static void test_fuzz_corpus_through_device(void **state)
 {
 	struct fixture *f = *state;
-	const char *dir = getenv("VIRTQ_CORPUS") ? getenv("VIRTQ_CORPUS") :
-			  "tests/fuzz/corpus/virtq";
+	const char *dir = corpus_dir();
 	static u8 buf[HARNESS_MAX_INPUT + 4];
 	unsigned files = 0, bad = 0;
 	struct dirent *de;
@@ -400,18 +400,12 @@ static void test_fuzz_corpus_through_device(void **state)
 
 	assert_non_null(d);
 	while ((de = readdir(d))) {
-		char path[512];
 		bool reset;
-		FILE *fp;
-		size_t n;
+		long n;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		fp = fopen(path, "rb");
-		assert_non_null(fp);
-		n = fread(buf, 1, sizeof(buf), fp);
-		fclose(fp);
+		n = corpus_load(dir, de->d_name, buf, sizeof(buf));
 		if (n < 4)
 			continue;
 		reset = replay_one(f, buf, n);

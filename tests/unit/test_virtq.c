@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz/corpus.h"
 #include "../fuzz/virtq_harness.h"
 #include "virtq.h"
 
@@ -313,8 +314,7 @@ static void test_iov_helpers(void **state)
 /* Replay the fuzz corpus: no abort, and the hostile seeds are refused. */
 static void test_fuzz_corpus(void **state)
 {
-	const char *dir = getenv("VIRTQ_CORPUS") ? getenv("VIRTQ_CORPUS") :
-			  "tests/fuzz/corpus/virtq";
+	const char *dir = corpus_dir();
 	unsigned files = 0, rejected = 0, accepted = 0;
 	struct dirent *de;
 	DIR *d = opendir(dir);
@@ -322,18 +322,13 @@ static void test_fuzz_corpus(void **state)
 
 	assert_non_null(d);
 	while ((de = readdir(d))) {
-		char path[512];
-		FILE *fp;
-		size_t n;
+		long n;
 		int r;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		fp = fopen(path, "rb");
-		assert_non_null(fp);
-		n = fread(buf, 1, sizeof(buf), fp);
-		fclose(fp);
+		n = corpus_load(dir, de->d_name, buf, sizeof(buf));
+		assert_true(n >= 0);
 		r = fuzz_virtq_one(buf, n);
 		files++;
 		if (!strncmp(de->d_name, "bad-", 4)) {

@@ -73,6 +73,7 @@ struct config_net {
 	unsigned queues;		/* queue pairs, 1 by default */
 	u8 mac[6];
 	bool mac_given;			/* false: a random local one */
+	int vhost;			/* vhost-net: -1 if present, 0 no, 1 must */
 };
 
 /* Paravirtual features ("pv" object); a clear bit hides it from the guest. */

@@ -165,6 +165,11 @@ static inline bool virtio_has(const struct virtio_pci *vp, unsigned bit)
  * its queues, register exits, notifies that missed the ioeventfd).
  */
 void virtio_pci_log_stats(struct virtio_pci *vp);
+/*
+ * From ops->start: serve q here after all (map its ring, let its I/O
+ * thread at it), as the transport does for devices without start().
+ */
+int virtio_queue_start(struct virtio_queue *q);
 /* Serve q's kick now (unit tests, and writes that missed the ioeventfd). */
 void virtio_queue_kick(struct virtio_queue *q);
 

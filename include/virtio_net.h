@@ -8,7 +8,12 @@
  * through in both directions; TUNSETOFFLOAD follows what the driver
  * negotiated for the receive side.
  *
- * vhost-net is not used: packets always go through the I/O threads.
+ * With vhost-net (/dev/vhost-net; "vhost": true, or by default when it
+ * is there) each pair's two rings are served by the kernel: at DRIVER_OK
+ * they are handed to one vhost-net instance per pair with the tap as its
+ * backend, the queue's notify ioeventfd as kick and its MSI-X irqfd as
+ * call, so packets never pass through smpvisor. The control queue stays
+ * on an I/O thread. Without it, packets go through the I/O threads.
  */
 #ifndef SMPVISOR_VIRTIO_NET_H
 #define SMPVISOR_VIRTIO_NET_H
@@ -23,6 +28,7 @@ struct virtio_net_opts {
 	const char *tap;	/* interface name; created if missing */
 	unsigned queues;	/* queue pairs, 0 means 1 */
 	const u8 *mac;		/* NULL: a random locally administered one */
+	int vhost;		/* -1: if /dev/vhost-net exists, 0: no, 1: must */
 };
 
 struct net_queue;
@@ -35,6 +41,9 @@ struct virtio_net {
 	unsigned nr_pairs;
 	unsigned active_pairs;	/* as the driver set it (control queue) */
 	int *tap_fd;		/* one per pair */
+	int *vhost_fd;		/* one per pair, NULL without vhost-net */
+	u64 vhost_features;
+	bool *handed;		/* per pair: its rings are vhost's */
 	struct net_queue *nq;	/* one per pair */
 	struct virtq_elem ctrl_elem;
 };

@@ -44,6 +44,7 @@ static struct config_net *net_add(struct config *c)
 	c->nets = n;
 	n = &c->nets[c->nr_nets++];
 	memset(n, 0, sizeof(*n));
+	n->vhost = -1;
 	return n;
 }
 
@@ -104,9 +105,11 @@ static int json_net(struct config_net *n, const char *file, const char *path,
 		} else if (!strcmp(key, "mac") && json_is_string(val) &&
 			   !config_parse_mac(json_string_value(val), n->mac)) {
 			n->mac_given = true;
+		} else if (!strcmp(key, "vhost") && json_is_boolean(val)) {
+			n->vhost = json_is_true(val);
 		} else if (!strcmp(key, "tap") || !strcmp(key, "queues") ||
-			   !strcmp(key, "mac")) {
-			pr_err("config %s: \"%s.%s\" has a bad value (tap: an interface name, queues: 1-%d, mac: a unicast address xx:xx:xx:xx:xx:xx)",
+			   !strcmp(key, "mac") || !strcmp(key, "vhost")) {
+			pr_err("config %s: \"%s.%s\" has a bad value (tap: an interface name, queues: 1-%d, mac: a unicast address xx:xx:xx:xx:xx:xx, vhost: true or false)",
 			       file, path, key, CONFIG_NET_MAX_QUEUES);
 			return -EINVAL;
 		} else {
@@ -162,8 +165,11 @@ static int arg_field(struct config_net *n, const char *arg, char *f)
 		n->queues = q;
 	} else if (!strcmp(f, "mac") && val && !config_parse_mac(val, n->mac)) {
 		n->mac_given = true;
+	} else if (!strcmp(f, "vhost") && val &&
+		   (!strcmp(val, "on") || !strcmp(val, "off"))) {
+		n->vhost = !strcmp(val, "on");
 	} else {
-		pr_err("--net %s: bad field \"%s%s%s\" (expected tap=NAME, queues=1-%d or mac=xx:xx:xx:xx:xx:xx, unicast)",
+		pr_err("--net %s: bad field \"%s%s%s\" (expected tap=NAME, queues=1-%d, mac=xx:xx:xx:xx:xx:xx, unicast, or vhost=on|off)",
 		       arg, f, val ? "=" : "", val ? val : "",
 		       CONFIG_NET_MAX_QUEUES);
 		return -EINVAL;

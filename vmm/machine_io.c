@@ -266,6 +266,7 @@ static int nets_init(struct machine *m)
 		struct virtio_net_opts o = {
 			.tap = n->tap, .queues = n->queues,
 			.mac = n->mac_given ? n->mac : NULL,
+			.vhost = n->vhost,
 		};
 
 		r = virtio_net_create(&m->nets[i], i, &o, &m->kvm, &m->irq,

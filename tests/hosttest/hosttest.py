@@ -51,6 +51,10 @@ L1_MODULES = [
     "net/9p/9pnet", "net/9p/9pnet_virtio", "fs/9p/9p",
     # /dev/net/tun for virtio-net's tap backend (no module dependencies).
     "drivers/net/tun",
+    # /dev/vhost-net (modinfo: vhost needs vhost_iotlb; vhost_net needs
+    # vhost, tap and tun).
+    "drivers/vhost/vhost_iotlb", "drivers/vhost/vhost", "drivers/net/tap",
+    "drivers/vhost/vhost_net",
 ]
 
 L1_INIT = r"""#!/bin/busybox sh

@@ -8,10 +8,17 @@ peer, then 2 MiB back, hashed by the agent. While the guest sleeps
 afterwards L1 pings it, so both sides start traffic. The guest must see
 the MAC we gave and an MSI-X vector per receive and transmit queue; virtio-rng is on by
 default (the guest's hw_random uses it) and gone with "rng": false.
+The nested host has /dev/vhost-net: the first test uses it by default,
+the multiqueue one turns it off ("vhost": false, the I/O-thread path) and
+the vhost test requires it (vhost=on) and checks that the packets did not
+pass through smpvisor's I/O threads.
 """
 import json
 import os
+import re
 import shlex
+
+import pytest
 
 from guest import ROOT, boot
 
@@ -160,7 +167,8 @@ def test_net_multiqueue_no_rng(kvmhost, test_guest):
     cfg = os.path.join(SCRATCH, "net-mq.json")
     os.makedirs(SCRATCH, exist_ok=True)
     with open(cfg, "w") as f:
-        json.dump({"net": [{"tap": "smpvt2", "queues": 2, "mac": mac}], "rng": False}, f)
+        json.dump({"net": [{"tap": "smpvt2", "queues": 2, "mac": mac, "vhost": False}],
+                   "rng": False}, f)
     b = run_net(kvmhost, "smpvt2", net_script(test_guest, 2, "smpvt2", ["--config", cfg], 2, False))
     assert b.rc == 0, b.explain()
     assert "SETUP-FAILED" not in b.out, b.explain()
@@ -172,6 +180,29 @@ def test_net_multiqueue_no_rng(kvmhost, test_guest):
     assert rep["rng_current"] == "none" and rep["hwrng_bytes"] is None, rep
 
 
+def test_net_vhost_multiqueue(kvmhost, test_guest):
+    """vhost-net serves both pairs: traffic checks out, and smpvisor's I/O
+    threads served only the control queue's few kicks."""
+    if kvmhost.run("test -c /dev/vhost-net", timeout=30).rc:
+        pytest.skip("no /dev/vhost-net on the test host")
+    mac = "02:aa:bb:cc:dd:03"
+    b = run_net(kvmhost, "smpvt3", net_script(
+        test_guest, 3, "smpvt3", ["-v", "--net", f"tap=smpvt3,queues=2,mac={mac},vhost=on"],
+        2, False))
+    assert b.rc == 0, b.explain()
+    assert "vhost-net" in b.err, b.err
+    rep = check_traffic(b, mac)
+    p = pci(rep, VIRTIO_NET_PCI)
+    assert len(p) == 1 and p[0]["msi_irqs"] == 2 * 2 + 1, p
+    m = re.search(r"virtio-net0: stats: (\d+) kicks served, (\d+) interrupts, "
+                  r"\d+ register exits to user space, (\d+) notifies", b.err)
+    assert m, b.err
+    kicks, irqs, slow = (int(g) for g in m.groups())
+    # 3 MiB of TCP and the pings are thousands of packets; we saw the
+    # control queue (set the pairs) and nothing else.
+    assert kicks <= 8 and irqs <= 8 and slow == 0, m.group(0)
+
+
 def test_bad_net_options(kvmhost, test_guest):
     kernel, _ = test_guest
     sv, k = shlex.quote(SMPVISOR), shlex.quote(kernel)
@@ -179,6 +210,7 @@ def test_bad_net_options(kvmhost, test_guest):
         (f"{sv} run --kernel {k} --net tap=t0,queues=0", ["--net", "queues=0"]),
         (f"{sv} run --kernel {k} --net tap=t0,mac=01:00:00:00:00:01", ["mac="]),
         (f"{sv} run --kernel {k} --net queues=2", ["no tap=NAME"]),
+        (f"{sv} run --kernel {k} --net tap=t0,vhost=maybe", ["vhost=on|off"]),
         # A single-queue tap cannot serve two queue pairs.
         (f"ip tuntap add dev smpvtb mode tap; {sv} run --kernel {k} --net tap=smpvtb,queues=2;"
          " rc=$?; ip link del smpvtb; exit $rc", ["smpvtb", "multi_queue"]),

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "vhost_kernel.h"
 #include "virtio_net.h"
 
 /* Feature bits (5.1.3). */
@@ -408,6 +409,161 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_reset = queue_reset,
 };
 
+/* Ring r (VHOST_NET_RX/TX) of pair p to its vhost-net instance. */
+static int vhost_ring(struct virtio_net *n, unsigned p, unsigned r)
+{
+	struct virtio_pci *vp = &n->vp;
+	struct virtio_queue *q = &vp->q[2 * p + r];
+	int fd = n->vhost_fd[p], e;
+	void *desc, *avail, *used;
+
+	if (q->msix_vector >= vp->pci.msix.nr) {
+		pr_err("%s: queue %u has no MSI-X vector: vhost-net needs one per queue",
+		       n->name, q->idx);
+		return -EINVAL;
+	}
+	desc = gpa_to_hva(vp->mem, q->desc, 16ULL * q->size);
+	avail = gpa_to_hva(vp->mem, q->driver, 6 + 2ULL * q->size);
+	used = gpa_to_hva(vp->mem, q->device, 6 + 8ULL * q->size);
+	if (!desc || !avail || !used)
+		return -EINVAL;
+	e = vhost_set_vring_num(fd, r, q->size);
+	if (!e)
+		e = vhost_set_vring_base(fd, r, 0);
+	if (!e)
+		e = vhost_set_vring_addr(fd, r, desc, avail, used);
+	if (!e)
+		e = vhost_set_vring_kick(fd, r, q->notify_fd);
+	if (!e)
+		e = vhost_set_vring_call(fd, r, vp->pci.msix.fd[q->msix_vector]);
+	if (!e)
+		e = vhost_net_set_backend(fd, r, n->tap_fd[p]);
+	if (e)
+		pr_err("%s: vhost-net: queue %u: %s", n->name, q->idx, strerror(-e));
+	return e;
+}
+
+/*
+ * DRIVER_OK with vhost-net: every pair whose two queues the driver
+ * enabled goes to its vhost-net instance; the control queue is ours.
+ */
+static int vhost_start(struct virtio_pci *vp)
+{
+	struct virtio_net *n = vp->opaque;
+	struct virtio_queue *ctrl = &vp->q[2 * n->nr_pairs];
+	unsigned p;
+	int r = 0;
+
+	if (!atomic_load(&vp->pci.msix.enabled)) {
+		pr_err("%s: the guest did not enable MSI-X: vhost-net needs it", n->name);
+		return -EINVAL;
+	}
+	for (p = 0; p < n->nr_pairs && !r; p++) {
+		int fd = n->vhost_fd[p];
+
+		if (!vp->q[2 * p].enabled || !vp->q[2 * p + 1].enabled)
+			continue;
+		r = vhost_set_features(fd, vp->drv_features & n->vhost_features);
+		if (!r)
+			r = vhost_set_mem_table(fd, vp->mem);
+		if (r) {
+			pr_err("%s: vhost-net: %s", n->name, strerror(-r));
+			break;
+		}
+		n->handed[p] = true;
+		r = vhost_ring(n, p, VHOST_NET_RX);
+		if (!r)
+			r = vhost_ring(n, p, VHOST_NET_TX);
+		set_offload(&n->nq[p], rx_offloads(vp));
+		n->nq[p].offload_set = true;
+	}
+	if (!r && ctrl->enabled)
+		r = virtio_queue_start(ctrl);
+	return r;
+}
+
+/* Reset: take the rings back from vhost-net. */
+static void vhost_stop(struct virtio_pci *vp)
+{
+	struct virtio_net *n = vp->opaque;
+	unsigned p, r, base;
+
+	for (p = 0; p < n->nr_pairs; p++) {
+		if (!n->handed[p])
+			continue;
+		n->handed[p] = false;
+		for (r = VHOST_NET_RX; r <= VHOST_NET_TX; r++) {
+			vhost_net_set_backend(n->vhost_fd[p], r, -1);
+			vhost_get_vring_base(n->vhost_fd[p], r, &base);
+		}
+		set_offload(&n->nq[p], 0);
+		n->nq[p].offload_set = false;
+	}
+}
+
+static const struct virtio_dev_ops net_vhost_ops = {
+	.cfg_read = cfg_read,
+	.queue_notify = queue_notify,	/* the control queue only */
+	.queue_reset = queue_reset,
+	.start = vhost_start,
+	.stop = vhost_stop,
+};
+
+/* Ring features vhost-net must serve for the driver to have them. */
+#define NET_RING_FEATURES	((1ULL << NET_F_MRG_RXBUF) | \
+				 (1ULL << VIRTIO_F_EVENT_IDX) | \
+				 (1ULL << VIRTIO_F_INDIRECT_DESC) | \
+				 (1ULL << VIRTIO_F_VERSION_1))
+
+/*
+ * Open one vhost-net instance per pair when asked (o->vhost 1) or when
+ * there (-1). 1 when in use, 0 when not, -errno when it must be and
+ * cannot.
+ */
+static int vhost_open_all(struct virtio_net *n, const struct virtio_net_opts *o)
+{
+	unsigned i;
+	int fd, r;
+
+	if (!o->vhost || (o->vhost < 0 && !vhost_net_available()))
+		return 0;
+	n->vhost_fd = malloc(n->nr_pairs * sizeof(*n->vhost_fd));
+	n->handed = calloc(n->nr_pairs, sizeof(*n->handed));
+	if (!n->vhost_fd || !n->handed)
+		return -ENOMEM;
+	for (i = 0; i < n->nr_pairs; i++)
+		n->vhost_fd[i] = -1;
+	for (i = 0; i < n->nr_pairs; i++) {
+		fd = vhost_net_open();
+		if (fd < 0)
+			return fd;
+		n->vhost_fd[i] = fd;
+	}
+	r = vhost_get_features(n->vhost_fd[0], &n->vhost_features);
+	if (r) {
+		pr_err("net %s: VHOST_GET_FEATURES: %s", o->tap, strerror(-r));
+		return r;
+	}
+	if (!(n->vhost_features & (1ULL << VIRTIO_F_VERSION_1))) {
+		pr_err("net %s: this vhost-net lacks VIRTIO_F_VERSION_1", o->tap);
+		return -EOPNOTSUPP;
+	}
+	return 1;
+}
+
+static void vhost_close_all(struct virtio_net *n)
+{
+	unsigned i;
+
+	for (i = 0; n->vhost_fd && i < n->nr_pairs; i++)
+		if (n->vhost_fd[i] >= 0)
+			close(n->vhost_fd[i]);
+	free(n->vhost_fd);
+	free(n->handed);
+	n->vhost_fd = NULL;
+	n->handed = NULL;
+}
+
 /* Open queue i of the tap (creating the interface with the first). */
 static int open_tap(struct virtio_net *n, unsigned i, const char *name)
 {
@@ -468,6 +624,15 @@ static int queue_init(struct virtio_net *n, unsigned i)
 	if (!nq->buf || !nq->heads || !nq->lens)
 		return -ENOMEM;
 	nq->tap_h = (struct iothread_handler){ tap_handler, nq->fd };
+	if (n->vhost_fd) {
+		/* vhost-net reads the kicks and the tap: we must not. */
+		if (nq->rxq->iot)
+			iothread_del(nq->rxq->iot, &nq->rxq->notify_h);
+		if (nq->txq->iot)
+			iothread_del(nq->txq->iot, &nq->txq->notify_h);
+		nq->rxq->iot = nq->txq->iot = NULL;
+		return 0;
+	}
 	if (!nq->rxq->iot)
 		return 0;
 	r = iothread_add(nq->rxq->iot, &nq->tap_h, EPOLLIN | EPOLLET);
@@ -520,12 +685,18 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 		if (r)
 			goto out_free;
 	}
+	r = vhost_open_all(n, o);
+	if (r < 0)
+		goto out_free;
 	r = virtio_pci_init(&n->vp, n->name, VIRTIO_ID_NET, 0x020000, f,
 			    (u16)(2 * np + 1), VIRTIO_NET_QUEUE_SIZE,
-			    NET_CFG_SIZE, &net_ops, n, kvm, irq, mem, iots,
-			    nr_iots);
+			    NET_CFG_SIZE, n->vhost_fd ? &net_vhost_ops : &net_ops,
+			    n, kvm, irq, mem, iots, nr_iots);
 	if (r)
 		goto out_free;
+	if (n->vhost_fd)	/* ring features only as far as vhost serves them */
+		n->vp.dev_features &= ~NET_RING_FEATURES |
+				      (n->vhost_features & NET_RING_FEATURES);
 	for (i = 0; i < np; i++) {
 		r = queue_init(n, i);
 		if (r)
@@ -534,14 +705,18 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 	r = set_active(n, 1);
 	if (r)
 		goto out_destroy;
-	pr_info("%s: tap %s, %u queue pairs, MAC %02x:%02x:%02x:%02x:%02x:%02x",
+	if (o->vhost < 0 && !n->vhost_fd)
+		pr_info("%s: no %s: packets go through the I/O threads",
+			n->name, VHOST_NET_DEV);
+	pr_info("%s: tap %s, %u queue pairs, MAC %02x:%02x:%02x:%02x:%02x:%02x%s",
 		n->name, n->ifname, np, n->mac[0], n->mac[1], n->mac[2],
-		n->mac[3], n->mac[4], n->mac[5]);
+		n->mac[3], n->mac[4], n->mac[5], n->vhost_fd ? ", vhost-net" : "");
 	return 0;
 out_destroy:
 	virtio_net_destroy(n);
 	return r;
 out_free:
+	vhost_close_all(n);
 	for (i = 0; n->tap_fd && i < np; i++)
 		if (n->tap_fd[i] >= 0)
 			close(n->tap_fd[i]);
@@ -558,6 +733,11 @@ void virtio_net_destroy(struct virtio_net *n)
 
 	if (!n->nq)
 		return;
+	pthread_mutex_lock(&n->vp.lock);
+	if (n->vp.started && n->vp.ops->stop)
+		n->vp.ops->stop(&n->vp);
+	n->vp.started = false;
+	pthread_mutex_unlock(&n->vp.lock);
 	virtio_pci_destroy(&n->vp);	/* resets the queues */
 	for (i = 0; i < n->nr_pairs; i++) {
 		struct net_queue *nq = &n->nq[i];
@@ -570,6 +750,7 @@ void virtio_net_destroy(struct virtio_net *n)
 		free(nq->heads);
 		free(nq->lens);
 	}
+	vhost_close_all(n);
 	free(n->tap_fd);
 	free(n->nq);
 	n->tap_fd = NULL;

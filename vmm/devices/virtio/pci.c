@@ -117,7 +117,7 @@ static void raise_config_irq(struct virtio_pci *vp)
 }
 
 /* Map the queue's ring and let its I/O thread at it. */
-static int queue_go_live(struct virtio_queue *q)
+int virtio_queue_start(struct virtio_queue *q)
 {
 	struct virtio_pci *vp = q->vp;
 	u64 one = 1;
@@ -201,7 +201,7 @@ static void status_write(struct virtio_pci *vp, u8 val)
 	for (i = 0; i < vp->nr_queues; i++) {
 		if (!vp->q[i].enabled)
 			continue;
-		if (queue_go_live(&vp->q[i])) {
+		if (virtio_queue_start(&vp->q[i])) {
 			virtio_queue_fail(&vp->q[i], "queue rings are not in guest RAM");
 			return;
 		}

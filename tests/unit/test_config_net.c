@@ -127,9 +127,13 @@ static void test_args(void **state)
 	char *msg;
 
 	assert_int_equal(ARGS(&c, &msg, "--net", "tap=tap0",
-			      "--net", "queues=4,tap=vm1,mac=52:54:00:12:34:56"), 0);
+			      "--net", "queues=4,tap=vm1,mac=52:54:00:12:34:56",
+			      "--net", "tap=v2,vhost=on", "--net", "tap=v3,vhost=off"), 0);
 	assert_string_equal(msg, "");
-	assert_int_equal(c.nr_nets, 2);
+	assert_int_equal(c.nr_nets, 4);
+	assert_int_equal(c.nets[0].vhost, -1);	/* if /dev/vhost-net exists */
+	assert_int_equal(c.nets[2].vhost, 1);
+	assert_int_equal(c.nets[3].vhost, 0);
 	assert_string_equal(c.nets[0].tap, "tap0");
 	assert_int_equal(c.nets[0].queues, 1);	/* the default */
 	assert_false(c.nets[0].mac_given);
@@ -154,6 +158,8 @@ static void test_args_errors(void **state)
 		{ "tap=t0,mac=01:02:03:04:05:06", "mac=01:02:03:04:05:06" },
 		{ "tap=t0,mac=02:02", "mac=02:02" },
 		{ "tap=t0,colour=blue", "colour" },
+		{ "tap=t0,vhost=yes", "vhost=yes" },
+		{ "tap=t0,vhost", "vhost" },
 		{ "tap=", "tap=" },
 		{ "queues=2", "no tap=NAME" },
 		{ "tap=abcdefghijklmnop", "not a valid interface name" },
@@ -186,7 +192,7 @@ static void test_json(void **state)
 	int ret;
 
 	assert_int_equal(run_json(&c, "{\"net\": [{\"tap\": \"t0\", \"queues\": 2,"
-				  " \"mac\": \"02:00:00:00:00:07\"}, {\"tap\": \"t1\"}],"
+				  " \"mac\": \"02:00:00:00:00:07\", \"vhost\": false}, {\"tap\": \"t1\"}],"
 				  " \"rng\": false}", &msg), 0);
 	assert_string_equal(msg, "");
 	assert_int_equal(c.nr_nets, 2);
@@ -195,6 +201,8 @@ static void test_json(void **state)
 	assert_true(c.nets[0].mac_given);
 	assert_int_equal(c.nets[0].mac[5], 7);
 	assert_int_equal(c.nets[1].queues, 1);
+	assert_int_equal(c.nets[0].vhost, 0);
+	assert_int_equal(c.nets[1].vhost, -1);
 	assert_false(c.rng);
 	free(msg);
 	config_free(&c);
@@ -244,8 +252,8 @@ static void test_usage(void **state)
 {
 	const char *u = config_usage();
 
-	assert_has(u, "--net tap=NAME[,queues=N][,mac=M]");
-	assert_has(u, "\"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC}");
+	assert_has(u, "--net tap=NAME[,queues=N][,mac=M][,vhost=on|off]");
+	assert_has(u, "\"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC, \"vhost\": BOOL}");
 	assert_has(u, "\"rng\": BOOL");
 }
 

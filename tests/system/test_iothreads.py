@@ -39,7 +39,7 @@ def test_one_iothread_per_node_on_its_cpus(kvmhost, test_guest):
     assert threads.get("iothread 0") == "0-1", threads
     assert threads.get("iothread 1") == "2-3", threads
     assert "iothread 2" not in threads, threads
-    m = re.search(r"virtio-blk0: queue I/O threads ((?:\s\d+)+)", out)
+    m = re.search(r"virtio-blk0: queue I/O threads((?:\s\d+)+)", out)
     assert m and m.group(1).split() == ["0", "0", "1", "1"], out[-4000:]
     d = agent.get("DISK", {}).get("disk")
     assert d and d["errors"] == 0 and d["io_errors"] == 0 and d["bytes"] == SIZE, out[-4000:]
@@ -57,6 +57,6 @@ def test_configured_iothreads_win(kvmhost, test_guest):
     assert rc == 0, out[-4000:]
     assert threads.get("iothread 0") == "0", threads
     assert "iothread 2" in threads, threads
-    m = re.search(r"virtio-blk0: queue I/O threads ((?:\s\d+)+)", out)
+    m = re.search(r"virtio-blk0: queue I/O threads((?:\s\d+)+)", out)
     assert m and m.group(1).split() == ["0", "1", "2"], out[-4000:]
     kvmhost.run(f"rm -f {img}", timeout=60)

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "layout.h"
 #include "memory.h"
@@ -190,6 +192,53 @@ static void test_gpa_to_hva(void **state)
 	guest_mem_free(&m);	/* twice is harmless */
 }
 
+/*
+ * Shared guest RAM (vhost-user): one memfd per region, MAP_SHARED, the
+ * pages the fd reads are the guest's; prefault populates it; hugetlb
+ * regions get a hugetlb memfd or fall back to THP; free closes the fds.
+ */
+/* 1 when fd is no longer open. */
+static int fcntl_closed(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) < 0 && errno == EBADF;
+}
+
+static void test_shared_regions(void **state)
+{
+	u64 sizes[2] = { 12 * MiB, 4 * MiB };
+	struct guest_mem m;
+	struct stat st;
+	unsigned i;
+	u8 b = 0;
+	int fd;
+
+	assert_int_equal(guest_mem_layout_nodes(&m, sizes, 2), 0);
+	guest_mem_set_shared(&m);
+	m.regions[1].flags |= GUEST_REGION_HUGETLB;
+	assert_int_equal(guest_mem_alloc(&m), 0);
+	for (i = 0; i < m.nr; i++) {
+		struct guest_region *r = &m.regions[i];
+
+		assert_true(r->flags & GUEST_REGION_SHARED);
+		assert_true(r->fd >= 0);
+		assert_int_equal(fstat(r->fd, &st), 0);
+		assert_int_equal(st.st_size, r->size);
+		((volatile u8 *)r->hva)[r->size - 1] = (u8)(0x40 + i);
+		assert_int_equal(pread(r->fd, &b, 1, (off_t)r->size - 1), 1);
+		assert_int_equal(b, 0x40 + i);
+	}
+	/* The hugetlb region is either that or THP, never unbacked. */
+	assert_true(m.regions[1].flags & (GUEST_REGION_HUGETLB | GUEST_REGION_THP));
+	assert_int_equal(guest_mem_prefault(&m), 0);
+	fd = m.regions[0].fd;
+	guest_mem_free(&m);
+	assert_int_equal(fcntl_closed(fd), 1);
+	assert_null(m.regions[0].hva);
+	guest_mem_free(&m);	/* twice is fine */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_layout_nodes),
 		cmocka_unit_test(test_layout_node_ends_at_hole),
 		cmocka_unit_test(test_gpa_to_hva),
+		cmocka_unit_test(test_shared_regions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

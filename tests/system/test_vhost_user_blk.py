@@ -149,3 +149,35 @@ def test_bad_back_ends(kvmhost, test_guest):
         r = kvmhost.run(f"{sv} run --kernel {k} --disk {shlex.quote(opt)}", timeout=60)
         lines = [ln for ln in r.err.splitlines() if ln.strip()]
         assert r.rc == 1 and len(lines) == 1 and word in lines[0], r.err
+
+
+def test_shared_ram_keeps_numa_binding(kvmhost, test_guest):
+    """With a vhost-user disk guest RAM is memfds; each guest node's memfd
+    mapping is still bound to its host node and prefaulted there."""
+    from test_numa import mapping_pages, node_pages, watch, write_cfg
+    img, sock = "/tmp/smpv-vu-numa.qcow2", "/tmp/smpv-vu-numa.sock"
+    pid = sock + ".pid"
+    r = kvmhost.run(f"rm -f {img} && qemu-img create -q -f qcow2 {img} {SIZE} && "
+                    f"rm -f {sock} {pid} && {qsd(img, sock, pid, 2)}", timeout=90)
+    assert r.rc == 0, r.err
+    try:
+        cfg = write_cfg(
+            "vu-numa", test_guest, append="loglevel=1 agent.sleep=900",
+            cpus={"count": 2, "pin": {"0": "0-1", "1": "2-3"}},
+            memory={"size": "512M", "prefault": True},
+            numa=[{"cpus": "0", "memory": "256M", "host_nodes": "0"},
+                  {"cpus": "1", "memory": "256M", "host_nodes": "1"}],
+            disks=[{"vhost_user": sock}])
+        rc, maps, threads, agent, out = watch(kvmhost, cfg)
+    finally:
+        kvmhost.run(f"kill $(cat {pid}); sleep 1; rm -f {img} {sock}", timeout=60)
+    assert rc == 0, out[-4000:]
+    rep = agent.get("REPORT")
+    assert rep, out[-4000:]
+    vda = [d for d in rep["block_devices"] if d["name"] == "vda"]
+    assert vda and vda[0]["nr_queues"] == 2 and vda[0]["size_bytes"] == SIZE, rep
+    for host in (0, 1):
+        lines = [ln for ln in mapping_pages(maps, f"bind:{host}") if "memfd:" in ln]
+        assert len(lines) == 1, maps
+        assert node_pages(lines[0], host) == 256 * 1024 // 4, lines[0]
+        assert node_pages(lines[0], 1 - host) == 0, lines[0]

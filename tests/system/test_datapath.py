@@ -72,3 +72,27 @@ def test_large_read_takes_no_user_space_exits(kvmhost, test_guest):
     idle_mmio = sum(v[2] for v in idle_vcpus.values())
     assert mmio <= idle_mmio + 64, (vcpus, idle_vcpus)
     kvmhost.run(f"rm -f {img}", timeout=60)
+
+
+def test_hostile_guest_gets_device_errors(kvmhost, test_guest):
+    """A guest that drives virtio-blk itself (the agent unbinds the driver,
+    maps BAR 4, builds rings in its own pages) and submits a descriptor
+    loop, a buffer outside RAM and a length past the end of RAM: each time
+    the device says NEEDS_RESET, smpvisor keeps running (no crash, the
+    guest powers off normally) and after a reset a good read works."""
+    kernel, initrd = test_guest
+    img = "/tmp/smpv-hostile.img"
+    r = kvmhost.run(f"rm -f {img} && truncate -s 1M {img}", timeout=60)
+    assert r.rc == 0, r.err
+    cmd = shlex.join([SMPVISOR, "run", "--kernel", kernel, "--initrd", initrd,
+                      "--cpus", "1", "--memory", "256M", "--disk", f"{img},queues=1",
+                      "--cmdline", "console=ttyS0 panic=-1 loglevel=1 agent.hostile=blk"])
+    b = boot(kvmhost, cmd, timeout=400)
+    assert b.rc == 0, b.explain()
+    h = b.agent.get("HOSTILE", {}).get("hostile")
+    assert h, b.explain()
+    assert h["error"] is None, h
+    assert h["loop_needs_reset"] and h["outside_needs_reset"] and h["oversize_needs_reset"], h
+    assert h["good_read_status"] == 0, h
+    assert "needs reset" in b.err, b.err
+    kvmhost.run(f"rm -f {img}", timeout=60)

@@ -9,6 +9,7 @@ compared with the pattern (blkpattern.py); a second boot through a fresh
 daemon reads it back. A missing, mute or lying back end is one line on
 stderr and exit status 1."""
 import os
+import re
 import shlex
 
 import blkpattern
@@ -181,3 +182,41 @@ def test_shared_ram_keeps_numa_binding(kvmhost, test_guest):
         assert len(lines) == 1, maps
         assert node_pages(lines[0], host) == 256 * 1024 // 4, lines[0]
         assert node_pages(lines[0], 1 - host) == 0, lines[0]
+
+
+BACKEND_DIES = r"""
+rm -f {sock} {pid} /tmp/vu-dies.out /tmp/vu-dies.err
+{qsd} || exit 90
+{vmm} >/tmp/vu-dies.out 2>/tmp/vu-dies.err &
+vm=$!
+i=0
+while [ $i -lt 300 ] && ! grep -qa AGENT-REPORT /tmp/vu-dies.out; do sleep 1; i=$((i+1)); done
+kill $(cat {pid}); sleep 3
+kill -0 $vm 2>/dev/null && echo VMM-ALIVE
+kill -TERM $vm; sleep 2; kill -TERM $vm 2>/dev/null
+wait $vm
+echo "rc=$?"
+cat /tmp/vu-dies.out
+echo "=== stderr"
+cat /tmp/vu-dies.err
+"""
+
+
+def test_back_end_dying_at_run_time(kvmhost, test_guest):
+    """qemu-storage-daemon killed under a running guest: one line saying
+    so, the disk fails (NEEDS_RESET), smpvisor runs on and stops cleanly."""
+    img, sock = "/tmp/smpv-vu-dies.qcow2", "/tmp/smpv-vu-dies.sock"
+    r = kvmhost.run(f"rm -f {img} && qemu-img create -q -f qcow2 {img} {SIZE}", timeout=60)
+    assert r.rc == 0, r.err
+    vmm = vmm_cmd(*test_guest, 1, "agent.sleep=600", ["--disk", f"vhost-user={sock},queues=1"])
+    r = kvmhost.run(BACKEND_DIES.format(sock=sock, pid=sock + ".pid", vmm=vmm,
+                                        qsd=qsd(img, sock, sock + ".pid", 1)), timeout=500)
+    out = r.out
+    kvmhost.run(f"rm -f {img} {sock}", timeout=60)
+    assert "VMM-ALIVE" in out, out[-4000:]
+    rc = int(re.search(r"^rc=(\d+)$", out, re.M).group(1))
+    assert rc < 128, out[-4000:]		# it exited, no signal killed it
+    err = out.split("=== stderr\n", 1)[1]
+    gone = [ln for ln in err.splitlines() if "closed the connection" in ln]
+    assert len(gone) == 1 and "vhost-user" in gone[0], err
+    assert "device needs reset" in err, err

@@ -73,6 +73,11 @@ def test_qcow2_pattern_written_and_read_back(kvmhost, test_guest):
     assert disk, b.explain()
     assert disk["threads"] == 4 and disk["bytes"] == SIZE, disk
     assert disk["errors"] == 0 and disk["io_errors"] == 0, disk
+    # 32 MiB went by, none of it through smpvisor: no kick served, no
+    # interrupt raised by us, no notify in user space.
+    m = re.search(r"vhost-user-blk0: stats: (\d+) kicks served, (\d+) interrupts, "
+                  r"\d+ register exits to user space, (\d+) notifies", b.err)
+    assert m and m.groups() == ("0", "0", "0"), b.err
     # The daemon is gone (flushed): the image holds exactly the pattern.
     r = kvmhost.run(f"qemu-img convert -f qcow2 -O raw {img} {raw} && sha256sum {raw}",
                     timeout=120)

@@ -7,7 +7,7 @@ pkgs=(
 	make gcc clang libclang-rt-14-dev pkg-config
 	libjansson-dev libnuma-dev liburing-dev libcmocka-dev
 	python3 python3-pytest acpica-tools valgrind
-	qemu-system-x86 qemu-utils busybox-static cpio kmod
+	qemu-system-x86 qemu-system-common qemu-utils busybox-static cpio kmod
 	gnuplot-nox procps util-linux e2fsprogs
 )
 

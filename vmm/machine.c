@@ -20,6 +20,7 @@
 #include "cpuid.h"
 #include "layout.h"
 #include "machine.h"
+#include "pv.h"
 #include "numa_place.h"
 #include "pin.h"
 
@@ -581,6 +582,7 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 	console_stop(&m->console);
 	vcpus_stop(&m->vcpus);
 	vcpus_join(&m->vcpus);
+	pv_report_use(&m->vcpus);
 	if (sfd >= 0)
 		close(sfd);
 	return atomic_load(&m->exit_reason);

@@ -276,7 +276,7 @@ BIG_L1 = {"cpus": 8, "memory": "6G", "nodes": 2}
 
 @pytest.fixture(scope="module")
 def bighost():
-    h = hosttest.Host(**BIG_L1)
+    h = hosttest.Host(**BIG_L1, boot_timeout=600)  # 8 TCG CPUs boot slowly on 2 cores
     try:
         h.start()
     except hosttest.HostTestError as e:

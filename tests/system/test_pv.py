@@ -34,7 +34,8 @@ ALL = ["kvmclock", "pv_eoi", "pv_tlb_flush", "pv_sched_yield", "pv_spinlocks",
 
 
 def run(kvmhost, test_guest, name, **keys):
-    cfg = write_cfg(name, test_guest, **keys)
+    # No `quiet`: the boot log is half of the evidence.
+    cfg = write_cfg(name, test_guest, cmdline="console=ttyS0 panic=-1", **keys)
     b = boot(kvmhost, f"{SMPVISOR} run -v --config {shlex.quote(cfg)}", timeout=300)
     assert b.rc == 0 and b.report, b.explain()
     m = re.search(r"pv: the guest enabled kvmclock on (\d+)/(\d+) vCPUs, steal_time on "

@@ -98,7 +98,7 @@ def node_pages(line, node):
 
 def test_two_nodes_bound_and_pinned(kvmhost, test_guest):
     """4 vCPUs on 2 guest nodes, each node's 512 MiB bound to its own host
-    node and prefaulted there; vCPU, VMM threads pinned as configured;
+    node and prefaulted there; vCPU, I/O and VMM threads pinned as configured;
     a custom SLIT row for node 1."""
     cfg = write_cfg(
         "two-nodes", test_guest, append="agent.sleep=900",
@@ -108,6 +108,7 @@ def test_two_nodes_bound_and_pinned(kvmhost, test_guest):
         numa=[{"cpus": "0-1", "memory": "512M", "host_nodes": "0", "policy": "bind"},
               {"cpus": "2-3", "memory": "512M", "host_nodes": "1", "policy": "bind",
                "distances": [23, 10]}],
+        iothreads=[{"pin": "3"}, {}],
         vmm={"pin": "1"})
     rc, maps, threads, agent, out = watch(kvmhost, cfg)
     assert rc == 0, out[-4000:]
@@ -137,6 +138,9 @@ def test_two_nodes_bound_and_pinned(kvmhost, test_guest):
     assert threads.get("vcpu 2") == "2-3", threads
     assert threads.get("vcpu 3") == "2-3", threads
     assert threads.get("smpvisor") == "1", threads
+    # A pinned I/O thread; an unpinned one inherits the VMM thread's CPUs.
+    assert threads.get("iothread 0") == "3", threads
+    assert threads.get("iothread 1") == "1", threads
 
 
 def test_interleave_and_unpinned(kvmhost, test_guest):

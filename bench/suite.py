@@ -132,17 +132,98 @@ def boolean_flag(help_text, *words):
 
 
 def guest_mem_mb(n):
-    return 256 if n <= 8 else 512 if n <= 32 else 1024
+    return 256 if n <= 8 else 512 if n <= 32 else 1024 if n <= 64 else 2048
 
 
-def vmm_cmd(system, kernel, initrd, n, mem_mb, append, extra=()):
+def _bits(n):
+    return (n - 1).bit_length()
+
+
+class Topo:
+    """The guest topology bench/run boot gives both VMMs: sockets x cores x
+    threads (cores = vCPUs / sockets / threads) and, with nodes, that many
+    guest NUMA nodes of equal vCPU ranges and memory, node i bound to the
+    KVM host's node i mod 2 (smpvisor "numa" host_nodes, QEMU
+    memory-backend host-nodes; policy bind in both)."""
+
+    def __init__(self, sockets=1, threads=1, nodes=0):
+        self.sockets, self.threads, self.nodes = sockets, threads, nodes
+
+    def check(self, n):
+        if n % (self.sockets * self.threads) or (self.nodes and n % self.nodes):
+            raise BenchError(f"boot: {n} vCPUs do not split into {self.sockets} sockets x "
+                             f"{self.threads} threads" + (f" and {self.nodes} nodes"
+                                                          if self.nodes else ""))
+
+    def cores(self, n):
+        return n // self.sockets // self.threads
+
+    def plain(self):
+        return self.sockets == 1 and self.threads == 1 and not self.nodes
+
+    def label(self, n):
+        return (f"{self.sockets}x{self.cores(n)}x{self.threads}"
+                + (f" {self.nodes} nodes" if self.nodes else ""))
+
+    def max_apic_id(self, n):
+        """The last vCPU's APIC ID: the same power-of-two fields in both."""
+        smt, core = _bits(self.threads), _bits(self.cores(n))
+        return ((self.sockets - 1) << (smt + core) | (self.cores(n) - 1) << smt
+                | (self.threads - 1))
+
+    def node_ranges(self, n):
+        per = n // self.nodes
+        return [(i * per, (i + 1) * per - 1) for i in range(self.nodes)]
+
+
+def smpvisor_config(topo, n, mem_mb):
+    """A config file with topo's NUMA nodes, readable from the KVM host."""
+    d = os.path.join(common.ROOT, "build", "bench", "configs")
+    os.makedirs(d, exist_ok=True)
+    per = mem_mb // topo.nodes
+    cfg = {"memory": f"{per * topo.nodes}M",
+           "numa": [{"cpus": f"{a}-{b}", "memory": f"{per}M", "host_nodes": str(i % 2),
+                     "policy": "bind"} for i, (a, b) in enumerate(topo.node_ranges(n))]}
+    path = os.path.join(d, f"boot-{n}-{topo.label(n).replace(' ', '-')}.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=1)
+    return path
+
+
+def qemu_topo_args(argv, topo, n, mem_mb):
+    """QEMU's argv with topo: -smp with sockets/cores/threads, -numa nodes,
+    and past APIC ID 254 its only way there: q35, split irqchip and an
+    intel-iommu with interrupt remapping in x2APIC mode (eim)."""
+    argv = list(argv)
+    i = argv.index("-smp")
+    argv[i + 1] = f"{n},sockets={topo.sockets},cores={topo.cores(n)},threads={topo.threads}"
+    if topo.max_apic_id(n) > 254:
+        j = argv.index("-M")
+        argv[j + 1] = "q35,kernel-irqchip=split"
+        argv += ["-device", "intel-iommu,intremap=on,eim=on"]
+    if topo.nodes:
+        per = mem_mb // topo.nodes
+        for k, (a, b) in enumerate(topo.node_ranges(n)):
+            argv += ["-object", f"memory-backend-ram,id=m{k},size={per}M,host-nodes={k % 2},"
+                     "policy=bind",
+                     "-numa", f"node,nodeid={k},cpus={a}-{b},memdev=m{k}"]
+    return argv
+
+
+def vmm_cmd(system, kernel, initrd, n, mem_mb, append, extra=(), topo=None):
     """argv of smpvisor or the QEMU reference for the same guest."""
+    plain = topo is None or topo.plain()
     if system.startswith("smpvisor"):
-        return ([SMPVISOR, "run", "--kernel", kernel, "--initrd", initrd, "--cpus", str(n),
-                 "--memory", f"{mem_mb}M", "--cmdline", f"{CMDLINE} {append}".strip()]
+        cpus = str(n) if plain else (f"{n},sockets={topo.sockets},cores={topo.cores(n)},"
+                                     f"threads={topo.threads}")
+        cfg = ["--config", smpvisor_config(topo, n, mem_mb)] if topo and topo.nodes else []
+        return ([SMPVISOR, "run"] + cfg + ["--kernel", kernel, "--initrd", initrd,
+                                           "--cpus", cpus, "--memory", f"{mem_mb}M",
+                                           "--cmdline", f"{CMDLINE} {append}".strip()]
                 + list(extra))
-    return shlex.split(guest.qemu_cmd(kernel, initrd, cpus=n, memory=f"{mem_mb}M",
+    argv = shlex.split(guest.qemu_cmd(kernel, initrd, cpus=n, memory=f"{mem_mb}M",
                                       append=append, extra=extra))
+    return argv if plain else qemu_topo_args(argv, topo, n, mem_mb)
 
 
 def write_outputs(ctx, name, columns, rows, title, panels):
@@ -157,18 +238,19 @@ def write_outputs(ctx, name, columns, rows, title, panels):
 BOOT_METRICS = ["report_s", "uptime_s", "first_run_s", "vmm_kb", "rss_kb"]
 
 
-def boot_samples(ctx, n, label):
+def boot_samples(ctx, n, label, topo=None, timeout=None):
     """reps alternated boots of smpvisor and QEMU with n vCPUs, cached."""
     cache = ctx.cache.setdefault("boots", {})
-    if n in cache:
-        return cache[n]
+    key = n if topo is None or topo.plain() else (n, topo.label(n))
+    if key in cache:
+        return cache[key]
     kernel, initrd = ctx.guest()
     mem = guest_mem_mb(n)
     samples = {s: {m: [] for m in BOOT_METRICS} for s in ("smpvisor", "qemu")}
     fails = {"smpvisor": 0, "qemu": 0}
-    timeout = 240 + 6 * n
+    timeout = timeout or 240 + 6 * n
     boots = [{"system": system, "tag": rep, "guest_mb": mem, "timeout": timeout,
-              "cmd": vmm_cmd(system, kernel, initrd, n, mem, "agent.sleep=2")}
+              "cmd": vmm_cmd(system, kernel, initrd, n, mem, "agent.sleep=2", topo=topo)}
              for rep in range(ctx.reps) for system in ("smpvisor", "qemu")]
     est = len(boots) * boot_estimate(n)
     ctx.progress.step(f"{label}: {ctx.reps} x (smpvisor, QEMU) boots with {n} "
@@ -196,8 +278,8 @@ def boot_samples(ctx, n, label):
     if missing > 0:
         fails["smpvisor"] += (missing + 1) // 2
         fails["qemu"] += missing // 2
-    cache[n] = (samples, fails)
-    return cache[n]
+    cache[key] = (samples, fails)
+    return cache[key]
 
 
 def boot_estimate(n):
@@ -212,9 +294,15 @@ def boot_budget(ctx):
     return 6 * 60 if ctx.quick else 18 * 60
 
 
-def bench_boot(ctx, counts=None):
+def bench_boot(ctx, counts=None, topo=None, timeout=None):
+    """Boot times; counts given on the command line run whatever the
+    budget, each boot bounded by timeout (default 240 + 6 s per vCPU)."""
+    explicit = counts is not None
     counts = counts or boot_counts(ctx)
-    budget = boot_budget(ctx)
+    budget = float("inf") if explicit else boot_budget(ctx)
+    for n in counts:
+        if topo:
+            topo.check(n)
     metrics = ["report_s", "uptime_s"]
     columns = (common.COMMON_COLUMNS + ["vcpus", "guest_mb", "failures"]
                + sum((common.metric_columns(m, ["smpvisor", "qemu"]) for m in metrics), []))
@@ -227,10 +315,15 @@ def bench_boot(ctx, counts=None):
                                    max(budget - spent, 0)))
             break
         t0 = time.monotonic()
-        samples, fails = boot_samples(ctx, n, "boot")
+        samples, fails = boot_samples(ctx, n, "boot", topo, timeout)
         spent += time.monotonic() - t0
-        row = ctx.machine.columns("boot", f"vcpus={n}", "qemu -accel kvm -cpu host -M pc",
-                                  ctx.reps)
+        plain = topo is None or topo.plain()
+        ref = "qemu -accel kvm -cpu host -M pc"
+        if not plain and topo.max_apic_id(n) > 254:
+            ref = "qemu -accel kvm -cpu host -M q35,kernel-irqchip=split intel-iommu eim"
+        row = ctx.machine.columns("boot", f"vcpus={n}" + ("" if plain else
+                                                          f" topology={topo.label(n)}"),
+                                  ref, ctx.reps)
         row.update(vcpus=n, guest_mb=guest_mem_mb(n),
                    failures=fails["smpvisor"] + fails["qemu"])
         for m in metrics:

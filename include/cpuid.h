@@ -63,6 +63,14 @@ int cpuid_for_vcpu(const struct kvm_cpuid2 *supported, const struct smp_topo *t,
  */
 int cpuid_kvm_clear_features(struct kvm_cpuid2 *c, u32 mask);
 
+/*
+ * Set KVM_FEATURE_* bits in leaf 0x40000001 EAX that the VMM itself
+ * implements, so KVM's supported set never lists them (e.g.
+ * KVM_FEATURE_MSI_EXT_DEST_ID: the VMM decodes the guest's MSIs).
+ * -ENOENT without the leaf.
+ */
+int cpuid_kvm_set_vmm_features(struct kvm_cpuid2 *c, u32 bits);
+
 /* Leaf 0x40000001 EAX (KVM_FEATURE_* bits) of c; 0 without the leaf. */
 u32 cpuid_kvm_features(const struct kvm_cpuid2 *c);
 

@@ -20,6 +20,7 @@
 #include "cpuid.h"
 #include "layout.h"
 #include "machine.h"
+#include "pv.h"
 #include "numa_place.h"
 #include "pin.h"
 
@@ -289,6 +290,31 @@ static int setup_lapic(struct kvm_vcpu *kv)
 	return kvm_vcpu_set_lapic(kv, &s);
 }
 
+#define MSR_IA32_APIC_BASE	0x1b
+#define APIC_BASE_EXTD		(1ULL << 10)	/* x2APIC mode */
+#define APIC_BASE_EN		(1ULL << 11)
+
+/*
+ * Firmware's job again: a machine with APIC IDs above 254 hands over in
+ * x2APIC mode (as SeaBIOS does past 255 CPUs). Linux picks its x2APIC
+ * driver while it parses the MADT and SRAT only when the boot CPU is
+ * already in x2APIC mode; otherwise it ignores every x2APIC entry there
+ * and brings up only the CPUs with 8-bit IDs. Set on every vCPU after its
+ * CPUID (KVM refuses EXTD without the x2APIC bit); KVM keeps the mode
+ * across the INIT that starts an AP.
+ */
+static int setup_x2apic_mode(struct kvm_vcpu *kv)
+{
+	u64 base;
+	int r;
+
+	r = kvm_vcpu_get_msr(kv, MSR_IA32_APIC_BASE, &base);
+	if (!r)
+		r = kvm_vcpu_set_msr(kv, MSR_IA32_APIC_BASE,
+				     base | APIC_BASE_EN | APIC_BASE_EXTD);
+	return r;
+}
+
 /*
  * Paravirtual features: the ones the config turns off are cleared; large
  * guests need KVM_FEATURE_MSI_EXT_DEST_ID (MSIs to APIC IDs above 255
@@ -302,11 +328,15 @@ static int cpuid_pv(struct machine *m, struct kvm_cpuid2 *cpuid)
 	r = cpuid_kvm_clear_features(cpuid, cpuid_kvm_pv_mask(~c->pv & CONFIG_PV_ALL));
 	if (r)
 		return r;
-	if (smp_topo_needs_x2apic(&m->topo, c->nr_cpus) &&
-	    !(cpuid_kvm_features(cpuid) & (1U << KVM_FEATURE_MSI_EXT_DEST_ID))) {
-		pr_err("cpus: APIC IDs above 254 need KVM_FEATURE_MSI_EXT_DEST_ID, which this KVM does not offer");
-		return -EOPNOTSUPP;
-	}
+	/*
+	 * KVM never lists MSI_EXT_DEST_ID: the VMM implements it, and ours
+	 * does (irq/msi.c turns address bits 11:5 into KVM's 32-bit form).
+	 * Without it Linux brings up no CPU with an APIC ID above 255.
+	 */
+	if (smp_topo_needs_x2apic(&m->topo, c->nr_cpus))
+		r = cpuid_kvm_set_vmm_features(cpuid, 1U << KVM_FEATURE_MSI_EXT_DEST_ID);
+	if (r)
+		return r;
 	if (c->dedicated)
 		r = cpuid_kvm_set_hints(cpuid, 1U << KVM_HINTS_REALTIME);
 	return r;
@@ -350,6 +380,8 @@ static int vcpus_init(struct machine *m)
 		free(cpuid);
 		if (!r)
 			r = setup_lapic(&v->kv);
+		if (!r && smp_topo_needs_x2apic(&m->topo, c->nr_cpus))
+			r = setup_x2apic_mode(&v->kv);
 		if (r) {
 			pr_err("vcpu %u: set-up failed: %s", i, strerror(-r));
 			return r;
@@ -554,6 +586,7 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 	console_stop(&m->console);
 	vcpus_stop(&m->vcpus);
 	vcpus_join(&m->vcpus);
+	pv_report_use(&m->vcpus);
 	if (sfd >= 0)
 		close(sfd);
 	return atomic_load(&m->exit_reason);

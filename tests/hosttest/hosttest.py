@@ -266,10 +266,12 @@ def _pdeathsig():
 class Host:
     """Run commands where real KVM is: in an L1 VM (nested) or right here."""
 
-    def __init__(self, cpus=4, memory="4G", nodes=2, direct=None, boot_timeout=180):
+    def __init__(self, cpus=4, memory="4G", nodes=2, direct=None, boot_timeout=None):
         self.cpus, self.memory, self.nodes = cpus, memory, nodes
         self.direct = has_hw_virt() if direct is None else direct
-        self.boot_timeout = boot_timeout
+        # On a busy machine (several L1s on 2 cores) L1 can take minutes:
+        # HOSTTEST_BOOT_TIMEOUT raises the limit for every Host.
+        self.boot_timeout = boot_timeout or int(os.environ.get("HOSTTEST_BOOT_TIMEOUT", 180))
         self.proc = None
         self.job = None
         self.n = 0

@@ -174,3 +174,31 @@ def test_blk_rows_from_real_agent_output(tmp_path):
     assert [r["pass"] for r in rows] == ["write", "verify"]
     assert rows[0]["mb_per_s_ratio"] == pytest.approx(1.0)
     assert rows[0]["host_mb_per_s_median"] == rows[0]["mb_per_s_qemu_median"]
+
+
+def test_boot_topology_is_the_same_for_both_vmms():
+    """bench/run boot --sockets/--threads/--guest-nodes: smpvisor's config
+    and QEMU's -smp/-numa describe one topology; past APIC ID 254 QEMU
+    gets q35, split irqchip and an intel-iommu with eim."""
+    t = suite.Topo(sockets=2, threads=2, nodes=2)
+    sv = suite.vmm_cmd("smpvisor", "K", "I", 64, 1024, "", topo=t)
+    assert sv[sv.index("--cpus") + 1] == "64,sockets=2,cores=16,threads=2"
+    with open(sv[sv.index("--config") + 1]) as f:
+        cfg = json.load(f)
+    assert cfg["memory"] == "1024M"
+    assert [(n["cpus"], n["memory"], n["host_nodes"], n["policy"]) for n in cfg["numa"]] == \
+        [("0-31", "512M", "0", "bind"), ("32-63", "512M", "1", "bind")]
+    q = suite.vmm_cmd("qemu", "K", "I", 64, 1024, "", topo=t)
+    assert q[q.index("-smp") + 1] == "64,sockets=2,cores=16,threads=2"
+    assert q[q.index("-M") + 1] == "pc" and "intel-iommu" not in " ".join(q)
+    joined = " ".join(q)
+    assert "memory-backend-ram,id=m0,size=512M,host-nodes=0,policy=bind" in joined
+    assert "node,nodeid=1,cpus=32-63,memdev=m1" in joined
+    assert t.max_apic_id(64) == 63 and t.max_apic_id(288) == (1 << 8) | (71 << 1) | 1
+    q = suite.vmm_cmd("qemu", "K", "I", 288, 2048, "", topo=t)
+    assert q[q.index("-M") + 1] == "q35,kernel-irqchip=split"
+    assert q[q.index("-device") + 1] == "intel-iommu,intremap=on,eim=on"
+    plain = suite.vmm_cmd("smpvisor", "K", "I", 4, 256, "", topo=suite.Topo())
+    assert plain[plain.index("--cpus") + 1] == "4" and "--config" not in plain
+    with pytest.raises(suite.BenchError):
+        t.check(66)

@@ -486,7 +486,11 @@ static void test_kvm_features(void **state)
 	assert_int_equal(get(c, 0x40000001, 0)->eax, 0x01007afb);
 	assert_int_equal(cpuid_kvm_clear_features(c, 1U << 3 | 1U << 24), 0);
 	assert_int_equal(get(c, 0x40000001, 0)->eax, 0x00007af3);
+	/* What the VMM implements itself (bit 15, MSI_EXT_DEST_ID) is added. */
+	assert_int_equal(cpuid_kvm_set_vmm_features(c, 1U << 15), 0);
+	assert_int_equal(get(c, 0x40000001, 0)->eax, 0x0000faf3);
 	free(c);
+	assert_int_equal(cpuid_kvm_set_vmm_features(amd, 1U << 15), -ENOENT);
 	assert_int_equal(cpuid_kvm_clear_features(sup, 0), 0);
 	assert_int_equal(cpuid_kvm_clear_features(amd, 1), -ENOENT);
 

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SMPVISOR_PV_H
+#define SMPVISOR_PV_H
+
+#include "vcpu.h"
+
+/*
+ * What the guest really turned on of the paravirtual features that are
+ * enabled through an MSR (kvmclock, steal time, PV EOI, poll control),
+ * counted over the vCPUs; call with the vCPU threads stopped. The others
+ * (PV TLB flush, sched yield, spinlocks, send-IPI) have no MSR: the
+ * guest's boot log names them.
+ */
+struct pv_use {
+	unsigned kvmclock, steal_time, pv_eoi, poll_control, nr;
+};
+
+void pv_read_use(struct vcpus *s, struct pv_use *u);
+
+/* One info line (-v) with the counts of pv_read_use. */
+void pv_report_use(struct vcpus *s);
+
+#endif

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Which paravirtual features the guest used, read back from its vCPUs'
+ * KVM MSRs when it has stopped: a guest enables kvmclock, steal time and
+ * PV EOI by writing an address with bit 0 (KVM_MSR_ENABLED) set, and
+ * takes over idle polling (cpuidle-haltpoll, with KVM_HINTS_REALTIME) by
+ * clearing bit 0 of MSR_KVM_POLL_CONTROL, which starts at 1. Tests use
+ * the report to check that a switch in "pv" really reaches the guest.
+ */
+#include <asm/kvm_para.h>
+
+#include "pv.h"
+
+static bool msr_bit0(struct kvm_vcpu *kv, u32 msr, bool *set)
+{
+	u64 v;
+
+	if (kvm_vcpu_get_msr(kv, msr, &v))
+		return false;
+	*set = v & 1;
+	return true;
+}
+
+void pv_read_use(struct vcpus *s, struct pv_use *u)
+{
+	unsigned i;
+	bool on;
+
+	*u = (struct pv_use){ .nr = s->nr };
+	for (i = 0; i < s->nr; i++) {
+		struct kvm_vcpu *kv = &s->v[i].kv;
+
+		if (msr_bit0(kv, MSR_KVM_SYSTEM_TIME_NEW, &on) && on)
+			u->kvmclock++;
+		if (msr_bit0(kv, MSR_KVM_STEAL_TIME, &on) && on)
+			u->steal_time++;
+		if (msr_bit0(kv, MSR_KVM_PV_EOI_EN, &on) && on)
+			u->pv_eoi++;
+		if (msr_bit0(kv, MSR_KVM_POLL_CONTROL, &on) && !on)
+			u->poll_control++;
+	}
+}
+
+void pv_report_use(struct vcpus *s)
+{
+	struct pv_use u;
+
+	pv_read_use(s, &u);
+	pr_info("pv: the guest enabled kvmclock on %u/%u vCPUs, steal_time on %u/%u, pv_eoi on %u/%u, poll_control on %u/%u",
+		u.kvmclock, u.nr, u.steal_time, u.nr, u.pv_eoi, u.nr,
+		u.poll_control, u.nr);
+}

@@ -633,112 +633,213 @@ def scaling_rows(ctx, recs, ks, loop_ms):
 
 BLK_DIR = "/tmp"   # in the KVM host; in the nested host a tmpfs
 
+# The fio workloads: (name, fio rw, block size, iodepth per job, metric).
+# IOPS for 4 KiB random I/O, MB/s (10^6 B/s) for 1 MiB sequential I/O.
+BLK_WORKLOADS = [("randread", "randread", "4k", 16, "iops"),
+                 ("randwrite", "randwrite", "4k", 16, "iops"),
+                 ("seqread", "read", "1M", 4, "mb_per_s"),
+                 ("seqwrite", "write", "1M", 4, "mb_per_s")]
 
-def blk_vmms(ctx, kernel, initrd, img_sv, img_q, conf):
-    sv = vmm_cmd("smpvisor", kernel, initrd, 2, 256, "agent.shell=1",
-                 ["--config", conf, "--disk", f"{img_sv},iothread=0"])
-    q = vmm_cmd("qemu", kernel, initrd, 2, 256, "agent.shell=1",
+
+def blk_plan(ctx):
+    """(guest vCPUs = disk queues N, fio seconds per job, image MiB, reps)."""
+    n = 2 if ctx.quick or ctx.l1_cpus < 8 else 4
+    return n, (1 if ctx.quick else 2), (64 if ctx.quick else 256), ctx.reps
+
+
+def fio_spec(filename, direct, runtime, n):
+    """agent.fio=... for one fio invocation that runs every workload with 1
+    job (one queue: the job is pinned to CPU 0, and blk-mq maps a CPU to
+    one queue) and then with n jobs (pinned one per CPU 0..n-1, so n
+    queues), one after another (stonewall), each for runtime seconds."""
+    items = [f"filename={filename}", "ioengine=libaio", f"direct={int(direct)}",
+             f"runtime={runtime}", "time_based=1", "group_reporting=1",
+             "clat_percentiles=0", "randrepeat=0"]
+    for jobs in (1, n):
+        for name, rw, bs, depth, _ in BLK_WORKLOADS:
+            items += [f"name={name}-j{jobs}", "stonewall", f"rw={rw}", f"bs={bs}",
+                      f"iodepth={depth}", f"numjobs={jobs}",
+                      f"cpus_allowed={'0' if jobs == 1 else f'0-{jobs - 1}'}",
+                      "cpus_allowed_policy=split"]
+    return ",".join(items)
+
+
+def fio_results(fio):
+    """{(workload, jobs): value} from fio's JSON (group_reporting, job
+    names WORKLOAD-jJOBS): IOPS or MB/s as BLK_WORKLOADS says."""
+    metric = {w[0]: (w[1], w[4]) for w in BLK_WORKLOADS}
+    out = {}
+    for job in (fio or {}).get("jobs", []):
+        name, _, jobs = job.get("jobname", "").rpartition("-j")
+        if name not in metric or not jobs.isdigit() or job.get("error"):
+            continue
+        rw, unit = metric[name]
+        side = job["write"] if "write" in rw else job["read"]
+        out[(name, int(jobs))] = side["iops"] if unit == "iops" else side["bw_bytes"] / 1e6
+    return out
+
+
+def blk_vmms(kernel, initrd, n, img_sv, img_q, conf):
+    """smpvisor's virtio-blk with n queues on one I/O thread, and QEMU's
+    virtio-blk-pci with n queues on an iothread: same guest, same memory."""
+    sv = vmm_cmd("smpvisor", kernel, initrd, n, 512, "agent.shell=1",
+                 ["--config", conf, "--disk", f"{img_sv},queues={n},iothread=0"])
+    q = vmm_cmd("qemu", kernel, initrd, n, 512, "agent.shell=1",
                 ["-object", "iothread,id=io0",
                  "-drive", f"file={img_q},format=raw,if=none,id=d0,cache=writeback,aio=threads",
-                 "-device", "virtio-blk-pci,drive=d0,iothread=io0"])
+                 "-device", f"virtio-blk-pci,drive=d0,iothread=io0,num-queues={n}"])
     return {"smpvisor": sv, "qemu": q}
 
 
+def blk_build_guest():
+    """The test guest with fio in its initramfs (tests/guest/build.sh --fio)."""
+    subprocess.run([os.path.join(common.ROOT, "tests", "guest", "build.sh"), "--out",
+                    guest.GUEST_DIR, "--fio"], check=True, stdout=subprocess.DEVNULL)
+    return (os.path.join(guest.GUEST_DIR, "vmlinuz"),
+            os.path.join(guest.GUEST_DIR, "initrd-fio.img"))
+
+
 def bench_blk(ctx):
-    """The agent's disk pattern write/verify pass (256 KiB O_DIRECT I/Os from
-    one thread per CPU): smpvisor virtio-blk with an I/O thread vs QEMU
-    virtio-blk with an iothread, and the same agent on the host on the
-    smpvisor guest's image file."""
+    """fio in the guest on smpvisor's virtio-blk and on QEMU's virtio-blk
+    with an iothread, and fio on the KVM host on the same image file (the
+    limit), alternated; 4 KiB random IOPS and 1 MiB sequential MB/s with
+    1 and N jobs (queues)."""
     if "--disk" not in smpvisor_help():
         msg = ("blk: skipped: `smpvisor run --help` has no --disk option yet "
                "(virtio-blk has not landed); nothing measured, no blk.csv written")
         ctx.progress.note("bench: " + msg)
         print(msg)
         return None
-    kernel, initrd = ctx.guest()
-    size_mb = 64 if ctx.quick else 256
+    if not shutil.which("fio"):
+        raise BenchError("fio is not installed (make deps installs it)")
+    kernel, initrd = blk_build_guest()
+    n, runtime, size_mb, reps = blk_plan(ctx)
     img_sv, img_q = f"{BLK_DIR}/bench-blk-smpvisor.img", f"{BLK_DIR}/bench-blk-qemu.img"
     conf = f"{BLK_DIR}/bench-blk.json"
-    pre = (f"truncate -s {size_mb}M {img_sv} {img_q} && "
-           f"echo '{{\"iothreads\": 1}}' > {conf}")
+    # Written through, so no run reads holes; the host's fio uses O_DIRECT
+    # unless the file system refuses it (tmpfs in the nested host), in
+    # which case the line below says so in the step's output.
+    pre = (f"for f in {img_sv} {img_q}; do dd if=/dev/zero of=$f bs=1M count={size_mb} "
+           f"status=none || exit 1; done; echo '{{\"iothreads\": 1}}' > {conf}; "
+           f"echo BLK-FS $(stat -f -c %T {BLK_DIR})")
+    host_direct = "[ \"$(stat -f -c %T " + BLK_DIR + ")\" = tmpfs ] && echo 0 || echo 1"
     steps = []
-    for rep in range(ctx.reps):
+    for rep in range(reps):
         for s in ("smpvisor", "qemu", "host"):
-            dev = img_sv if s == "host" else "vda"
-            prog = AGENT if s == "host" else "/init"
-            steps.append({"system": s, "cmd": f"{prog} agent.report=0 "
-                          f"agent.disk={dev},writeverify,seed={rep + 1}"})
-    est = blk_estimate(len(steps), size_mb)
-    ctx.progress.step(f"blk: booting smpvisor and QEMU with a {size_mb} MiB virtio-blk disk, "
-                      f"then {len(steps)} alternated write+verify passes", est)
-    recs = ctx.probe({"job": "session", "pre": pre,
-                      "vmms": blk_vmms(ctx, kernel, initrd, img_sv, img_q, conf),
-                      "steps": steps, "timeout": 900 + 60 * len(steps)},
-                     timeout=960 + 60 * len(steps))
-    ctx.run(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
-    ctx.progress.finish()
+            if s == "host":
+                spec = fio_spec(img_sv, True, runtime, n).replace("direct=1", "direct=$D")
+                cmd = f"D=$({host_direct}); {AGENT} agent.report=0 agent.fio={spec}"
+            else:
+                cmd = f"/init agent.report=0 agent.fio={fio_spec('/dev/vda', True, runtime, n)}"
+            steps.append({"system": s, "tag": rep, "cmd": cmd})
+    est = blk_estimate(len(steps), runtime)
+    ctx.progress.step(f"blk: booting smpvisor and QEMU ({n} vCPUs, {n}-queue virtio-blk on a "
+                      f"{size_mb} MiB image), then {len(steps)} alternated fio runs "
+                      f"(guest, guest, host)", est)
+    try:
+        recs = ctx.probe({"job": "session", "pre": pre,
+                          "vmms": blk_vmms(kernel, initrd, n, img_sv, img_q, conf),
+                          "steps": steps, "boot_timeout": 600,
+                          "timeout": 1200 + 90 * len(steps)},
+                         timeout=1260 + 90 * len(steps))
+    finally:
+        ctx.run_tolerant(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
+        ctx.progress.finish()
     for e in (r for r in recs if r.get("probe") == "error"):
         ctx.progress.note(f"bench: blk: {e.get('system')}: {e.get('error')}\n"
                           f"{e.get('tail', '')[-1500:]}")
-    rows, host_err = blk_rows(ctx, recs, size_mb)
-    if host_err:
-        ctx.progress.note(f"bench: blk: the agent on the host failed ({host_err}); "
-                          f"{BLK_DIR} in the nested host is a tmpfs, which refuses O_DIRECT")
-    common.print_table(
-        "blk: agent disk pattern pass, MB/s (10^6 B/s), 2 vCPUs, one 256 KiB O_DIRECT "
-        f"I/O stream per vCPU, {size_mb} MiB image; median [min-max] of {ctx.reps}",
-        ["pass", "smpvisor", "range", "QEMU", "range", "ratio", "host (same file)"],
-        [[r["pass"], r["mb_per_s_smpvisor_median"], rng(r, "mb_per_s_smpvisor"),
-          r["mb_per_s_qemu_median"], rng(r, "mb_per_s_qemu"), r["mb_per_s_ratio"],
-          r["host_mb_per_s_median"]] for r in rows])
-    xs = {"write": 1, "verify": 2}
-    panels = [Panel("disk pattern throughput", "pass",
-                    "MB/s (median, min-max)",
-                    [Series(title, [(xs[r["pass"]], r[f"{col}_median"], r[f"{col}_min"],
-                                     r[f"{col}_max"]) for r in rows])
-                     for title, col in (("smpvisor virtio-blk", "mb_per_s_smpvisor"),
-                                        ("QEMU virtio-blk + iothread", "mb_per_s_qemu"),
-                                        ("host, same file", "host_mb_per_s"))],
-                    xtics=[("write", 1), ("verify (read)", 2)])]
-    columns = (common.COMMON_COLUMNS + ["pass", "image_mb", "vcpus"]
-               + common.metric_columns("mb_per_s", ["smpvisor", "qemu"])
-               + [f"host_mb_per_s_{f}" for f in common.STAT_FIELDS])
-    write_outputs(ctx, "blk", columns, rows, f"blk ({host_note(ctx)})", panels)
+    fs = next((r["output"].split("BLK-FS", 1)[1].split()[0] for r in recs
+               if r.get("probe") == "pre" and "BLK-FS" in r.get("output", "")), "?")
+    rows = blk_rows(ctx, recs, n, runtime, size_mb, fs)
+    blk_report(ctx, rows, n, runtime, size_mb, fs)
     return rows
 
 
-def blk_rows(ctx, recs, size_mb):
-    got, host_err = {}, None
+def blk_rows(ctx, recs, n, runtime, size_mb, fs):
+    got = {}
     for r in recs:
         if r.get("probe") != "step":
             continue
         for kind, x in r["agent"]:
-            d = x.get("disk") if kind == "DISK" else None
-            if not d:
+            if kind != "FIO":
                 continue
-            if d.get("errors") or d.get("io_errors") or d.get("error"):
-                if r["system"] == "host":
-                    host_err = d.get("error") or "errors"
-                else:
-                    ctx.progress.note(f"bench: blk: {r['system']} {d.get('mode')}: {d}")
-                continue
-            got.setdefault((r["system"], d["mode"]), []).append(d["mb_per_s"])
+            if x.get("rc") or not x.get("fio"):
+                ctx.progress.note(f"bench: blk: fio on {r['system']} failed (rc {x.get('rc')}): "
+                                  f"{x.get('error')}")
+            for key, v in fio_results(x.get("fio")).items():
+                got.setdefault((r["system"], key), []).append(v)
     rows = []
-    for mode in ("write", "verify"):
-        row = ctx.machine.columns("blk", f"pass={mode}",
-                                  "qemu virtio-blk-pci + iothread, cache=writeback", ctx.reps)
-        host = common.summary(got.get(("host", mode), []))
-        row.update({"pass": mode, "image_mb": size_mb, "vcpus": 2,
-                    "host_mb_per_s_median": host[0], "host_mb_per_s_min": host[1],
-                    "host_mb_per_s_max": host[2]})
-        row.update(common.metric_values("mb_per_s", ["smpvisor", "qemu"],
-                                        {s: got.get((s, mode), []) for s in ("smpvisor", "qemu")}))
-        rows.append(row)
-    return rows, host_err
+    for jobs in (1, n):
+        for name, rw, bs, depth, unit in BLK_WORKLOADS:
+            row = ctx.machine.columns(
+                "blk", f"{name} bs={bs} jobs={jobs}",
+                "qemu virtio-blk-pci + iothread (cache=writeback,aio=threads); "
+                f"fio on the KVM host on the same image ({fs})", ctx.reps)
+            row.update(workload=name, rw=rw, bs=bs, iodepth=depth, jobs=jobs, queues=n,
+                       vcpus=n, unit=unit, runtime_s=runtime, image_mb=size_mb, host_fs=fs,
+                       host_direct=int(fs != "tmpfs"))
+            row.update(common.metric_values("value", ["smpvisor", "qemu", "host"],
+                                            {s: got.get((s, (name, jobs)), [])
+                                             for s in ("smpvisor", "qemu", "host")}))
+            row["value_ratio"] = common.ratio(row["value_smpvisor_median"],
+                                              row["value_qemu_median"])
+            row["value_host_ratio"] = common.ratio(row["value_smpvisor_median"],
+                                                   row["value_host_median"])
+            rows.append(row)
+    return rows
 
 
-def blk_estimate(nsteps, size_mb):
-    return 100 + nsteps * (3 + size_mb / 20)
+BLK_COLUMNS = (common.COMMON_COLUMNS
+               + ["workload", "rw", "bs", "iodepth", "jobs", "queues", "vcpus", "unit",
+                  "runtime_s", "image_mb", "host_fs", "host_direct"]
+               + common.metric_columns("value", ["smpvisor", "qemu", "host"])
+               + ["value_host_ratio"])
+
+
+def blk_report(ctx, rows, n, runtime, size_mb, fs):
+    """The table, blk.csv and blk.png."""
+    common.print_table(
+        f"blk: fio, {n}-vCPU guests, {n}-queue virtio-blk, {size_mb} MiB image "
+        f"on the KVM host's {fs}, {runtime} s per job; 4 KiB random: IOPS, 1 MiB sequential: "
+        f"MB/s; median [min-max] of {ctx.reps}; ratio = smpvisor / QEMU, "
+        "of host = smpvisor / fio on the host",
+        ["workload", "jobs", "unit", "smpvisor", "range", "QEMU", "range", "ratio",
+         "host", "of host"],
+        [[r["workload"], r["jobs"], "IOPS" if r["unit"] == "iops" else "MB/s",
+          r["value_smpvisor_median"], rng(r, "value_smpvisor"), r["value_qemu_median"],
+          rng(r, "value_qemu"), r["value_ratio"], r["value_host_median"],
+          r["value_host_ratio"]] for r in rows])
+    panels = []
+    for unit, title, ylabel, names in (
+            ("iops", "4 KiB random I/O", "IOPS (thousands; median, min-max)",
+             ["randread", "randwrite"]),
+            ("mb_per_s", "1 MiB sequential I/O", "MB/s (10^6 B/s; median, min-max)",
+             ["seqread", "seqwrite"])):
+        scale = 1e-3 if unit == "iops" else 1.0
+        cats = [(name, jobs) for name in names for jobs in (1, n)]
+        xt = [(f"{name} {jobs} job{'s' * (jobs > 1)}", i + 1) for i, (name, jobs) in
+              enumerate(cats)]
+        ss = []
+        for label, s in (("smpvisor virtio-blk", "smpvisor"),
+                         ("QEMU virtio-blk + iothread", "qemu"),
+                         ("fio on the host, same file", "host")):
+            pts = []
+            for i, key in enumerate(cats):
+                r = next(r for r in rows if (r["workload"], r["jobs"]) == key)
+                if r[f"value_{s}_median"] is not None:
+                    pts.append((i + 1, r[f"value_{s}_median"] * scale,
+                                r[f"value_{s}_min"] * scale, r[f"value_{s}_max"] * scale))
+            ss.append(Series(label, pts))
+        panels.append(Panel(title, "workload, fio jobs (one queue each)", ylabel, ss,
+                            logy=True, xtics=xt))
+    write_outputs(ctx, "blk", BLK_COLUMNS, rows, f"blk ({host_note(ctx)})", panels)
+
+
+def blk_estimate(nsteps, runtime):
+    # Each fio run starts slowly under TCG (it maps 63 libraries), then runs
+    # 8 jobs; the two guests boot with an 85 MiB initramfs (QEMU's loader
+    # is slow with it).
+    return 240 + nsteps * (15 + 8 * (runtime + 0.5))
 
 
 # --- estimates for the progress line, all planned before anything runs ---
@@ -782,7 +883,8 @@ def estimate(name, ctx, names):
         n = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
         return scaling_estimate(2 * n * ctx.reps, 500 if ctx.quick else 1000)
     if name == "blk":
-        return blk_estimate(3 * ctx.reps, 64 if ctx.quick else 256) if "--disk" in smpvisor_help() else 1
+        _, runtime, _, reps = blk_plan(ctx)
+        return blk_estimate(3 * reps, runtime) if "--disk" in smpvisor_help() else 1
     return 1
 
 

@@ -1337,7 +1337,7 @@ static void ping_pong(const char *v)
 
 /* ---- agent.fio: fio's JSON result on one line ------------------------ */
 
-#define FIO_MAX_ARGS	48
+#define FIO_MAX_ARGS	128
 #define FIO_OUT_MAX	(4 << 20)
 
 /*

@@ -157,20 +157,47 @@ def test_run_help():
 
 
 @pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
-def test_blk_rows_from_real_agent_output(tmp_path):
+@pytest.mark.skipif(not suite.shutil_which("fio"), reason="fio not installed (make deps)")
+def test_blk_rows_from_real_fio_output(tmp_path):
+    """fio really runs (here, through the agent's agent.fio, as in the
+    guest) with the benchmark's own job list; its JSON is parsed into the
+    8 rows, the CSV and the plot."""
     ctx = ctx_for(tmp_path)
     img = tmp_path / "disk.img"
     with open(img, "wb") as f:
-        f.truncate(4 << 20)
-    recs = host_session([{"system": "host",
-                          "cmd": f"{AGENT} agent.report=0 agent.disk={img},writeverify,threads=1"}])
-    disks = [x["disk"] for r in recs if r["probe"] == "step" for k, x in r["agent"] if k == "DISK"]
-    assert [d["mode"] for d in disks] == ["write", "verify"]
-    if disks[0].get("error") or disks[0].get("errors"):
-        pytest.skip(f"this file system refuses the agent's O_DIRECT: {disks[0]}")
+        f.write(b"\0" * (8 << 20))
+    spec = suite.fio_spec(str(img), False, "200ms", 2)
+    recs = host_session([{"system": "host", "cmd": f"{AGENT} agent.report=0 agent.fio={spec}"}])
+    fios = [x for r in recs if r["probe"] == "step" for k, x in r["agent"] if k == "FIO"]
+    assert len(fios) == 1 and fios[0]["rc"] == 0, recs
+    assert fios[0]["error"] is None and fios[0]["fio"]["fio version"].startswith("fio-")
+    res = suite.fio_results(fios[0]["fio"])
+    assert sorted(res) == sorted((w[0], j) for w in suite.BLK_WORKLOADS for j in (1, 2))
+    assert all(v > 0 for v in res.values()), res
     steps = [r for r in recs if r["probe"] == "step"]
-    rows, host_err = suite.blk_rows(ctx, recs + relabel(steps, "smpvisor") + relabel(steps, "qemu"), 4)
-    assert host_err is None
-    assert [r["pass"] for r in rows] == ["write", "verify"]
-    assert rows[0]["mb_per_s_ratio"] == pytest.approx(1.0)
-    assert rows[0]["host_mb_per_s_median"] == rows[0]["mb_per_s_qemu_median"]
+    recs = recs + relabel(steps, "smpvisor") + relabel(steps, "qemu")
+    rows = suite.blk_rows(ctx, recs, 2, "200ms", 8, "ext4")
+    assert [(r["workload"], r["jobs"]) for r in rows] == [
+        (w[0], j) for j in (1, 2) for w in suite.BLK_WORKLOADS]
+    assert all(r["value_ratio"] == pytest.approx(1.0) for r in rows)
+    assert all(r["value_host_ratio"] == pytest.approx(1.0) for r in rows)
+    assert rows[0]["value_smpvisor_median"] == res[("randread", 1)]
+    check_csv(common.write_csv("blk", suite.BLK_COLUMNS, rows, str(tmp_path)),
+              ["workload", "jobs", "unit", "value_smpvisor_median", "value_qemu_min",
+               "value_host_max", "value_ratio", "value_host_ratio"])
+    if suite.shutil_which("gnuplot"):
+        suite.blk_report(ctx, rows, 2, "200ms", 8, "ext4")
+        with open(tmp_path / "blk.png", "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fio_squeezed_json_with_warnings():
+    """A failed fio run: the AGENT-FIO line carries fio's message, no JSON."""
+    if not os.access(AGENT, os.X_OK):
+        pytest.skip("build/guest/agent not built")
+    p = subprocess.run([AGENT, "agent.report=0", "agent.fio=no-such-option=1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    recs = [x for k, x in suite.guest.parse_agent(p.stdout).items() if k == "FIO"]
+    assert recs and recs[0]["fio"] is None and recs[0]["rc"] != 0
+    assert "no-such-option" in recs[0]["error"]
+    assert suite.fio_results(None) == {}

@@ -119,18 +119,6 @@ def smpvisor_help():
         return ""
 
 
-def boolean_flag(help_text, *words):
-    """The option (e.g. --dedicated-cpus) whose help line names all words
-    and takes no argument, or None."""
-    for line in help_text.splitlines():
-        m = re.match(r"\s+(--[a-z0-9-]+)(\s+\S+)?\s{2,}", line + "  ")
-        if m and all(w in line.lower() for w in words):
-            arg = (m.group(2) or "").strip()
-            if not arg or arg.startswith("("):
-                return m.group(1)
-    return None
-
-
 def guest_mem_mb(n):
     return 256 if n <= 8 else 512 if n <= 32 else 1024
 
@@ -452,19 +440,30 @@ def exits_rows(ctx, recs, iters, host_kind):
 
 # --- ipi ---------------------------------------------------------------------
 
+# The smpvisor variants of the ipi benchmark: name -> config file (JSON)
+# or None. The default has every PV feature on, PV send-IPI included, and
+# no dedicated CPUs. Dedicated-CPU mode needs every vCPU pinned 1:1, so
+# vCPUs 0 and 1 go to the KVM host's CPUs 2 and 3 (the other guests idle).
+IPI_VARIANTS = {
+    "smpvisor": None,
+    "smpvisor-no-pv-ipi": {"pv": {"pv_send_ipi": False}},
+    "smpvisor-dedicated": {"cpus": {"count": 2, "pin": {"0": "2", "1": "3"},
+                                    "dedicated": True}},
+}
+
+
 def bench_ipi(ctx):
     kernel, initrd = ctx.guest()
     iters = 500 if ctx.quick else 3000
-    help_text = smpvisor_help()
-    variants = {"smpvisor": []}
-    for words, name in ((("dedicated",), "smpvisor-dedicated"), (("pv", "ipi"), "smpvisor-pvipi")):
-        flag = boolean_flag(help_text, *words)
-        if flag:
-            variants[name] = [flag]
-        else:
-            ctx.progress.note(f"bench: ipi: no {' '.join(words)} option in `smpvisor run "
-                              f"--help`: variant {name} not measured")
     n = 2
+    variants, pre = {}, []
+    for name, conf in IPI_VARIANTS.items():
+        if conf is None:
+            variants[name] = []
+            continue
+        path = f"/tmp/bench-ipi-{name}.json"
+        pre.append(f"echo {shlex.quote(json.dumps(conf))} > {path}")
+        variants[name] = ["--config", path]
     systems = list(variants) + ["qemu"]
     vmms = {s: vmm_cmd(s, kernel, initrd, n, 256, "agent.shell=1", variants.get(s, ()))
             for s in systems}
@@ -478,7 +477,7 @@ def bench_ipi(ctx):
     est = ipi_estimate(len(systems), len(steps), iters)
     ctx.progress.step(f"ipi: booting {', '.join(systems)} ({n} vCPUs), then {len(steps)} "
                       "alternated ping-pong runs", est)
-    recs = ctx.probe({"job": "session", "vmms": vmms, "steps": steps,
+    recs = ctx.probe({"job": "session", "vmms": vmms, "steps": steps, "pre": " && ".join(pre),
                       "timeout": 300 * len(systems) + 60 * len(steps)},
                      timeout=300 * len(systems) + 60 * len(steps) + 60)
     ctx.progress.finish()
@@ -491,11 +490,14 @@ def bench_ipi(ctx):
           r["rtt_ns_qemu_median"], rng(r, "rtt_ns_qemu"), r["rtt_ns_ratio"],
           r["host_rtt_ns_median"]] for r in rows])
     panels = ipi_panels(rows, list(variants))
-    columns = (common.COMMON_COLUMNS + ["mode", "variant", "vcpus", "iters"]
+    write_outputs(ctx, "ipi", IPI_COLUMNS, rows, f"ipi ({host_note(ctx)})", panels)
+    return rows
+
+
+IPI_COLUMNS = (common.COMMON_COLUMNS + ["mode", "variant", "dedicated", "pv_send_ipi", "vcpus",
+                                         "iters"]
                + common.metric_columns("rtt_ns", ["smpvisor", "qemu"])
                + [f"host_rtt_ns_{f}" for f in common.STAT_FIELDS])
-    write_outputs(ctx, "ipi", columns, rows, f"ipi ({host_note(ctx)})", panels)
-    return rows
 
 
 def ipi_panels(rows, variants):
@@ -532,7 +534,10 @@ def ipi_rows(ctx, recs, systems, iters):
         for v in [s for s in systems if s != "qemu"]:
             row = ctx.machine.columns("ipi", f"{mode} {v}", "qemu -accel kvm -cpu host -M pc",
                                       ctx.reps)
+            conf = IPI_VARIANTS.get(v) or {}
             row.update(mode=mode, variant=v, vcpus=2, iters=iters,
+                       dedicated=int(conf.get("cpus", {}).get("dedicated", False)),
+                       pv_send_ipi=int(conf.get("pv", {}).get("pv_send_ipi", True)),
                        host_rtt_ns_median=host[0], host_rtt_ns_min=host[1],
                        host_rtt_ns_max=host[2])
             row.update(common.metric_values("rtt_ns", ["smpvisor", "qemu"],
@@ -878,7 +883,8 @@ def estimate(name, ctx, names):
         _, _, wheres, est = exits_plan(ctx)
         return est * len(wheres)
     if name == "ipi":
-        return ipi_estimate(2, 6 * ctx.reps, 500 if ctx.quick else 3000)
+        return ipi_estimate(len(IPI_VARIANTS) + 1, 2 * (len(IPI_VARIANTS) + 2) * ctx.reps,
+                            500 if ctx.quick else 3000)
     if name == "scaling":
         n = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
         return scaling_estimate(2 * n * ctx.reps, 500 if ctx.quick else 1000)

@@ -80,14 +80,21 @@ def test_ipi_rows_from_real_agent_output(tmp_path):
     recs = host_session(steps)
     steps_out = [r for r in recs if r["probe"] == "step"]
     assert [k for r in steps_out for k, _ in r["agent"]] == ["PINGPONG", "PINGPONG"]
-    recs = recs + relabel(steps_out, "smpvisor") + relabel(steps_out, "qemu")
-    rows = suite.ipi_rows(ctx, recs, ["smpvisor", "qemu"], 50)
-    futex = [r for r in rows if r["mode"] == "futex"][0]
-    assert futex["rtt_ns_smpvisor_median"] > 0
-    assert futex["rtt_ns_ratio"] == pytest.approx(1.0)
-    assert futex["host_rtt_ns_median"] == futex["rtt_ns_qemu_median"]
+    variants = list(suite.IPI_VARIANTS)
+    recs = recs + relabel(steps_out, "qemu") + sum((relabel(steps_out, v) for v in variants), [])
+    rows = suite.ipi_rows(ctx, recs, variants + ["qemu"], 50)
+    futex = [r for r in rows if r["mode"] == "futex"]
+    assert [r["variant"] for r in futex] == variants
+    assert futex[0]["rtt_ns_smpvisor_median"] > 0
+    assert futex[0]["rtt_ns_ratio"] == pytest.approx(1.0)
+    assert futex[0]["host_rtt_ns_median"] == futex[0]["rtt_ns_qemu_median"]
+    flags = {r["variant"]: (r["dedicated"], r["pv_send_ipi"]) for r in futex}
+    assert flags == {"smpvisor": (0, 1), "smpvisor-no-pv-ipi": (0, 0),
+                     "smpvisor-dedicated": (1, 1)}
+    check_csv(common.write_csv("ipi", suite.IPI_COLUMNS, rows, str(tmp_path)),
+              ["variant", "dedicated", "pv_send_ipi", "rtt_ns_ratio", "host_rtt_ns_median"])
     if suite.shutil_which("gnuplot"):
-        png = common.plot("ipi", "test", suite.ipi_panels(rows, ["smpvisor"]), str(tmp_path))
+        png = common.plot("ipi", "test", suite.ipi_panels(rows, variants), str(tmp_path))
         assert png and os.path.getsize(png) > 1000
 
 
@@ -133,12 +140,7 @@ def test_smaps_split_of_this_process():
     assert total > 0 and guest == 0
 
 
-def test_option_detection_and_blk_skip(capsys):
-    text = ("  --cpus N          number of vCPUs\n"
-            "  --dedicated-cpus  give each vCPU a host CPU of its own\n"
-            "  --pv-ipi MODE     paravirtual send-IPI\n")
-    assert suite.boolean_flag(text, "dedicated") == "--dedicated-cpus"
-    assert suite.boolean_flag(text, "ipi") is None   # takes an argument
+def test_blk_skip_without_disk(capsys):
     if "--disk" not in suite.smpvisor_help():
         class Quiet(common.Progress):
             def note(self, msg):

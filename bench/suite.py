@@ -549,12 +549,18 @@ def ipi_rows(ctx, recs, systems, iters):
 
 # --- scaling -----------------------------------------------------------------
 
-def cpuloop_cmd(system, k, ms_):
-    """Run the agent's cpuloop on CPUs 0..k-1 only: the agent uses the CPUs
-    listed in /sys/devices/system/cpu/online, so bind-mount a shorter list
-    over it (in a private mount namespace on the host)."""
+# The scaling workloads: the agent option and what it measures.
+SCALING_WORKLOADS = {"cpuloop": "parallel CPU-bound loop",
+                     "lockloop": "the same loop under one shared mutex"}
+
+
+def cpuloop_cmd(system, k, ms_, workload="cpuloop"):
+    """Run the agent's cpuloop (or lockloop) on CPUs 0..k-1 only: the agent
+    uses the CPUs listed in /sys/devices/system/cpu/online, so bind-mount a
+    shorter list over it (in a private mount namespace on the host)."""
     inner = (f"echo 0-{k - 1} > {{tmp}}/bench-online && mount --bind {{tmp}}/bench-online "
-             f"/sys/devices/system/cpu/online && {{agent}} agent.report=0 agent.cpuloop={ms_}")
+             f"/sys/devices/system/cpu/online && {{agent}} agent.report=0 "
+             f"agent.{workload}={ms_}")
     if system == "host":
         return "unshare -m sh -c " + shlex.quote(inner.format(tmp="/tmp", agent=AGENT))
     return ("(" + inner.format(tmp="", agent="/init") +
@@ -568,11 +574,11 @@ def bench_scaling(ctx):
     loop_ms = 500 if ctx.quick else 1000
     systems = ["smpvisor", "host"]
     vmms = {"smpvisor": vmm_cmd("smpvisor", kernel, initrd, n, 256, "agent.shell=1")}
-    steps = [{"system": s, "tag": k, "cmd": cpuloop_cmd(s, k, loop_ms)}
-             for rep in range(ctx.reps) for k in ks for s in systems]
+    steps = [{"system": s, "tag": [w, k], "cmd": cpuloop_cmd(s, k, loop_ms, w)}
+             for rep in range(ctx.reps) for w in SCALING_WORKLOADS for k in ks for s in systems]
     est = scaling_estimate(len(steps), loop_ms)
     ctx.progress.step(f"scaling: booting smpvisor with {n} vCPUs, then {len(steps)} "
-                      f"alternated cpuloop runs (guest, host) at 1..{n} CPUs", est)
+                      f"alternated cpuloop/lockloop runs (guest, host) at 1..{n} CPUs", est)
     recs = ctx.probe({"job": "session", "vmms": vmms, "steps": steps,
                       "timeout": 400 + 30 * len(steps)}, timeout=460 + 30 * len(steps))
     ctx.progress.finish()
@@ -581,27 +587,41 @@ def bench_scaling(ctx):
                           f"{e.get('tail', '')[-1500:]}")
     rows = scaling_rows(ctx, recs, ks, loop_ms)
     common.print_table(
-        f"scaling: agent.cpuloop throughput on k of {n} vCPUs vs the same loop on the "
-        f"host (L1) on k CPUs; median of {ctx.reps}",
-        ["k", "guest Miter/s", "host Miter/s", "ratio", "guest speed-up", "host speed-up",
-         "guest eff.", "host eff.", "eff. ratio"],
-        [[r["cpus"], mega(r["iters_per_s_smpvisor_median"]), mega(r["iters_per_s_host_median"]),
-          r["iters_per_s_ratio"], r["speedup_smpvisor"], r["speedup_host"],
-          r["efficiency_smpvisor"], r["efficiency_host"], r["efficiency_ratio"]] for r in rows])
-    panels = [
-        Panel("speed-up", "busy CPUs (k)", "throughput / throughput at k=1",
-              [Series("smpvisor guest", [(r["cpus"], r["speedup_smpvisor"]) for r in rows]),
-               Series("host (L1) itself", [(r["cpus"], r["speedup_host"]) for r in rows]),
-               Series("ideal", [(r["cpus"], float(r["cpus"])) for r in rows])]),
-        Panel("throughput", "busy CPUs (k)", "loop iterations per second (millions)",
-              [series(rows, "cpus", "iters_per_s_smpvisor", "smpvisor guest", 1e-6),
-               series(rows, "cpus", "iters_per_s_host", "host (L1) itself", 1e-6)])]
-    columns = (common.COMMON_COLUMNS + ["cpus", "vcpus", "loop_ms"]
-               + common.metric_columns("iters_per_s", ["smpvisor", "host"])
-               + ["speedup_smpvisor", "speedup_host", "efficiency_smpvisor",
-                  "efficiency_host", "efficiency_ratio"])
-    write_outputs(ctx, "scaling", columns, rows, f"scaling ({host_note(ctx)})", panels)
+        f"scaling: agent loops, throughput on k of {n} vCPUs vs the same loop on the "
+        f"host (L1) on k CPUs; median of {ctx.reps}; eff. = speed-up / k",
+        ["workload", "k", "guest Miter/s", "host Miter/s", "ratio", "guest speed-up",
+         "host speed-up", "guest eff.", "host eff.", "eff. ratio"],
+        [[r["workload"], r["cpus"], mega(r["iters_per_s_smpvisor_median"]),
+          mega(r["iters_per_s_host_median"]), r["iters_per_s_ratio"], r["speedup_smpvisor"],
+          r["speedup_host"], r["efficiency_smpvisor"], r["efficiency_host"],
+          r["efficiency_ratio"]] for r in rows])
+    write_outputs(ctx, "scaling", SCALING_COLUMNS, rows, f"scaling ({host_note(ctx)})",
+                  scaling_panels(rows))
     return rows
+
+
+SCALING_COLUMNS = (common.COMMON_COLUMNS + ["workload", "cpus", "vcpus", "loop_ms"]
+                   + common.metric_columns("iters_per_s", ["smpvisor", "host"])
+                   + ["speedup_smpvisor", "speedup_host", "efficiency_smpvisor",
+                      "efficiency_host", "efficiency_ratio"])
+
+
+def scaling_panels(rows):
+    """Speed-up and efficiency: a line per system and workload."""
+    sp, eff, thr = [], [], []
+    for w in SCALING_WORKLOADS:
+        sub = [r for r in rows if r["workload"] == w]
+        for s, label in (("smpvisor", "smpvisor guest"), ("host", "host (L1) itself")):
+            sp.append(Series(f"{label}, {w}", [(r["cpus"], r[f"speedup_{s}"]) for r in sub]))
+            eff.append(Series(f"{label}, {w}", [(r["cpus"], r[f"efficiency_{s}"])
+                                                for r in sub]))
+            thr.append(series(sub, "cpus", f"iters_per_s_{s}", f"{label}, {w}", 1e-6))
+    ks = sorted({r["cpus"] for r in rows})
+    sp.append(Series("ideal", [(k, float(k)) for k in ks]))
+    return [Panel("speed-up", "busy CPUs (k)", "throughput / throughput at k=1", sp),
+            Panel("efficiency", "busy CPUs (k)", "speed-up / k", eff),
+            Panel("throughput", "busy CPUs (k)", "loop iterations per second (millions)", thr,
+                  logy=True)]
 
 
 def mega(v):
@@ -613,24 +633,31 @@ def scaling_rows(ctx, recs, ks, loop_ms):
     for r in recs:
         if r.get("probe") != "step":
             continue
+        tag = r["tag"] if isinstance(r["tag"], list) else ["cpuloop", r["tag"]]
         for kind, x in r["agent"]:
-            if kind == "CPULOOP" and x.get("ms"):
-                got.setdefault((r["system"], r["tag"]), []).append(x["total"] / (x["ms"] / 1000))
-    base = {s: common.summary(got.get((s, 1), []))[0] for s in ("smpvisor", "host")}
+            if kind in ("CPULOOP", "LOCKLOOP") and x.get("ms"):
+                got.setdefault((r["system"], kind.lower(), tag[1]), []).append(
+                    x["total"] / (x["ms"] / 1000))
     rows = []
-    for k in ks:
-        row = ctx.machine.columns("scaling", f"cpus={k}", "the same loop on the host (L1)",
-                                  ctx.reps)
-        row.update(cpus=k, vcpus=ks[-1], loop_ms=loop_ms)
-        row.update(common.metric_values("iters_per_s", ["smpvisor", "host"],
-                                        {s: got.get((s, k), []) for s in ("smpvisor", "host")}))
-        for s in ("smpvisor", "host"):
-            med = row[f"iters_per_s_{s}_median"]
-            sp = common.ratio(med, base[s])
-            row[f"speedup_{s}"] = sp
-            row[f"efficiency_{s}"] = None if sp is None else sp / k
-        row["efficiency_ratio"] = common.ratio(row["efficiency_smpvisor"], row["efficiency_host"])
-        rows.append(row)
+    for w in SCALING_WORKLOADS:
+        if not any(key[1] == w for key in got):
+            continue
+        base = {s: common.summary(got.get((s, w, 1), []))[0] for s in ("smpvisor", "host")}
+        for k in ks:
+            row = ctx.machine.columns("scaling", f"{w} cpus={k}",
+                                      "the same loop on the host (L1)", ctx.reps)
+            row.update(workload=w, cpus=k, vcpus=ks[-1], loop_ms=loop_ms)
+            row.update(common.metric_values("iters_per_s", ["smpvisor", "host"],
+                                            {s: got.get((s, w, k), [])
+                                             for s in ("smpvisor", "host")}))
+            for s in ("smpvisor", "host"):
+                med = row[f"iters_per_s_{s}_median"]
+                sp = common.ratio(med, base[s])
+                row[f"speedup_{s}"] = sp
+                row[f"efficiency_{s}"] = None if sp is None else sp / k
+            row["efficiency_ratio"] = common.ratio(row["efficiency_smpvisor"],
+                                                   row["efficiency_host"])
+            rows.append(row)
     return rows
 
 
@@ -887,7 +914,8 @@ def estimate(name, ctx, names):
                             500 if ctx.quick else 3000)
     if name == "scaling":
         n = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
-        return scaling_estimate(2 * n * ctx.reps, 500 if ctx.quick else 1000)
+        return scaling_estimate(2 * len(SCALING_WORKLOADS) * n * ctx.reps,
+                                500 if ctx.quick else 1000)
     if name == "blk":
         _, runtime, _, reps = blk_plan(ctx)
         return blk_estimate(3 * reps, runtime) if "--disk" in smpvisor_help() else 1

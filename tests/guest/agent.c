@@ -9,8 +9,8 @@
  * virtio, block and PCI devices) as one JSON line on the console, so tests
  * on the host can check the VMM's work from the guest's side. Options on the
  * kernel command line (agent.*) add workloads: a disk pattern writer and
- * checker, fio (in the bench initramfs), a per-CPU integer loop and a
- * cross-CPU ping-pong. At the end it
+ * checker, fio (in the bench initramfs), a per-CPU integer loop, the same
+ * loop under one shared lock and a cross-CPU ping-pong. At the end it
  * powers off, reboots or halts; PID 1 never exits, since that would panic.
  *
  * Every line it prints starts with an AGENT- marker and goes to the console
@@ -1163,8 +1163,36 @@ struct loop_thr {
 	long ms;
 	uint64_t iters;
 	int *go;			/* set once every thread exists */
+	pthread_mutex_t *lock;		/* agent.lockloop: the shared lock */
+	uint64_t *shared;		/* and what it guards */
 	pthread_t tid;
 };
+
+/*
+ * agent.lockloop: every iteration takes the one shared mutex, does a few
+ * steps of the same integer loop on the shared state and drops it, so all
+ * CPUs contend on one cache line and, when it is held, sleep on its futex.
+ */
+static uint64_t lock_iters(struct loop_thr *t, uint64_t end)
+{
+	uint64_t n = 0, x;
+	int i, k;
+
+	do {
+		for (i = 0; i < 256; i++) {
+			pthread_mutex_lock(t->lock);
+			x = *t->shared;
+			for (k = 0; k < 16; k++) {
+				x = x * 6364136223846793005ull + 1442695040888963407ull;
+				x ^= x >> 29;
+			}
+			*t->shared = x;
+			pthread_mutex_unlock(t->lock);
+		}
+		n += 256;
+	} while (now_ns() < end);
+	return n;
+}
 
 static void *loop_worker(void *arg)
 {
@@ -1176,6 +1204,10 @@ static void *loop_worker(void *arg)
 	while (!__atomic_load_n(t->go, __ATOMIC_ACQUIRE))
 		sched_yield();
 	end = now_ns() + t->ms * 1000000ull;
+	if (t->lock) {
+		t->iters = lock_iters(t, end);
+		return NULL;
+	}
 	do {
 		for (i = 0; i < 4096; i++) {
 			x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -1188,22 +1220,26 @@ static void *loop_worker(void *arg)
 	return NULL;
 }
 
-static void cpu_loop(long ms)
+/* agent.cpuloop (lock false) or agent.lockloop (lock true). */
+static void cpu_loop(long ms, bool lock)
 {
+	const char *what = lock ? "lockloop" : "cpuloop";
 	struct loop_thr *t = calloc(nr_online, sizeof(*t));
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	struct jb j = { 0 };
-	uint64_t total = 0;
+	uint64_t total = 0, shared = 1;
 	int i, n, go = 0;
 
 	if (!t || ms <= 0) {
-		agent_err("cpuloop: %s", t ? "bad duration" : "out of memory");
+		agent_err("%s: %s", what, t ? "bad duration" : "out of memory");
 		free(t);
 		return;
 	}
 	for (n = 0; n < nr_online; n++) {
-		t[n] = (struct loop_thr){ .cpu = online[n], .ms = ms, .go = &go };
+		t[n] = (struct loop_thr){ .cpu = online[n], .ms = ms, .go = &go,
+					  .lock = lock ? &mu : NULL, .shared = &shared };
 		if (pthread_create(&t[n].tid, NULL, loop_worker, &t[n])) {
-			agent_err("cpuloop: cannot start thread %d", n);
+			agent_err("%s: cannot start thread %d", what, n);
 			break;
 		}
 	}
@@ -1224,7 +1260,7 @@ static void cpu_loop(long ms)
 	jb_close(&j, ']');
 	jb_kint(&j, "total", (long long)total);
 	jb_close(&j, '}');
-	jb_emit(&j, "AGENT-CPULOOP");
+	jb_emit(&j, lock ? "AGENT-LOCKLOOP" : "AGENT-CPULOOP");
 	free(t);
 }
 
@@ -1672,7 +1708,7 @@ out:
 
 struct opts {
 	bool report, shell, debugfs, modules;
-	long cpuloop_ms, sleep_s;
+	long cpuloop_ms, lockloop_ms, sleep_s;
 	int loglevel;
 	const char *disk, *pingpong, *end, *net, *fio;
 };
@@ -1703,6 +1739,8 @@ static void parse_opts(char *cmdline, struct opts *o)
 			o->modules = atoi(v);
 		else if (!strcmp(w, "cpuloop"))
 			o->cpuloop_ms = atol(v);
+		else if (!strcmp(w, "lockloop"))
+			o->lockloop_ms = atol(v);
 		else if (!strcmp(w, "sleep"))
 			o->sleep_s = atol(v);
 		else if (!strcmp(w, "loglevel"))
@@ -1851,7 +1889,9 @@ int main(int argc, char **argv)
 	if (o.net)
 		net_test(o.net);
 	if (o.cpuloop_ms)
-		cpu_loop(o.cpuloop_ms);
+		cpu_loop(o.cpuloop_ms, false);
+	if (o.lockloop_ms)
+		cpu_loop(o.lockloop_ms, true);
 	if (o.pingpong)
 		ping_pong(o.pingpong);
 	if (o.sleep_s > 0)

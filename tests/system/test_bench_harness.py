@@ -53,22 +53,24 @@ def check_csv(path, must_have):
 @pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
 def test_scaling_rows_from_real_agent_output(tmp_path):
     ctx = ctx_for(tmp_path)
-    steps = [{"system": "host", "tag": k, "cmd": f"{AGENT} agent.report=0 agent.cpuloop=20"}
-             for k in (1, 2) for _ in range(2)]
+    steps = [{"system": "host", "tag": [w, k], "cmd": f"{AGENT} agent.report=0 agent.{w}=20"}
+             for w in suite.SCALING_WORKLOADS for k in (1, 2) for _ in range(2)]
     recs = host_session(steps)
     loops = [r for r in recs if r["probe"] == "step"]
-    assert len(loops) == 4
-    assert all(kind == "CPULOOP" for r in loops for kind, _ in r["agent"])
+    assert len(loops) == 8
+    assert [kind for r in loops for kind, _ in r["agent"]] == ["CPULOOP"] * 4 + ["LOCKLOOP"] * 4
     rows = suite.scaling_rows(ctx, recs + relabel(loops, "smpvisor"), [1, 2], 20)
+    assert [(r["workload"], r["cpus"]) for r in rows] == [
+        ("cpuloop", 1), ("cpuloop", 2), ("lockloop", 1), ("lockloop", 2)]
     assert rows[0]["speedup_smpvisor"] == pytest.approx(1.0)
     assert rows[1]["iters_per_s_ratio"] == pytest.approx(1.0)
-    cols = (common.COMMON_COLUMNS + ["cpus", "vcpus", "loop_ms"]
-            + common.metric_columns("iters_per_s", ["smpvisor", "host"])
-            + ["speedup_smpvisor", "speedup_host", "efficiency_smpvisor",
-               "efficiency_host", "efficiency_ratio"])
-    path = common.write_csv("scaling", cols, rows, str(tmp_path))
-    check_csv(path, ["iters_per_s_smpvisor_median", "iters_per_s_host_min",
+    assert rows[3]["efficiency_ratio"] == pytest.approx(1.0)
+    path = common.write_csv("scaling", suite.SCALING_COLUMNS, rows, str(tmp_path))
+    check_csv(path, ["workload", "iters_per_s_smpvisor_median", "iters_per_s_host_min",
                      "iters_per_s_ratio", "efficiency_ratio"])
+    if suite.shutil_which("gnuplot"):
+        png = common.plot("scaling", "test", suite.scaling_panels(rows), str(tmp_path))
+        assert png and os.path.getsize(png) > 1000
 
 
 @pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")

@@ -360,8 +360,8 @@ def bench_footprint(ctx):
         Panel("launch to first KVM_RUN", "vCPUs", "milliseconds",
               [series(mem_rows, "vcpus", "first_run_s_smpvisor", "smpvisor", 1000),
                series(mem_rows, "vcpus", "first_run_s_qemu", "QEMU", 1000)]),
-        Panel("vCPU creation", "vCPUs created", "microseconds per vCPU", cr_series,
-              logx=True)]
+        Panel("vCPU creation", "vCPUs created", "microseconds per vCPU (log scale)", cr_series,
+              logx=True, logy=True)]
     write_outputs(ctx, "footprint", columns, rows, f"footprint ({host_note(ctx)})", panels)
     return rows
 
@@ -786,6 +786,10 @@ def bench_blk(ctx):
     for e in (r for r in recs if r.get("probe") == "error"):
         ctx.progress.note(f"bench: blk: {e.get('system')}: {e.get('error')}\n"
                           f"{e.get('tail', '')[-1500:]}")
+    boots = [f"{r['system']} {r['seconds']:.0f} s" for r in recs if r.get("probe") == "booted"]
+    if boots:
+        ctx.progress.note(f"bench: blk: guests with the fio initramfs booted to their shell in "
+                          f"{', '.join(boots)}")
     fs = next((r["output"].split("BLK-FS", 1)[1].split()[0] for r in recs
                if r.get("probe") == "pre" and "BLK-FS" in r.get("output", "")), "?")
     rows = blk_rows(ctx, recs, n, runtime, size_mb, fs)
@@ -889,7 +893,7 @@ def footprint_boots(ctx):
 def exits_plan(ctx):
     n_max = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
     counts = sorted({1, 2, n_max} | ({4} if n_max >= 4 else set()))
-    iters = 2000 if ctx.quick else 4000
+    iters = 1000 if ctx.quick else 4000
     wheres = ["kvm"] + (["pvm"] if local_pvm() else [])
     est = 6 + sum(counts) * iters * 2 * 2 * 2 * (ctx.reps + 1) * 60e-6
     return counts, iters, wheres, est

@@ -191,6 +191,15 @@ static void request_exit(void *opaque, enum vm_exit_reason why)
 
 /* --- the two exit loops --- */
 
+/*
+ * The payload's exception stubs report on PL_PORT_EXC and then spin at
+ * CPL0 (emulated, slowly, under PVM): a run that sees one fails at once.
+ */
+static bool guest_exception(const struct kvm_run *run)
+{
+	return run->exit_reason == KVM_EXIT_IO && run->io.port == PL_PORT_EXC;
+}
+
 /* The limit: answer inline, nothing but a switch. */
 static int loop_bare(struct kvm_vcpu *kv, u64 *exits)
 {
@@ -204,6 +213,8 @@ static int loop_bare(struct kvm_vcpu *kv, u64 *exits)
 			continue;
 		if (r)
 			return r;
+		if (guest_exception(run))
+			return -EFAULT;
 		if (run->exit_reason == KVM_EXIT_IO) {
 			if (run->io.port == PORT_DONE)
 				return 0;
@@ -237,6 +248,8 @@ static int loop_smpvisor(struct xbench *b, struct vcpu *v, u64 *exits)
 			return r;
 		if (run->exit_reason == KVM_EXIT_IO && run->io.port == PORT_DONE)
 			return 0;
+		if (guest_exception(run))
+			return -EFAULT;
 		v->exits++;
 		vcpu_handle_exit(v);
 		if (atomic_load_explicit(&b->fatal, memory_order_relaxed))
@@ -269,7 +282,9 @@ static void *bench_thread(void *arg)
 	x->ns = now_ns() - t0;
 	if (r)
 		snprintf(x->err, sizeof(x->err), "vCPU %u: %s (exit %s)", v->idx,
-			 r == -EPROTO ? "unexpected exit" : strerror(-r),
+			 r == -EPROTO ? "unexpected exit" :
+			 r == -EFAULT ? "guest CPU exception (payload.h stub report)" :
+			 strerror(-r),
 			 kvm_exit_reason_name(v->kv.run->exit_reason));
 	return NULL;
 }

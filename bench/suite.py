@@ -119,18 +119,6 @@ def smpvisor_help():
         return ""
 
 
-def boolean_flag(help_text, *words):
-    """The option (e.g. --dedicated-cpus) whose help line names all words
-    and takes no argument, or None."""
-    for line in help_text.splitlines():
-        m = re.match(r"\s+(--[a-z0-9-]+)(\s+\S+)?\s{2,}", line + "  ")
-        if m and all(w in line.lower() for w in words):
-            arg = (m.group(2) or "").strip()
-            if not arg or arg.startswith("("):
-                return m.group(1)
-    return None
-
-
 def guest_mem_mb(n):
     return 256 if n <= 8 else 512 if n <= 32 else 1024 if n <= 64 else 2048
 
@@ -291,7 +279,7 @@ def boot_counts(ctx):
 
 
 def boot_budget(ctx):
-    return 6 * 60 if ctx.quick else 18 * 60
+    return 6 * 60 if ctx.quick else 15 * 60
 
 
 def bench_boot(ctx, counts=None, topo=None, timeout=None):
@@ -464,8 +452,8 @@ def bench_footprint(ctx):
         Panel("launch to first KVM_RUN", "vCPUs", "milliseconds",
               [series(mem_rows, "vcpus", "first_run_s_smpvisor", "smpvisor", 1000),
                series(mem_rows, "vcpus", "first_run_s_qemu", "QEMU", 1000)]),
-        Panel("vCPU creation", "vCPUs created", "microseconds per vCPU", cr_series,
-              logx=True)]
+        Panel("vCPU creation", "vCPUs created", "microseconds per vCPU (log scale)", cr_series,
+              logx=True, logy=True)]
     write_outputs(ctx, "footprint", columns, rows, f"footprint ({host_note(ctx)})", panels)
     return rows
 
@@ -545,19 +533,30 @@ def exits_rows(ctx, recs, iters, host_kind):
 
 # --- ipi ---------------------------------------------------------------------
 
+# The smpvisor variants of the ipi benchmark: name -> config file (JSON)
+# or None. The default has every PV feature on, PV send-IPI included, and
+# no dedicated CPUs. Dedicated-CPU mode needs every vCPU pinned 1:1, so
+# vCPUs 0 and 1 go to the KVM host's CPUs 2 and 3 (the other guests idle).
+IPI_VARIANTS = {
+    "smpvisor": None,
+    "smpvisor-no-pv-ipi": {"pv": {"pv_send_ipi": False}},
+    "smpvisor-dedicated": {"cpus": {"count": 2, "pin": {"0": "2", "1": "3"},
+                                    "dedicated": True}},
+}
+
+
 def bench_ipi(ctx):
     kernel, initrd = ctx.guest()
     iters = 500 if ctx.quick else 3000
-    help_text = smpvisor_help()
-    variants = {"smpvisor": []}
-    for words, name in ((("dedicated",), "smpvisor-dedicated"), (("pv", "ipi"), "smpvisor-pvipi")):
-        flag = boolean_flag(help_text, *words)
-        if flag:
-            variants[name] = [flag]
-        else:
-            ctx.progress.note(f"bench: ipi: no {' '.join(words)} option in `smpvisor run "
-                              f"--help`: variant {name} not measured")
     n = 2
+    variants, pre = {}, []
+    for name, conf in IPI_VARIANTS.items():
+        if conf is None:
+            variants[name] = []
+            continue
+        path = f"/tmp/bench-ipi-{name}.json"
+        pre.append(f"echo {shlex.quote(json.dumps(conf))} > {path}")
+        variants[name] = ["--config", path]
     systems = list(variants) + ["qemu"]
     vmms = {s: vmm_cmd(s, kernel, initrd, n, 256, "agent.shell=1", variants.get(s, ()))
             for s in systems}
@@ -571,7 +570,7 @@ def bench_ipi(ctx):
     est = ipi_estimate(len(systems), len(steps), iters)
     ctx.progress.step(f"ipi: booting {', '.join(systems)} ({n} vCPUs), then {len(steps)} "
                       "alternated ping-pong runs", est)
-    recs = ctx.probe({"job": "session", "vmms": vmms, "steps": steps,
+    recs = ctx.probe({"job": "session", "vmms": vmms, "steps": steps, "pre": " && ".join(pre),
                       "timeout": 300 * len(systems) + 60 * len(steps)},
                      timeout=300 * len(systems) + 60 * len(steps) + 60)
     ctx.progress.finish()
@@ -584,11 +583,14 @@ def bench_ipi(ctx):
           r["rtt_ns_qemu_median"], rng(r, "rtt_ns_qemu"), r["rtt_ns_ratio"],
           r["host_rtt_ns_median"]] for r in rows])
     panels = ipi_panels(rows, list(variants))
-    columns = (common.COMMON_COLUMNS + ["mode", "variant", "vcpus", "iters"]
+    write_outputs(ctx, "ipi", IPI_COLUMNS, rows, f"ipi ({host_note(ctx)})", panels)
+    return rows
+
+
+IPI_COLUMNS = (common.COMMON_COLUMNS + ["mode", "variant", "dedicated", "pv_send_ipi", "vcpus",
+                                         "iters"]
                + common.metric_columns("rtt_ns", ["smpvisor", "qemu"])
                + [f"host_rtt_ns_{f}" for f in common.STAT_FIELDS])
-    write_outputs(ctx, "ipi", columns, rows, f"ipi ({host_note(ctx)})", panels)
-    return rows
 
 
 def ipi_panels(rows, variants):
@@ -625,7 +627,10 @@ def ipi_rows(ctx, recs, systems, iters):
         for v in [s for s in systems if s != "qemu"]:
             row = ctx.machine.columns("ipi", f"{mode} {v}", "qemu -accel kvm -cpu host -M pc",
                                       ctx.reps)
+            conf = IPI_VARIANTS.get(v) or {}
             row.update(mode=mode, variant=v, vcpus=2, iters=iters,
+                       dedicated=int(conf.get("cpus", {}).get("dedicated", False)),
+                       pv_send_ipi=int(conf.get("pv", {}).get("pv_send_ipi", True)),
                        host_rtt_ns_median=host[0], host_rtt_ns_min=host[1],
                        host_rtt_ns_max=host[2])
             row.update(common.metric_values("rtt_ns", ["smpvisor", "qemu"],
@@ -637,30 +642,41 @@ def ipi_rows(ctx, recs, systems, iters):
 
 # --- scaling -----------------------------------------------------------------
 
-def cpuloop_cmd(system, k, ms_):
-    """Run the agent's cpuloop on CPUs 0..k-1 only: the agent uses the CPUs
-    listed in /sys/devices/system/cpu/online, so bind-mount a shorter list
-    over it (in a private mount namespace on the host)."""
+# The scaling workloads: the agent option and what it measures.
+SCALING_WORKLOADS = {"cpuloop": "parallel CPU-bound loop",
+                     "lockloop": "the same loop under one shared mutex"}
+
+
+def cpuloop_cmd(system, k, ms_, workload="cpuloop"):
+    """Run the agent's cpuloop (or lockloop) on CPUs 0..k-1 only: the agent
+    uses the CPUs listed in /sys/devices/system/cpu/online, so bind-mount a
+    shorter list over it (in a private mount namespace on the host)."""
     inner = (f"echo 0-{k - 1} > {{tmp}}/bench-online && mount --bind {{tmp}}/bench-online "
-             f"/sys/devices/system/cpu/online && {{agent}} agent.report=0 agent.cpuloop={ms_}")
+             f"/sys/devices/system/cpu/online && {{agent}} agent.report=0 "
+             f"agent.{workload}={ms_}")
     if system == "host":
         return "unshare -m sh -c " + shlex.quote(inner.format(tmp="/tmp", agent=AGENT))
     return ("(" + inner.format(tmp="", agent="/init") +
             "; umount /sys/devices/system/cpu/online)")
 
 
+def scaling_counts(n):
+    """k = 1..n busy CPUs; above 4, 1 and the even counts (time budget)."""
+    return list(range(1, n + 1)) if n <= 4 else [1] + list(range(2, n + 1, 2))
+
+
 def bench_scaling(ctx):
     kernel, initrd = ctx.guest()
     n = ctx.l1_cpus if not ctx.kvm().direct else os.cpu_count()
-    ks = list(range(1, n + 1))
+    ks = scaling_counts(n)
     loop_ms = 500 if ctx.quick else 1000
     systems = ["smpvisor", "host"]
     vmms = {"smpvisor": vmm_cmd("smpvisor", kernel, initrd, n, 256, "agent.shell=1")}
-    steps = [{"system": s, "tag": k, "cmd": cpuloop_cmd(s, k, loop_ms)}
-             for rep in range(ctx.reps) for k in ks for s in systems]
+    steps = [{"system": s, "tag": [w, k], "cmd": cpuloop_cmd(s, k, loop_ms, w)}
+             for rep in range(ctx.reps) for w in SCALING_WORKLOADS for k in ks for s in systems]
     est = scaling_estimate(len(steps), loop_ms)
     ctx.progress.step(f"scaling: booting smpvisor with {n} vCPUs, then {len(steps)} "
-                      f"alternated cpuloop runs (guest, host) at 1..{n} CPUs", est)
+                      f"alternated cpuloop/lockloop runs (guest, host) at 1..{n} CPUs", est)
     recs = ctx.probe({"job": "session", "vmms": vmms, "steps": steps,
                       "timeout": 400 + 30 * len(steps)}, timeout=460 + 30 * len(steps))
     ctx.progress.finish()
@@ -669,27 +685,41 @@ def bench_scaling(ctx):
                           f"{e.get('tail', '')[-1500:]}")
     rows = scaling_rows(ctx, recs, ks, loop_ms)
     common.print_table(
-        f"scaling: agent.cpuloop throughput on k of {n} vCPUs vs the same loop on the "
-        f"host (L1) on k CPUs; median of {ctx.reps}",
-        ["k", "guest Miter/s", "host Miter/s", "ratio", "guest speed-up", "host speed-up",
-         "guest eff.", "host eff.", "eff. ratio"],
-        [[r["cpus"], mega(r["iters_per_s_smpvisor_median"]), mega(r["iters_per_s_host_median"]),
-          r["iters_per_s_ratio"], r["speedup_smpvisor"], r["speedup_host"],
-          r["efficiency_smpvisor"], r["efficiency_host"], r["efficiency_ratio"]] for r in rows])
-    panels = [
-        Panel("speed-up", "busy CPUs (k)", "throughput / throughput at k=1",
-              [Series("smpvisor guest", [(r["cpus"], r["speedup_smpvisor"]) for r in rows]),
-               Series("host (L1) itself", [(r["cpus"], r["speedup_host"]) for r in rows]),
-               Series("ideal", [(r["cpus"], float(r["cpus"])) for r in rows])]),
-        Panel("throughput", "busy CPUs (k)", "loop iterations per second (millions)",
-              [series(rows, "cpus", "iters_per_s_smpvisor", "smpvisor guest", 1e-6),
-               series(rows, "cpus", "iters_per_s_host", "host (L1) itself", 1e-6)])]
-    columns = (common.COMMON_COLUMNS + ["cpus", "vcpus", "loop_ms"]
-               + common.metric_columns("iters_per_s", ["smpvisor", "host"])
-               + ["speedup_smpvisor", "speedup_host", "efficiency_smpvisor",
-                  "efficiency_host", "efficiency_ratio"])
-    write_outputs(ctx, "scaling", columns, rows, f"scaling ({host_note(ctx)})", panels)
+        f"scaling: agent loops, throughput on k of {n} vCPUs vs the same loop on the "
+        f"host (L1) on k CPUs; median of {ctx.reps}; eff. = speed-up / k",
+        ["workload", "k", "guest Miter/s", "host Miter/s", "ratio", "guest speed-up",
+         "host speed-up", "guest eff.", "host eff.", "eff. ratio"],
+        [[r["workload"], r["cpus"], mega(r["iters_per_s_smpvisor_median"]),
+          mega(r["iters_per_s_host_median"]), r["iters_per_s_ratio"], r["speedup_smpvisor"],
+          r["speedup_host"], r["efficiency_smpvisor"], r["efficiency_host"],
+          r["efficiency_ratio"]] for r in rows])
+    write_outputs(ctx, "scaling", SCALING_COLUMNS, rows, f"scaling ({host_note(ctx)})",
+                  scaling_panels(rows))
     return rows
+
+
+SCALING_COLUMNS = (common.COMMON_COLUMNS + ["workload", "cpus", "vcpus", "loop_ms"]
+                   + common.metric_columns("iters_per_s", ["smpvisor", "host"])
+                   + ["speedup_smpvisor", "speedup_host", "efficiency_smpvisor",
+                      "efficiency_host", "efficiency_ratio"])
+
+
+def scaling_panels(rows):
+    """Speed-up and efficiency: a line per system and workload."""
+    sp, eff, thr = [], [], []
+    for w in SCALING_WORKLOADS:
+        sub = [r for r in rows if r["workload"] == w]
+        for s, label in (("smpvisor", "smpvisor guest"), ("host", "host (L1) itself")):
+            sp.append(Series(f"{label}, {w}", [(r["cpus"], r[f"speedup_{s}"]) for r in sub]))
+            eff.append(Series(f"{label}, {w}", [(r["cpus"], r[f"efficiency_{s}"])
+                                                for r in sub]))
+            thr.append(series(sub, "cpus", f"iters_per_s_{s}", f"{label}, {w}", 1e-6))
+    ks = sorted({r["cpus"] for r in rows})
+    sp.append(Series("ideal", [(k, float(k)) for k in ks]))
+    return [Panel("speed-up", "busy CPUs (k)", "throughput / throughput at k=1", sp),
+            Panel("efficiency", "busy CPUs (k)", "speed-up / k", eff),
+            Panel("throughput", "busy CPUs (k)", "loop iterations per second (millions)", thr,
+                  logy=True)]
 
 
 def mega(v):
@@ -701,24 +731,31 @@ def scaling_rows(ctx, recs, ks, loop_ms):
     for r in recs:
         if r.get("probe") != "step":
             continue
+        tag = r["tag"] if isinstance(r["tag"], list) else ["cpuloop", r["tag"]]
         for kind, x in r["agent"]:
-            if kind == "CPULOOP" and x.get("ms"):
-                got.setdefault((r["system"], r["tag"]), []).append(x["total"] / (x["ms"] / 1000))
-    base = {s: common.summary(got.get((s, 1), []))[0] for s in ("smpvisor", "host")}
+            if kind in ("CPULOOP", "LOCKLOOP") and x.get("ms"):
+                got.setdefault((r["system"], kind.lower(), tag[1]), []).append(
+                    x["total"] / (x["ms"] / 1000))
     rows = []
-    for k in ks:
-        row = ctx.machine.columns("scaling", f"cpus={k}", "the same loop on the host (L1)",
-                                  ctx.reps)
-        row.update(cpus=k, vcpus=ks[-1], loop_ms=loop_ms)
-        row.update(common.metric_values("iters_per_s", ["smpvisor", "host"],
-                                        {s: got.get((s, k), []) for s in ("smpvisor", "host")}))
-        for s in ("smpvisor", "host"):
-            med = row[f"iters_per_s_{s}_median"]
-            sp = common.ratio(med, base[s])
-            row[f"speedup_{s}"] = sp
-            row[f"efficiency_{s}"] = None if sp is None else sp / k
-        row["efficiency_ratio"] = common.ratio(row["efficiency_smpvisor"], row["efficiency_host"])
-        rows.append(row)
+    for w in SCALING_WORKLOADS:
+        if not any(key[1] == w for key in got):
+            continue
+        base = {s: common.summary(got.get((s, w, 1), []))[0] for s in ("smpvisor", "host")}
+        for k in ks:
+            row = ctx.machine.columns("scaling", f"{w} cpus={k}",
+                                      "the same loop on the host (L1)", ctx.reps)
+            row.update(workload=w, cpus=k, vcpus=ks[-1], loop_ms=loop_ms)
+            row.update(common.metric_values("iters_per_s", ["smpvisor", "host"],
+                                            {s: got.get((s, w, k), [])
+                                             for s in ("smpvisor", "host")}))
+            for s in ("smpvisor", "host"):
+                med = row[f"iters_per_s_{s}_median"]
+                sp = common.ratio(med, base[s])
+                row[f"speedup_{s}"] = sp
+                row[f"efficiency_{s}"] = None if sp is None else sp / k
+            row["efficiency_ratio"] = common.ratio(row["efficiency_smpvisor"],
+                                                   row["efficiency_host"])
+            rows.append(row)
     return rows
 
 
@@ -726,112 +763,217 @@ def scaling_rows(ctx, recs, ks, loop_ms):
 
 BLK_DIR = "/tmp"   # in the KVM host; in the nested host a tmpfs
 
+# The fio workloads: (name, fio rw, block size, iodepth per job, metric).
+# IOPS for 4 KiB random I/O, MB/s (10^6 B/s) for 1 MiB sequential I/O.
+BLK_WORKLOADS = [("randread", "randread", "4k", 16, "iops"),
+                 ("randwrite", "randwrite", "4k", 16, "iops"),
+                 ("seqread", "read", "1M", 4, "mb_per_s"),
+                 ("seqwrite", "write", "1M", 4, "mb_per_s")]
 
-def blk_vmms(ctx, kernel, initrd, img_sv, img_q, conf):
-    sv = vmm_cmd("smpvisor", kernel, initrd, 2, 256, "agent.shell=1",
-                 ["--config", conf, "--disk", f"{img_sv},iothread=0"])
-    q = vmm_cmd("qemu", kernel, initrd, 2, 256, "agent.shell=1",
+
+def blk_plan(ctx):
+    """(guest vCPUs = disk queues N, fio seconds per job, image MiB, reps)."""
+    n = 2 if ctx.quick or ctx.l1_cpus < 8 else 4
+    return n, (1 if ctx.quick else 2), (64 if ctx.quick else 256), ctx.reps
+
+
+def fio_spec(filename, direct, runtime, n):
+    """agent.fio=... for one fio invocation that runs every workload with 1
+    job (one queue: the job is pinned to CPU 0, and blk-mq maps a CPU to
+    one queue) and then with n jobs (pinned one per CPU 0..n-1, so n
+    queues), one after another (stonewall), each for runtime seconds."""
+    items = [f"filename={filename}", "ioengine=libaio", f"direct={int(direct)}",
+             f"runtime={runtime}", "time_based=1", "group_reporting=1",
+             "clat_percentiles=0", "randrepeat=0"]
+    for jobs in (1, n):
+        for name, rw, bs, depth, _ in BLK_WORKLOADS:
+            items += [f"name={name}-j{jobs}", "stonewall", f"rw={rw}", f"bs={bs}",
+                      f"iodepth={depth}", f"numjobs={jobs}",
+                      f"cpus_allowed={'0' if jobs == 1 else f'0-{jobs - 1}'}",
+                      "cpus_allowed_policy=split"]
+    return ",".join(items)
+
+
+def fio_results(fio):
+    """{(workload, jobs): value} from fio's JSON (group_reporting, job
+    names WORKLOAD-jJOBS): IOPS or MB/s as BLK_WORKLOADS says."""
+    metric = {w[0]: (w[1], w[4]) for w in BLK_WORKLOADS}
+    out = {}
+    for job in (fio or {}).get("jobs", []):
+        name, _, jobs = job.get("jobname", "").rpartition("-j")
+        if name not in metric or not jobs.isdigit() or job.get("error"):
+            continue
+        rw, unit = metric[name]
+        side = job["write"] if "write" in rw else job["read"]
+        out[(name, int(jobs))] = side["iops"] if unit == "iops" else side["bw_bytes"] / 1e6
+    return out
+
+
+def blk_vmms(kernel, initrd, n, img_sv, img_q, conf):
+    """smpvisor's virtio-blk with n queues on one I/O thread, and QEMU's
+    virtio-blk-pci with n queues on an iothread: same guest, same memory."""
+    sv = vmm_cmd("smpvisor", kernel, initrd, n, 512, "agent.shell=1",
+                 ["--config", conf, "--disk", f"{img_sv},queues={n},iothread=0"])
+    q = vmm_cmd("qemu", kernel, initrd, n, 512, "agent.shell=1",
                 ["-object", "iothread,id=io0",
                  "-drive", f"file={img_q},format=raw,if=none,id=d0,cache=writeback,aio=threads",
-                 "-device", "virtio-blk-pci,drive=d0,iothread=io0"])
+                 "-device", f"virtio-blk-pci,drive=d0,iothread=io0,num-queues={n}"])
     return {"smpvisor": sv, "qemu": q}
 
 
+def blk_build_guest():
+    """The test guest with fio in its initramfs (tests/guest/build.sh --fio)."""
+    subprocess.run([os.path.join(common.ROOT, "tests", "guest", "build.sh"), "--out",
+                    guest.GUEST_DIR, "--fio"], check=True, stdout=subprocess.DEVNULL)
+    return (os.path.join(guest.GUEST_DIR, "vmlinuz"),
+            os.path.join(guest.GUEST_DIR, "initrd-fio.img"))
+
+
 def bench_blk(ctx):
-    """The agent's disk pattern write/verify pass (256 KiB O_DIRECT I/Os from
-    one thread per CPU): smpvisor virtio-blk with an I/O thread vs QEMU
-    virtio-blk with an iothread, and the same agent on the host on the
-    smpvisor guest's image file."""
+    """fio in the guest on smpvisor's virtio-blk and on QEMU's virtio-blk
+    with an iothread, and fio on the KVM host on the same image file (the
+    limit), alternated; 4 KiB random IOPS and 1 MiB sequential MB/s with
+    1 and N jobs (queues)."""
     if "--disk" not in smpvisor_help():
         msg = ("blk: skipped: `smpvisor run --help` has no --disk option yet "
                "(virtio-blk has not landed); nothing measured, no blk.csv written")
         ctx.progress.note("bench: " + msg)
         print(msg)
         return None
-    kernel, initrd = ctx.guest()
-    size_mb = 64 if ctx.quick else 256
+    if not shutil.which("fio"):
+        raise BenchError("fio is not installed (make deps installs it)")
+    kernel, initrd = blk_build_guest()
+    n, runtime, size_mb, reps = blk_plan(ctx)
     img_sv, img_q = f"{BLK_DIR}/bench-blk-smpvisor.img", f"{BLK_DIR}/bench-blk-qemu.img"
     conf = f"{BLK_DIR}/bench-blk.json"
-    pre = (f"truncate -s {size_mb}M {img_sv} {img_q} && "
-           f"echo '{{\"iothreads\": 1}}' > {conf}")
+    # Written through, so no run reads holes; the host's fio uses O_DIRECT
+    # unless the file system refuses it (tmpfs in the nested host), in
+    # which case the line below says so in the step's output.
+    pre = (f"for f in {img_sv} {img_q}; do dd if=/dev/zero of=$f bs=1M count={size_mb} "
+           f"status=none || exit 1; done; echo '{{\"iothreads\": 1}}' > {conf}; "
+           f"echo BLK-FS $(stat -f -c %T {BLK_DIR})")
+    host_direct = "[ \"$(stat -f -c %T " + BLK_DIR + ")\" = tmpfs ] && echo 0 || echo 1"
     steps = []
-    for rep in range(ctx.reps):
+    for rep in range(reps):
         for s in ("smpvisor", "qemu", "host"):
-            dev = img_sv if s == "host" else "vda"
-            prog = AGENT if s == "host" else "/init"
-            steps.append({"system": s, "cmd": f"{prog} agent.report=0 "
-                          f"agent.disk={dev},writeverify,seed={rep + 1}"})
-    est = blk_estimate(len(steps), size_mb)
-    ctx.progress.step(f"blk: booting smpvisor and QEMU with a {size_mb} MiB virtio-blk disk, "
-                      f"then {len(steps)} alternated write+verify passes", est)
-    recs = ctx.probe({"job": "session", "pre": pre,
-                      "vmms": blk_vmms(ctx, kernel, initrd, img_sv, img_q, conf),
-                      "steps": steps, "timeout": 900 + 60 * len(steps)},
-                     timeout=960 + 60 * len(steps))
-    ctx.run(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
-    ctx.progress.finish()
+            if s == "host":
+                spec = fio_spec(img_sv, True, runtime, n).replace("direct=1", "direct=$D")
+                cmd = f"D=$({host_direct}); {AGENT} agent.report=0 agent.fio={spec}"
+            else:
+                cmd = f"/init agent.report=0 agent.fio={fio_spec('/dev/vda', True, runtime, n)}"
+            steps.append({"system": s, "tag": rep, "cmd": cmd})
+    est = blk_estimate(len(steps), runtime)
+    ctx.progress.step(f"blk: booting smpvisor and QEMU ({n} vCPUs, {n}-queue virtio-blk on a "
+                      f"{size_mb} MiB image), then {len(steps)} alternated fio runs "
+                      f"(guest, guest, host)", est)
+    try:
+        recs = ctx.probe({"job": "session", "pre": pre,
+                          "vmms": blk_vmms(kernel, initrd, n, img_sv, img_q, conf),
+                          "steps": steps, "boot_timeout": 600,
+                          "timeout": 1200 + 90 * len(steps)},
+                         timeout=1260 + 90 * len(steps))
+    finally:
+        ctx.run_tolerant(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
+        ctx.progress.finish()
     for e in (r for r in recs if r.get("probe") == "error"):
         ctx.progress.note(f"bench: blk: {e.get('system')}: {e.get('error')}\n"
                           f"{e.get('tail', '')[-1500:]}")
-    rows, host_err = blk_rows(ctx, recs, size_mb)
-    if host_err:
-        ctx.progress.note(f"bench: blk: the agent on the host failed ({host_err}); "
-                          f"{BLK_DIR} in the nested host is a tmpfs, which refuses O_DIRECT")
-    common.print_table(
-        "blk: agent disk pattern pass, MB/s (10^6 B/s), 2 vCPUs, one 256 KiB O_DIRECT "
-        f"I/O stream per vCPU, {size_mb} MiB image; median [min-max] of {ctx.reps}",
-        ["pass", "smpvisor", "range", "QEMU", "range", "ratio", "host (same file)"],
-        [[r["pass"], r["mb_per_s_smpvisor_median"], rng(r, "mb_per_s_smpvisor"),
-          r["mb_per_s_qemu_median"], rng(r, "mb_per_s_qemu"), r["mb_per_s_ratio"],
-          r["host_mb_per_s_median"]] for r in rows])
-    xs = {"write": 1, "verify": 2}
-    panels = [Panel("disk pattern throughput", "pass",
-                    "MB/s (median, min-max)",
-                    [Series(title, [(xs[r["pass"]], r[f"{col}_median"], r[f"{col}_min"],
-                                     r[f"{col}_max"]) for r in rows])
-                     for title, col in (("smpvisor virtio-blk", "mb_per_s_smpvisor"),
-                                        ("QEMU virtio-blk + iothread", "mb_per_s_qemu"),
-                                        ("host, same file", "host_mb_per_s"))],
-                    xtics=[("write", 1), ("verify (read)", 2)])]
-    columns = (common.COMMON_COLUMNS + ["pass", "image_mb", "vcpus"]
-               + common.metric_columns("mb_per_s", ["smpvisor", "qemu"])
-               + [f"host_mb_per_s_{f}" for f in common.STAT_FIELDS])
-    write_outputs(ctx, "blk", columns, rows, f"blk ({host_note(ctx)})", panels)
+    boots = [f"{r['system']} {r['seconds']:.0f} s" for r in recs if r.get("probe") == "booted"]
+    if boots:
+        ctx.progress.note(f"bench: blk: guests with the fio initramfs booted to their shell in "
+                          f"{', '.join(boots)}")
+    fs = next((r["output"].split("BLK-FS", 1)[1].split()[0] for r in recs
+               if r.get("probe") == "pre" and "BLK-FS" in r.get("output", "")), "?")
+    rows = blk_rows(ctx, recs, n, runtime, size_mb, fs)
+    blk_report(ctx, rows, n, runtime, size_mb, fs)
     return rows
 
 
-def blk_rows(ctx, recs, size_mb):
-    got, host_err = {}, None
+def blk_rows(ctx, recs, n, runtime, size_mb, fs):
+    got = {}
     for r in recs:
         if r.get("probe") != "step":
             continue
         for kind, x in r["agent"]:
-            d = x.get("disk") if kind == "DISK" else None
-            if not d:
+            if kind != "FIO":
                 continue
-            if d.get("errors") or d.get("io_errors") or d.get("error"):
-                if r["system"] == "host":
-                    host_err = d.get("error") or "errors"
-                else:
-                    ctx.progress.note(f"bench: blk: {r['system']} {d.get('mode')}: {d}")
-                continue
-            got.setdefault((r["system"], d["mode"]), []).append(d["mb_per_s"])
+            if x.get("rc") or not x.get("fio"):
+                ctx.progress.note(f"bench: blk: fio on {r['system']} failed (rc {x.get('rc')}): "
+                                  f"{x.get('error')}")
+            for key, v in fio_results(x.get("fio")).items():
+                got.setdefault((r["system"], key), []).append(v)
     rows = []
-    for mode in ("write", "verify"):
-        row = ctx.machine.columns("blk", f"pass={mode}",
-                                  "qemu virtio-blk-pci + iothread, cache=writeback", ctx.reps)
-        host = common.summary(got.get(("host", mode), []))
-        row.update({"pass": mode, "image_mb": size_mb, "vcpus": 2,
-                    "host_mb_per_s_median": host[0], "host_mb_per_s_min": host[1],
-                    "host_mb_per_s_max": host[2]})
-        row.update(common.metric_values("mb_per_s", ["smpvisor", "qemu"],
-                                        {s: got.get((s, mode), []) for s in ("smpvisor", "qemu")}))
-        rows.append(row)
-    return rows, host_err
+    for jobs in (1, n):
+        for name, rw, bs, depth, unit in BLK_WORKLOADS:
+            row = ctx.machine.columns(
+                "blk", f"{name} bs={bs} jobs={jobs}",
+                "qemu virtio-blk-pci + iothread (cache=writeback,aio=threads); "
+                f"fio on the KVM host on the same image ({fs})", ctx.reps)
+            row.update(workload=name, rw=rw, bs=bs, iodepth=depth, jobs=jobs, queues=n,
+                       vcpus=n, unit=unit, runtime_s=runtime, image_mb=size_mb, host_fs=fs,
+                       host_direct=int(fs != "tmpfs"))
+            row.update(common.metric_values("value", ["smpvisor", "qemu", "host"],
+                                            {s: got.get((s, (name, jobs)), [])
+                                             for s in ("smpvisor", "qemu", "host")}))
+            row["value_ratio"] = common.ratio(row["value_smpvisor_median"],
+                                              row["value_qemu_median"])
+            row["value_host_ratio"] = common.ratio(row["value_smpvisor_median"],
+                                                   row["value_host_median"])
+            rows.append(row)
+    return rows
 
 
-def blk_estimate(nsteps, size_mb):
-    return 100 + nsteps * (3 + size_mb / 20)
+BLK_COLUMNS = (common.COMMON_COLUMNS
+               + ["workload", "rw", "bs", "iodepth", "jobs", "queues", "vcpus", "unit",
+                  "runtime_s", "image_mb", "host_fs", "host_direct"]
+               + common.metric_columns("value", ["smpvisor", "qemu", "host"])
+               + ["value_host_ratio"])
+
+
+def blk_report(ctx, rows, n, runtime, size_mb, fs):
+    """The table, blk.csv and blk.png."""
+    common.print_table(
+        f"blk: fio, {n}-vCPU guests, {n}-queue virtio-blk, {size_mb} MiB image "
+        f"on the KVM host's {fs}, {runtime} s per job; 4 KiB random: IOPS, 1 MiB sequential: "
+        f"MB/s; median [min-max] of {ctx.reps}; ratio = smpvisor / QEMU, "
+        "of host = smpvisor / fio on the host",
+        ["workload", "jobs", "unit", "smpvisor", "range", "QEMU", "range", "ratio",
+         "host", "of host"],
+        [[r["workload"], r["jobs"], "IOPS" if r["unit"] == "iops" else "MB/s",
+          r["value_smpvisor_median"], rng(r, "value_smpvisor"), r["value_qemu_median"],
+          rng(r, "value_qemu"), r["value_ratio"], r["value_host_median"],
+          r["value_host_ratio"]] for r in rows])
+    panels = []
+    for unit, title, ylabel, names in (
+            ("iops", "4 KiB random I/O", "IOPS (thousands; median, min-max)",
+             ["randread", "randwrite"]),
+            ("mb_per_s", "1 MiB sequential I/O", "MB/s (10^6 B/s; median, min-max)",
+             ["seqread", "seqwrite"])):
+        scale = 1e-3 if unit == "iops" else 1.0
+        cats = [(name, jobs) for name in names for jobs in (1, n)]
+        xt = [(f"{name} {jobs} job{'s' * (jobs > 1)}", i + 1) for i, (name, jobs) in
+              enumerate(cats)]
+        ss = []
+        for label, s in (("smpvisor virtio-blk", "smpvisor"),
+                         ("QEMU virtio-blk + iothread", "qemu"),
+                         ("fio on the host, same file", "host")):
+            pts = []
+            for i, key in enumerate(cats):
+                r = next(r for r in rows if (r["workload"], r["jobs"]) == key)
+                if r[f"value_{s}_median"] is not None:
+                    pts.append((i + 1, r[f"value_{s}_median"] * scale,
+                                r[f"value_{s}_min"] * scale, r[f"value_{s}_max"] * scale))
+            ss.append(Series(label, pts))
+        panels.append(Panel(title, "workload, fio jobs (one queue each)", ylabel, ss,
+                            logy=True, xtics=xt))
+    write_outputs(ctx, "blk", BLK_COLUMNS, rows, f"blk ({host_note(ctx)})", panels)
+
+
+def blk_estimate(nsteps, runtime):
+    # Each fio run starts slowly under TCG (it maps 63 libraries), then runs
+    # 8 jobs; the two guests boot with an 85 MiB initramfs (QEMU's loader
+    # is slow with it).
+    return 240 + nsteps * (15 + 8 * (runtime + 0.5))
 
 
 # --- estimates for the progress line, all planned before anything runs ---
@@ -843,7 +985,7 @@ def footprint_boots(ctx):
 def exits_plan(ctx):
     n_max = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
     counts = sorted({1, 2, n_max} | ({4} if n_max >= 4 else set()))
-    iters = 2000 if ctx.quick else 4000
+    iters = 1000 if ctx.quick else 4000
     wheres = ["kvm"] + (["pvm"] if local_pvm() else [])
     est = 6 + sum(counts) * iters * 2 * 2 * 2 * (ctx.reps + 1) * 60e-6
     return counts, iters, wheres, est
@@ -870,12 +1012,15 @@ def estimate(name, ctx, names):
         _, _, wheres, est = exits_plan(ctx)
         return est * len(wheres)
     if name == "ipi":
-        return ipi_estimate(2, 6 * ctx.reps, 500 if ctx.quick else 3000)
+        return ipi_estimate(len(IPI_VARIANTS) + 1, 2 * (len(IPI_VARIANTS) + 2) * ctx.reps,
+                            500 if ctx.quick else 3000)
     if name == "scaling":
         n = ctx.l1_cpus if not hosttest.has_hw_virt() else os.cpu_count()
-        return scaling_estimate(2 * n * ctx.reps, 500 if ctx.quick else 1000)
+        return scaling_estimate(2 * len(SCALING_WORKLOADS) * len(scaling_counts(n)) * ctx.reps,
+                                500 if ctx.quick else 1000)
     if name == "blk":
-        return blk_estimate(3 * ctx.reps, 64 if ctx.quick else 256) if "--disk" in smpvisor_help() else 1
+        _, runtime, _, reps = blk_plan(ctx)
+        return blk_estimate(3 * reps, runtime) if "--disk" in smpvisor_help() else 1
     return 1
 
 

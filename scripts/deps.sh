@@ -8,7 +8,7 @@ pkgs=(
 	libjansson-dev libnuma-dev liburing-dev libcmocka-dev
 	python3 python3-pytest acpica-tools valgrind
 	qemu-system-x86 qemu-system-common qemu-utils busybox-static cpio kmod
-	gnuplot-nox procps util-linux e2fsprogs
+	gnuplot-nox procps util-linux e2fsprogs fio
 )
 
 missing=()

@@ -9,7 +9,8 @@
  * virtio, block and PCI devices) as one JSON line on the console, so tests
  * on the host can check the VMM's work from the guest's side. Options on the
  * kernel command line (agent.*) add workloads: a disk pattern writer and
- * checker, a per-CPU integer loop and a cross-CPU ping-pong. At the end it
+ * checker, fio (in the bench initramfs), a per-CPU integer loop, the same
+ * loop under one shared lock and a cross-CPU ping-pong. At the end it
  * powers off, reboots or halts; PID 1 never exits, since that would panic.
  *
  * Every line it prints starts with an AGENT- marker and goes to the console
@@ -1163,8 +1164,36 @@ struct loop_thr {
 	long ms;
 	uint64_t iters;
 	int *go;			/* set once every thread exists */
+	pthread_mutex_t *lock;		/* agent.lockloop: the shared lock */
+	uint64_t *shared;		/* and what it guards */
 	pthread_t tid;
 };
+
+/*
+ * agent.lockloop: every iteration takes the one shared mutex, does a few
+ * steps of the same integer loop on the shared state and drops it, so all
+ * CPUs contend on one cache line and, when it is held, sleep on its futex.
+ */
+static uint64_t lock_iters(struct loop_thr *t, uint64_t end)
+{
+	uint64_t n = 0, x;
+	int i, k;
+
+	do {
+		for (i = 0; i < 256; i++) {
+			pthread_mutex_lock(t->lock);
+			x = *t->shared;
+			for (k = 0; k < 16; k++) {
+				x = x * 6364136223846793005ull + 1442695040888963407ull;
+				x ^= x >> 29;
+			}
+			*t->shared = x;
+			pthread_mutex_unlock(t->lock);
+		}
+		n += 256;
+	} while (now_ns() < end);
+	return n;
+}
 
 static void *loop_worker(void *arg)
 {
@@ -1176,6 +1205,10 @@ static void *loop_worker(void *arg)
 	while (!__atomic_load_n(t->go, __ATOMIC_ACQUIRE))
 		sched_yield();
 	end = now_ns() + t->ms * 1000000ull;
+	if (t->lock) {
+		t->iters = lock_iters(t, end);
+		return NULL;
+	}
 	do {
 		for (i = 0; i < 4096; i++) {
 			x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -1188,22 +1221,26 @@ static void *loop_worker(void *arg)
 	return NULL;
 }
 
-static void cpu_loop(long ms)
+/* agent.cpuloop (lock false) or agent.lockloop (lock true). */
+static void cpu_loop(long ms, bool lock)
 {
+	const char *what = lock ? "lockloop" : "cpuloop";
 	struct loop_thr *t = calloc(nr_online, sizeof(*t));
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	struct jb j = { 0 };
-	uint64_t total = 0;
+	uint64_t total = 0, shared = 1;
 	int i, n, go = 0;
 
 	if (!t || ms <= 0) {
-		agent_err("cpuloop: %s", t ? "bad duration" : "out of memory");
+		agent_err("%s: %s", what, t ? "bad duration" : "out of memory");
 		free(t);
 		return;
 	}
 	for (n = 0; n < nr_online; n++) {
-		t[n] = (struct loop_thr){ .cpu = online[n], .ms = ms, .go = &go };
+		t[n] = (struct loop_thr){ .cpu = online[n], .ms = ms, .go = &go,
+					  .lock = lock ? &mu : NULL, .shared = &shared };
 		if (pthread_create(&t[n].tid, NULL, loop_worker, &t[n])) {
-			agent_err("cpuloop: cannot start thread %d", n);
+			agent_err("%s: cannot start thread %d", what, n);
 			break;
 		}
 	}
@@ -1224,7 +1261,7 @@ static void cpu_loop(long ms)
 	jb_close(&j, ']');
 	jb_kint(&j, "total", (long long)total);
 	jb_close(&j, '}');
-	jb_emit(&j, "AGENT-CPULOOP");
+	jb_emit(&j, lock ? "AGENT-LOCKLOOP" : "AGENT-CPULOOP");
 	free(t);
 }
 
@@ -1333,6 +1370,168 @@ static void ping_pong(const char *v)
 	jb_close(&j, '}');
 	jb_emit(&j, "AGENT-PINGPONG");
 	free(p.rtt);
+}
+
+/* ---- agent.fio: fio's JSON result on one line ------------------------ */
+
+#define FIO_MAX_ARGS	128
+#define FIO_OUT_MAX	(4 << 20)
+
+/*
+ * Squeeze fio's pretty-printed JSON onto one line: drop every line's
+ * leading and trailing blanks and the newlines (fio never breaks a line
+ * inside a string). Lines before the first "{" and after the last "}"
+ * (warnings fio printed) go to *junk instead. Works in place.
+ */
+static char *fio_squeeze(char *text, char **junk)
+{
+	char *start = NULL, *end = NULL, *l, *w, *nl;
+	size_t n;
+
+	*junk = NULL;
+	for (l = text; *l; l = nl ? nl + 1 : l + strlen(l)) {
+		nl = strchr(l, '\n');
+		if (!start && *l == '{')
+			start = l;
+		if (start && *l == '}')
+			end = l + 1;
+		if (!nl)
+			break;
+	}
+	if (!start || !end) {
+		*junk = text;
+		return NULL;
+	}
+	if (start > text) {
+		start[-1] = 0;
+		*junk = text;
+	}
+	*end = 0;
+	for (w = l = start; l && *l; l = nl) {
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl++ = 0;
+		while (*l == ' ' || *l == '\t')
+			l++;
+		n = strlen(l);
+		while (n && (l[n - 1] == ' ' || l[n - 1] == '\t' || l[n - 1] == '\r'))
+			n--;
+		memmove(w, l, n);
+		w += n;
+	}
+	*w = 0;
+	return start;
+}
+
+/*
+ * agent.fio=KEY=VAL[,KEY[=VAL]...]: run fio (the bench initramfs has it in
+ * /usr/bin; as an ordinary process the host's own) with --KEY=VAL for each
+ * item, --name=agent unless named, and --output-format=json. Prints
+ * AGENT-FIO {"rc": N, "args": "...", "fio": {fio's JSON}, "error": ...}.
+ */
+static void fio_run(const char *v)
+{
+	char *spec = strdup(v), *save, *it, *argv[FIO_MAX_ARGS + 4];
+	char *buf = NULL, *json = NULL, *junk = NULL, path[PATH_MAX];
+	size_t len = 0, cap = 0;
+	int argc = 0, nuser, p[2] = { -1, -1 }, st = -1;
+	bool named = false;
+	struct jb j = { 0 };
+	const char *oldpath;
+	ssize_t r;
+	pid_t pid;
+
+	argv[argc++] = "fio";
+	for (it = spec ? strtok_r(spec, ",", &save) : NULL; it && argc < FIO_MAX_ARGS;
+	     it = strtok_r(NULL, ",", &save)) {
+		if (asprintf(&argv[argc], "--%s", it) < 0) {
+			nuser = argc;
+			goto out;
+		}
+		named |= !strncmp(it, "name=", 5);
+		argc++;
+	}
+	nuser = argc;
+	if (!spec || it) {
+		agent_err("bad agent.fio=%s (want KEY=VAL,... with at most %d items)", v,
+			  FIO_MAX_ARGS - 1);
+		goto out;
+	}
+	argv[argc++] = "--output-format=json";
+	if (!named)
+		argv[argc++] = "--name=agent";
+	argv[argc] = NULL;
+	if (pipe(p)) {
+		agent_err("fio: pipe: %s", strerror(errno));
+		goto out;
+	}
+	oldpath = getenv("PATH");
+	snprintf(path, sizeof(path), "%s%s/usr/bin:/bin:/usr/sbin:/sbin",
+		 oldpath ? oldpath : "", oldpath ? ":" : "");
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		setenv("PATH", path, 1);
+		execvp("fio", argv);
+		fprintf(stderr, "fio: exec: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	p[1] = -1;
+	if (pid < 0) {
+		agent_err("fio: fork: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (len + 65536 > cap && cap < FIO_OUT_MAX) {
+			char *nb = realloc(buf, cap + 65536 * 4);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap += 65536 * 4;
+		}
+		if (len + 1 >= cap)
+			break;	/* too much output: keep what fits */
+		r = read(p[0], buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(p[0]);
+	p[0] = -1;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (buf) {
+		buf[len] = 0;
+		json = fio_squeeze(buf, &junk);
+	}
+	jb_open(&j, '{');
+	jb_kint(&j, "rc", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	jb_kstr(&j, "args", v);
+	jb_key(&j, "fio");
+	jb_lit(&j, json ? json : "null");
+	/* What fio printed that is not its JSON: its warnings and errors. */
+	if (junk && strlen(junk) > 2000)
+		junk[2000] = 0;
+	jb_kstr(&j, "error", json && !(WIFEXITED(st) && WEXITSTATUS(st)) ? NULL :
+		(junk && *junk ? junk : "no JSON from fio"));
+	jb_close(&j, '}');
+	jb_emit(&j, "AGENT-FIO");
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	while (nuser > 1)
+		free(argv[--nuser]);
+	free(buf);
+	free(spec);
 }
 
 /* ---- network: agent.net=IP/PREFIX,PEER[,PORT] ------------------------- */
@@ -1774,9 +1973,9 @@ out:
 
 struct opts {
 	bool report, shell, debugfs, modules;
-	long cpuloop_ms, sleep_s;
+	long cpuloop_ms, lockloop_ms, sleep_s;
 	int loglevel;
-	const char *disk, *pingpong, *end, *net, *hostile;
+	const char *disk, *pingpong, *end, *net, *hostile, *fio;
 };
 
 /* Split the command line in place into words, then pick out agent.*=. */
@@ -1805,6 +2004,8 @@ static void parse_opts(char *cmdline, struct opts *o)
 			o->modules = atoi(v);
 		else if (!strcmp(w, "cpuloop"))
 			o->cpuloop_ms = atol(v);
+		else if (!strcmp(w, "lockloop"))
+			o->lockloop_ms = atol(v);
 		else if (!strcmp(w, "sleep"))
 			o->sleep_s = atol(v);
 		else if (!strcmp(w, "loglevel"))
@@ -1817,6 +2018,8 @@ static void parse_opts(char *cmdline, struct opts *o)
 			o->net = v;
 		else if (!strcmp(w, "hostile"))
 			o->hostile = v;
+		else if (!strcmp(w, "fio"))
+			o->fio = v;
 		else if (!strcmp(w, "end"))
 			o->end = v;
 		else
@@ -1948,12 +2151,16 @@ int main(int argc, char **argv)
 		report(cmdline);
 	if (o.disk)
 		disk_test(o.disk);
+	if (o.fio)
+		fio_run(o.fio);
 	if (o.net)
 		net_test(o.net);
 	if (o.hostile)
 		hostile_test(o.hostile);
 	if (o.cpuloop_ms)
-		cpu_loop(o.cpuloop_ms);
+		cpu_loop(o.cpuloop_ms, false);
+	if (o.lockloop_ms)
+		cpu_loop(o.lockloop_ms, true);
 	if (o.pingpong)
 		ping_pong(o.pingpong);
 	if (o.sleep_s > 0)

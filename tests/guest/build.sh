@@ -10,15 +10,20 @@
 #                   load order (the .deb has no modules.dep)
 #   kernel.config   the kernel's config, kernel.release its `uname -r`
 #   stamp           what the image was built from; unchanged inputs = no work
+#   initrd-fio.img  with --fio: initrd.img followed by a second cpio archive
+#                   holding the host's fio (Debian's, dynamically linked),
+#                   the shared libraries ldd lists and the loader, for the
+#                   blk benchmark (bench/); stamp-fio says what it holds
 #
 # The kernel .deb is downloaded once into build/assets/ (named by package and
-# version). Usage: tests/guest/build.sh [--out DIR] [--agent PATH] [--force]
+# version). Usage: tests/guest/build.sh [--out DIR] [--agent PATH] [--force] [--fio]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/build/guest
 AGENT=
 FORCE=0
+FIO=0
 ASSETS=${ASSETS:-$ROOT/build/assets}
 META=linux-image-cloud-amd64
 # What the agent loads, dependencies first (added by build.sh from modinfo).
@@ -33,7 +38,8 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift 2 ;;
 	--agent) AGENT=$2; shift 2 ;;
 	--force) FORCE=1; shift ;;
-	-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--fio) FIO=1; shift ;;
+	-h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
@@ -111,6 +117,47 @@ if [ -z "$BBVER" ] || [ ! -x "$BUSYBOX" ]; then
 	}
 fi
 
+# initrd-fio.img: initrd.img unpacked, then a second cpio archive with fio,
+# its libraries (at the paths ldd resolves them to) and the loader. The
+# kernel unpacks concatenated archives in turn. It is about 85 MiB (fio links
+# ceph, gluster, rdma...), so it is not the default guest; uncompressed
+# because gunzip of that much in a nested guest takes longer than copying.
+build_fio() {
+	local fio libs f stamp t
+	fio=$(command -v fio) || die "fio is missing (make deps)"
+	libs=$(ldd "$fio" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		LC_ALL=C sort -u)
+	[ -n "$libs" ] || die "ldd $fio listed no libraries"
+	stamp="fio=$(dpkg-query -W -f='${Version}' fio 2>/dev/null || echo unknown)
+initrd=$(sha256sum "$OUT/initrd.img" | cut -d' ' -f1)
+script=$(sha256sum "$0" | cut -d' ' -f1)
+$(sha256sum "$fio" $libs)"
+	if [ $FORCE = 0 ] && [ -f "$OUT/initrd-fio.img" ] && [ -f "$OUT/stamp-fio" ] &&
+	   [ "$(cat "$OUT/stamp-fio")" = "$stamp" ]; then
+		say "up to date: $OUT/initrd-fio.img"
+		return
+	fi
+	t=$(mktemp -d "$OUT/.fio.XXXXXX")
+	mkdir -p "$t/root/usr/bin"
+	install -m 0755 "$fio" "$t/root/usr/bin/fio"
+	for f in $libs; do
+		mkdir -p "$t/root$(dirname "$f")"
+		cp -L "$f" "$t/root$f"
+	done
+	find "$t/root" -exec touch -h -d @0 {} +
+	(cd "$t/root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible) \
+		> "$t/fio.cpio"
+	# Both archives uncompressed: the kernel finds an uncompressed archive
+	# after another only at a 4-byte aligned offset, which cpio's 512-byte
+	# blocks give, and not after a gzip stream of any length.
+	{ gzip -dc "$OUT/initrd.img"; cat "$t/fio.cpio"; } > "$t/initrd-fio.img"
+	mv -f "$t/initrd-fio.img" "$OUT/initrd-fio.img"
+	echo "$stamp" > "$OUT/stamp-fio"
+	rm -rf "$t"
+	say "built $OUT/initrd-fio.img: fio and $(echo "$libs" | wc -l) libraries" \
+		"($(du -k "$OUT/initrd-fio.img" | cut -f1) KiB)"
+}
+
 # Rebuild only when an input changed.
 STAMP="kernel=$PKG $VER
 agent=$(sha256sum "$AGENT" | cut -d' ' -f1)
@@ -119,6 +166,7 @@ script=$(sha256sum "$0" | cut -d' ' -f1)"
 if [ $FORCE = 0 ] && [ -f "$OUT/stamp" ] && [ -f "$OUT/vmlinuz" ] &&
    [ -f "$OUT/initrd.img" ] && [ "$(cat "$OUT/stamp")" = "$STAMP" ]; then
 	say "up to date: $OUT"
+	[ $FIO = 0 ] || build_fio
 	exit 0
 fi
 
@@ -204,3 +252,4 @@ for f in vmlinuz initrd.img kernel.config kernel.release; do
 done
 echo "$STAMP" > "$OUT/stamp"
 say "built $OUT/vmlinuz and $OUT/initrd.img ($(du -k "$OUT/initrd.img" | cut -f1) KiB)"
+[ $FIO = 0 ] || build_fio

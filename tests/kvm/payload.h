@@ -7,7 +7,7 @@
  * with no firmware or mode switches in the guest.
  *
  * cpl 0 runs the payload as a kernel would; cpl 3 runs it as user code
- * (CS/SS DPL 3, user pages, IOPL 3 so port I/O still exits to the host),
+ * (CS/SS DPL 3, user pages, IOPL 3 and an I/O bitmap so port I/O still exits to the host),
  * which is what a PVM backend can run natively.
  *
  * Each vCPU has its own block: data, GDT, TSS, an exception stack and a
@@ -54,7 +54,15 @@
 #define PL_SEL_DATA3	0x23	/* index 4, RPL 3 */
 #define PL_SEL_TSS	0x28
 #define PL_GDT_ENTRIES	7	/* null, 4 segments, 16-byte TSS */
-#define PL_TSS_LIMIT	0x67	/* the 104-byte 64-bit TSS */
+/*
+ * The 104-byte 64-bit TSS, then an I/O permission bitmap for ports
+ * 0-0xff (all allowed) and its closing 0xff byte. PVM runs CPL3 code in
+ * hardware user mode and checks the bitmap whatever IOPL says: without
+ * it every port access from CPL3 takes #GP.
+ */
+#define PL_TSS_IOMAP	0x68
+#define PL_TSS_IOPORTS	0x100
+#define PL_TSS_LIMIT	(PL_TSS_IOMAP + PL_TSS_IOPORTS / 8)
 
 /* The exception report port: vector, error code, rip, cr2, in order. */
 #define PL_PORT_EXC	0xf0
@@ -105,7 +113,7 @@ static inline void payload_build_cpu(u8 *mem, unsigned i)
 	u64 blk = payload_vcpu_area(i), tss = blk + PL_BLK_TSS;
 	u64 *gdt = (u64 *)(mem + blk + PL_BLK_GDT);
 	u64 rsp0 = blk + PL_BLK_EXC_SP;
-	u16 iomap = PL_TSS_LIMIT + 1;
+	u16 iomap = PL_TSS_IOMAP;
 
 	memset(mem + blk, 0, PL_BLK_TSS + 0x100);
 	gdt[PL_SEL_CODE0 >> 3] = payload_gdt_flat(true, 0);
@@ -115,9 +123,10 @@ static inline void payload_build_cpu(u8 *mem, unsigned i)
 	/* A busy 64-bit TSS (type 0xb), present; the base fits in 32 bits. */
 	gdt[PL_SEL_TSS >> 3] = PL_TSS_LIMIT | ((tss & 0xffffff) << 16) |
 			       (0x8bULL << 40) | ((tss >> 24) << 56);
-	/* RSP0 at offset 4; the I/O map base past the limit: no bitmap. */
+	/* RSP0 at offset 4; the I/O map (zeroed above: all allowed). */
 	memcpy(mem + tss + 4, &rsp0, sizeof(rsp0));
 	memcpy(mem + tss + 102, &iomap, sizeof(iomap));
+	mem[tss + PL_TSS_IOMAP + PL_TSS_IOPORTS / 8] = 0xff;
 }
 
 /*

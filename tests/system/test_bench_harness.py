@@ -53,22 +53,24 @@ def check_csv(path, must_have):
 @pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
 def test_scaling_rows_from_real_agent_output(tmp_path):
     ctx = ctx_for(tmp_path)
-    steps = [{"system": "host", "tag": k, "cmd": f"{AGENT} agent.report=0 agent.cpuloop=20"}
-             for k in (1, 2) for _ in range(2)]
+    steps = [{"system": "host", "tag": [w, k], "cmd": f"{AGENT} agent.report=0 agent.{w}=20"}
+             for w in suite.SCALING_WORKLOADS for k in (1, 2) for _ in range(2)]
     recs = host_session(steps)
     loops = [r for r in recs if r["probe"] == "step"]
-    assert len(loops) == 4
-    assert all(kind == "CPULOOP" for r in loops for kind, _ in r["agent"])
+    assert len(loops) == 8
+    assert [kind for r in loops for kind, _ in r["agent"]] == ["CPULOOP"] * 4 + ["LOCKLOOP"] * 4
     rows = suite.scaling_rows(ctx, recs + relabel(loops, "smpvisor"), [1, 2], 20)
+    assert [(r["workload"], r["cpus"]) for r in rows] == [
+        ("cpuloop", 1), ("cpuloop", 2), ("lockloop", 1), ("lockloop", 2)]
     assert rows[0]["speedup_smpvisor"] == pytest.approx(1.0)
     assert rows[1]["iters_per_s_ratio"] == pytest.approx(1.0)
-    cols = (common.COMMON_COLUMNS + ["cpus", "vcpus", "loop_ms"]
-            + common.metric_columns("iters_per_s", ["smpvisor", "host"])
-            + ["speedup_smpvisor", "speedup_host", "efficiency_smpvisor",
-               "efficiency_host", "efficiency_ratio"])
-    path = common.write_csv("scaling", cols, rows, str(tmp_path))
-    check_csv(path, ["iters_per_s_smpvisor_median", "iters_per_s_host_min",
+    assert rows[3]["efficiency_ratio"] == pytest.approx(1.0)
+    path = common.write_csv("scaling", suite.SCALING_COLUMNS, rows, str(tmp_path))
+    check_csv(path, ["workload", "iters_per_s_smpvisor_median", "iters_per_s_host_min",
                      "iters_per_s_ratio", "efficiency_ratio"])
+    if suite.shutil_which("gnuplot"):
+        png = common.plot("scaling", "test", suite.scaling_panels(rows), str(tmp_path))
+        assert png and os.path.getsize(png) > 1000
 
 
 @pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
@@ -80,14 +82,21 @@ def test_ipi_rows_from_real_agent_output(tmp_path):
     recs = host_session(steps)
     steps_out = [r for r in recs if r["probe"] == "step"]
     assert [k for r in steps_out for k, _ in r["agent"]] == ["PINGPONG", "PINGPONG"]
-    recs = recs + relabel(steps_out, "smpvisor") + relabel(steps_out, "qemu")
-    rows = suite.ipi_rows(ctx, recs, ["smpvisor", "qemu"], 50)
-    futex = [r for r in rows if r["mode"] == "futex"][0]
-    assert futex["rtt_ns_smpvisor_median"] > 0
-    assert futex["rtt_ns_ratio"] == pytest.approx(1.0)
-    assert futex["host_rtt_ns_median"] == futex["rtt_ns_qemu_median"]
+    variants = list(suite.IPI_VARIANTS)
+    recs = recs + relabel(steps_out, "qemu") + sum((relabel(steps_out, v) for v in variants), [])
+    rows = suite.ipi_rows(ctx, recs, variants + ["qemu"], 50)
+    futex = [r for r in rows if r["mode"] == "futex"]
+    assert [r["variant"] for r in futex] == variants
+    assert futex[0]["rtt_ns_smpvisor_median"] > 0
+    assert futex[0]["rtt_ns_ratio"] == pytest.approx(1.0)
+    assert futex[0]["host_rtt_ns_median"] == futex[0]["rtt_ns_qemu_median"]
+    flags = {r["variant"]: (r["dedicated"], r["pv_send_ipi"]) for r in futex}
+    assert flags == {"smpvisor": (0, 1), "smpvisor-no-pv-ipi": (0, 0),
+                     "smpvisor-dedicated": (1, 1)}
+    check_csv(common.write_csv("ipi", suite.IPI_COLUMNS, rows, str(tmp_path)),
+              ["variant", "dedicated", "pv_send_ipi", "rtt_ns_ratio", "host_rtt_ns_median"])
     if suite.shutil_which("gnuplot"):
-        png = common.plot("ipi", "test", suite.ipi_panels(rows, ["smpvisor"]), str(tmp_path))
+        png = common.plot("ipi", "test", suite.ipi_panels(rows, variants), str(tmp_path))
         assert png and os.path.getsize(png) > 1000
 
 
@@ -133,12 +142,7 @@ def test_smaps_split_of_this_process():
     assert total > 0 and guest == 0
 
 
-def test_option_detection_and_blk_skip(capsys):
-    text = ("  --cpus N          number of vCPUs\n"
-            "  --dedicated-cpus  give each vCPU a host CPU of its own\n"
-            "  --pv-ipi MODE     paravirtual send-IPI\n")
-    assert suite.boolean_flag(text, "dedicated") == "--dedicated-cpus"
-    assert suite.boolean_flag(text, "ipi") is None   # takes an argument
+def test_blk_skip_without_disk(capsys):
     if "--disk" not in suite.smpvisor_help():
         class Quiet(common.Progress):
             def note(self, msg):
@@ -157,23 +161,50 @@ def test_run_help():
 
 
 @pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
-def test_blk_rows_from_real_agent_output(tmp_path):
+@pytest.mark.skipif(not suite.shutil_which("fio"), reason="fio not installed (make deps)")
+def test_blk_rows_from_real_fio_output(tmp_path):
+    """fio really runs (here, through the agent's agent.fio, as in the
+    guest) with the benchmark's own job list; its JSON is parsed into the
+    8 rows, the CSV and the plot."""
     ctx = ctx_for(tmp_path)
     img = tmp_path / "disk.img"
     with open(img, "wb") as f:
-        f.truncate(4 << 20)
-    recs = host_session([{"system": "host",
-                          "cmd": f"{AGENT} agent.report=0 agent.disk={img},writeverify,threads=1"}])
-    disks = [x["disk"] for r in recs if r["probe"] == "step" for k, x in r["agent"] if k == "DISK"]
-    assert [d["mode"] for d in disks] == ["write", "verify"]
-    if disks[0].get("error") or disks[0].get("errors"):
-        pytest.skip(f"this file system refuses the agent's O_DIRECT: {disks[0]}")
+        f.write(b"\0" * (8 << 20))
+    spec = suite.fio_spec(str(img), False, "200ms", 2)
+    recs = host_session([{"system": "host", "cmd": f"{AGENT} agent.report=0 agent.fio={spec}"}])
+    fios = [x for r in recs if r["probe"] == "step" for k, x in r["agent"] if k == "FIO"]
+    assert len(fios) == 1 and fios[0]["rc"] == 0, recs
+    assert fios[0]["error"] is None and fios[0]["fio"]["fio version"].startswith("fio-")
+    res = suite.fio_results(fios[0]["fio"])
+    assert sorted(res) == sorted((w[0], j) for w in suite.BLK_WORKLOADS for j in (1, 2))
+    assert all(v > 0 for v in res.values()), res
     steps = [r for r in recs if r["probe"] == "step"]
-    rows, host_err = suite.blk_rows(ctx, recs + relabel(steps, "smpvisor") + relabel(steps, "qemu"), 4)
-    assert host_err is None
-    assert [r["pass"] for r in rows] == ["write", "verify"]
-    assert rows[0]["mb_per_s_ratio"] == pytest.approx(1.0)
-    assert rows[0]["host_mb_per_s_median"] == rows[0]["mb_per_s_qemu_median"]
+    recs = recs + relabel(steps, "smpvisor") + relabel(steps, "qemu")
+    rows = suite.blk_rows(ctx, recs, 2, "200ms", 8, "ext4")
+    assert [(r["workload"], r["jobs"]) for r in rows] == [
+        (w[0], j) for j in (1, 2) for w in suite.BLK_WORKLOADS]
+    assert all(r["value_ratio"] == pytest.approx(1.0) for r in rows)
+    assert all(r["value_host_ratio"] == pytest.approx(1.0) for r in rows)
+    assert rows[0]["value_smpvisor_median"] == res[("randread", 1)]
+    check_csv(common.write_csv("blk", suite.BLK_COLUMNS, rows, str(tmp_path)),
+              ["workload", "jobs", "unit", "value_smpvisor_median", "value_qemu_min",
+               "value_host_max", "value_ratio", "value_host_ratio"])
+    if suite.shutil_which("gnuplot"):
+        suite.blk_report(ctx, rows, 2, "200ms", 8, "ext4")
+        with open(tmp_path / "blk.png", "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fio_squeezed_json_with_warnings():
+    """A failed fio run: the AGENT-FIO line carries fio's message, no JSON."""
+    if not os.access(AGENT, os.X_OK):
+        pytest.skip("build/guest/agent not built")
+    p = subprocess.run([AGENT, "agent.report=0", "agent.fio=no-such-option=1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    recs = [x for k, x in suite.guest.parse_agent(p.stdout).items() if k == "FIO"]
+    assert recs and recs[0]["fio"] is None and recs[0]["rc"] != 0
+    assert "no-such-option" in recs[0]["error"]
+    assert suite.fio_results(None) == {}
 
 
 def test_boot_topology_is_the_same_for_both_vmms():

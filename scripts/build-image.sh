@@ -118,14 +118,26 @@ progress() {
 
 # 1. debootstrap, with the .debs cached under build/assets/debs. Progress:
 # one line per stage and every 25 packages; the full log in build.log.
-say "debootstrap $SUITE (minbase + $PKGS) from $MIRROR"
-set +e
-debootstrap --variant=minbase --cache-dir="$ASSETS/debs" \
-	--include="${PKGS// /,}" "$SUITE" "$R" "$MIRROR" 2>&1 |
-	tee "$OUT/build.log" | progress
-rc=${PIPESTATUS[0]}
-set -e
-[ "$rc" -eq 0 ] || die "debootstrap failed ($rc); see $OUT/build.log"
+# The installed tree is kept as base.tar, keyed by suite, mirror and
+# packages, so a change to the steps below does not debootstrap again.
+BASEKEY=$(echo "$SUITE $MIRROR $PKGS $(debootstrap --version)" | sha256sum | cut -c1-16)
+if [ $FORCE = 0 ] && [ -f "$OUT/base-$BASEKEY.tar" ]; then
+	say "[$(el)] base system from $OUT/base-$BASEKEY.tar"
+	mkdir -p "$R"
+	tar -C "$R" -xf "$OUT/base-$BASEKEY.tar"
+else
+	say "debootstrap $SUITE (minbase + $PKGS) from $MIRROR"
+	set +e
+	debootstrap --variant=minbase --cache-dir="$ASSETS/debs" \
+		--include="${PKGS// /,}" "$SUITE" "$R" "$MIRROR" 2>&1 |
+		tee "$OUT/build.log" | progress
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" -eq 0 ] || die "debootstrap failed ($rc); see $OUT/build.log"
+	rm -f "$OUT"/base-*.tar
+	tar -C "$R" -cf "$OUT/base-$BASEKEY.tar.tmp" .
+	mv "$OUT/base-$BASEKEY.tar.tmp" "$OUT/base-$BASEKEY.tar"
+fi
 say "[$(el)] base system installed ($(du -sm "$R" | cut -f1) MiB)"
 
 # 2. The kernel's modules (the ACPI power button, evdev, virtio...), so udev
@@ -332,6 +344,7 @@ cat > "$I/init" <<'EOF'
 for m in $(cat /etc/agent-modules); do
 	insmod /lib/modules/$(uname -r)/$m 2>/dev/null
 done
+echo "initramfs: virtio modules loaded"
 root=/dev/vda
 for w in $(cat /proc/cmdline); do
 	case $w in root=/dev/*) root=${w#root=} ;; esac
@@ -341,6 +354,7 @@ while [ ! -b $root ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 if ! mount -t ext4 -o rw $root /newroot; then
 	echo "initramfs: cannot mount $root"; sleep 1; poweroff -f
 fi
+echo "initramfs: $root mounted, starting systemd"
 umount /proc /sys
 mount --move /dev /newroot/dev 2>/dev/null || umount /dev
 exec switch_root /newroot /sbin/init

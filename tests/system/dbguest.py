@@ -33,6 +33,24 @@ def build_image(progress=True):
     return IMAGE_DIR
 
 
+def scratch_dir(host):
+    """A folder both this machine and smpvisor (in L1, or here) can write:
+    the nested host's job folder (shared read-write over 9p; the rest of
+    this machine's files are read-only in L1), else build/dbtest/."""
+    d = host.job if not host.direct else SCRATCH
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def fresh_disk(host, name):
+    """A fresh copy of the image, made here (fast, sparse), at a path
+    smpvisor sees too; returns the path."""
+    path = os.path.join(scratch_dir(host), name)
+    subprocess.run(["cp", "--sparse=always", "-f", os.path.join(IMAGE_DIR, "root.img"), path],
+                   check=True)
+    return path
+
+
 def write_config(name, disk, append="", **top):
     """examples/db-2node.json with the disk at `disk`, `append` added to the
     kernel command line and top-level keys replaced; returns its path."""

@@ -3,8 +3,9 @@
 The image (scripts/build-image.sh: Debian 12, systemd, PostgreSQL 15) boots
 with examples/db-2node.json (4 vCPUs on two guest NUMA nodes, pinned, a
 virtio-blk root disk and a virtio-net tap) where KVM is: the nested test host
-here. The root disk is a copy of the image in L1's /tmp, shared by the boots
-of one test. From L1 the tests talk to PostgreSQL over the tap with psql;
+here. The root disk is a fresh copy of the image per test, shared by its
+boots, in a folder both sides can write (dbguest.scratch_dir: the nested
+host's job folder); dumpe2fs and e2fsck read it on this side. From L1 the tests talk to PostgreSQL over the tap with psql;
 SIGTERM to smpvisor presses the guest's ACPI power button (systemd-logind
 powers off); SIGKILL is a power cut. After a clean shutdown the file system
 must be clean (no journal replay on the next boot, dumpe2fs "clean", e2fsck
@@ -14,15 +15,12 @@ the flushes the guest asked for reached the disk.
 """
 import os
 import re
-import shlex
+import subprocess
 
 import pytest
 
 import dbguest
 from dbguest import psql
-
-IMG = "/tmp/smpv-db-test.img"
-
 
 @pytest.fixture(scope="session")
 def db_image():
@@ -30,21 +28,14 @@ def db_image():
     return dbguest.build_image(progress=False)
 
 
-def fresh_disk(kvmhost, image_dir, img=IMG):
-    r = kvmhost.run(f"rm -f {img} && cp --sparse=always "
-                    f"{shlex.quote(os.path.join(image_dir, 'root.img'))} {img}", timeout=300)
-    assert r.rc == 0, r.err
-
-
-def fs_state(kvmhost, img=IMG):
-    """(dumpe2fs state, features line, e2fsck -fn status and output)."""
-    r = kvmhost.run(f"dumpe2fs -h {img} 2>/dev/null; echo '=== fsck'; e2fsck -fn {img} 2>&1;"
-                    f" echo \"fsck-rc=$?\"", timeout=300)
-    state = re.search(r"^Filesystem state:\s*(.*)$", r.out, re.M)
-    feats = re.search(r"^Filesystem features:\s*(.*)$", r.out, re.M)
-    rc = re.search(r"^fsck-rc=(\d+)$", r.out, re.M)
+def fs_state(img):
+    """(dumpe2fs state, features line, e2fsck -fn status, their output)."""
+    d = subprocess.run(["dumpe2fs", "-h", img], capture_output=True, text=True)
+    f = subprocess.run(["e2fsck", "-fn", img], capture_output=True, text=True)
+    state = re.search(r"^Filesystem state:\s*(.*)$", d.stdout, re.M)
+    feats = re.search(r"^Filesystem features:\s*(.*)$", d.stdout, re.M)
     return (state.group(1).strip() if state else None, feats.group(1) if feats else "",
-            int(rc.group(1)) if rc else None, r.out)
+            f.returncode, d.stdout + f.stdout + f.stderr)
 
 
 def powered_off_cleanly(b):
@@ -58,8 +49,8 @@ def powered_off_cleanly(b):
 def test_db_query_persists_clean_shutdown(kvmhost, db_image):
     """Boot, query over virtio-net, write a table, power button; the file
     system is clean; the next boot has the table and replays nothing."""
-    fresh_disk(kvmhost, db_image)
-    cfg = dbguest.write_config("test-db", IMG)
+    img = dbguest.fresh_disk(kvmhost, "test-db.img")
+    cfg = dbguest.write_config("test-db", img)
     b = dbguest.run(kvmhost, cfg, f"""
 tapup
 if waitfor SMPV-PG-READY 600; then
@@ -85,7 +76,7 @@ kill -TERM $pid
     assert [ln for ln in b.maps if "bind:0" in ln] and [ln for ln in b.maps if "bind:1" in ln], \
         b.maps
 
-    state, feats, fsck_rc, out = fs_state(kvmhost)
+    state, feats, fsck_rc, out = fs_state(img)
     assert state == "clean", out
     assert "needs_recovery" not in feats, out
     assert fsck_rc == 0, out
@@ -104,20 +95,20 @@ kill -TERM $pid
     pglog = "\n".join(b2.lines("SMPV-PG-LOG "))
     assert "database system was shut down at" in pglog, b2.explain()
     assert "not properly shut down" not in pglog, pglog
-    state, feats, fsck_rc, out = fs_state(kvmhost)
+    state, feats, fsck_rc, out = fs_state(img)
+    os.unlink(img)
     assert state == "clean" and fsck_rc == 0, out
 
 
 def test_db_pgbench_switch(kvmhost, db_image):
     """smpvisor.bench=pgbench: pgbench at 1 and 4 clients, one parsable line
     each, then the guest powers itself off."""
-    img = "/tmp/smpv-db-bench.img"
-    fresh_disk(kvmhost, db_image, img)
+    img = dbguest.fresh_disk(kvmhost, "test-db-bench.img")
     cfg = dbguest.write_config("test-db-bench", img,
                                "smpvisor.bench=pgbench smpvisor.bench.time=5 "
                                "smpvisor.bench.scale=1")
     b = dbguest.run(kvmhost, cfg, "")
-    kvmhost.run(f"rm -f {img}", timeout=60)
+    os.unlink(img)
     assert b.rc == 0, b.explain()
     assert "pressing the ACPI power button" not in b.err
     assert not b.lines("SMPV-BENCH-ERROR"), b.explain()
@@ -134,8 +125,7 @@ def test_db_sigkill_mid_write_recovers(kvmhost, db_image):
     """A power cut (SIGKILL of smpvisor) while psql commits batches: the next
     boot replays the ext4 journal and PostgreSQL's WAL, and every batch psql
     saw committed is there."""
-    img = "/tmp/smpv-db-kill.img"
-    fresh_disk(kvmhost, db_image, img)
+    img = dbguest.fresh_disk(kvmhost, "test-db-kill.img")
     cfg = dbguest.write_config("test-db-kill", img)
     batch = 200
     ins = ("insert into smpv_w select g from generate_series($((i * {b} + 1)), "
@@ -181,6 +171,6 @@ kill -TERM $pid
     # Every acknowledged batch survived; whole batches only (atomic commits).
     assert count == top and count % batch == 0, (count, top)
     assert count >= acked * batch, (count, acked)
-    state, feats, fsck_rc, out = fs_state(kvmhost, img)
-    kvmhost.run(f"rm -f {img}", timeout=60)
+    state, feats, fsck_rc, out = fs_state(img)
+    os.unlink(img)
     assert state == "clean" and fsck_rc == 0, out

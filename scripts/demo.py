@@ -27,6 +27,7 @@ CONSOLE_LOG = os.path.join(ROOT, "build", "demo-console.log")
 # Console lines that mark a boot stage, and what the demo says for each.
 STAGES = [
     ("Linux version", "guest kernel started"),
+    ("initramfs: /dev/", "root disk mounted (virtio-blk), starting systemd"),
     ("Welcome to", "systemd started"),
     ("SMPV-NET ", "virtio-net up"),
     ("SMPV-PG-READY ", "PostgreSQL answers"),
@@ -105,21 +106,16 @@ def main():
         if host.boot_seconds is not None:
             t_l1 = host.boot_seconds
             step(f"nested test host up in {t_l1:.1f}s")
-        if host.direct:
-            disk, outdir = os.path.join(dbguest.SCRATCH, "demo.img"), dbguest.SCRATCH
-            os.makedirs(outdir, exist_ok=True)
-        else:
-            # The host's files are read-only in L1: the disk is a copy in
-            # L1's RAM; the console goes to the job folder, shared with us.
-            disk, outdir = "/tmp/smpv-demo.img", host.job
-        r = host.run(f"rm -f {disk} && cp --sparse=always {image}/root.img {disk}", timeout=300)
-        if r.rc != 0:
-            print(f"demo: error: copying the image failed: {r.err.strip()}", file=sys.stderr)
-            return 1
+        # A fresh copy of the image for the root disk, in a folder smpvisor
+        # can write (the nested host's job folder: the rest of this
+        # machine's files are read-only in L1); the console goes there too.
+        outdir = dbguest.scratch_dir(host)
+        disk = dbguest.fresh_disk(host, "demo.img")
         cfg = dbguest.write_config("demo", disk,
                                    f"smpvisor.bench=pgbench smpvisor.bench.time={BENCH_SECONDS}")
         step(f"booting the database guest: build/smpvisor run -v --config "
              f"{os.path.relpath(cfg, ROOT)} (examples/db-2node.json, disk {disk})")
+        step("guest console: " + os.path.join(outdir, "smpv-db.out"))
         stop = threading.Event()
         console = os.path.join(outdir, "smpv-db.out")
         try:
@@ -130,13 +126,13 @@ def main():
         th.start()
         t = time.monotonic()
         try:
-            b = dbguest.run(host, cfg, "tapup\nwaitfor SMPV-PG-READY 900 && placement",
-                            timeout=1200, outdir=outdir)
+            b = dbguest.run(host, cfg, "tapup\nwaitfor SMPV-PG-READY 1500 && placement",
+                            timeout=2400, outdir=outdir)
         finally:
             stop.set()
             th.join(5)
         t_guest = time.monotonic() - t
-        host.run(f"rm -f {disk}", timeout=60)
+        os.unlink(disk)
     except hosttest.HostTestError as e:
         print(f"demo: error: {e}", file=sys.stderr)
         return 1

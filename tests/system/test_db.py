@@ -53,7 +53,7 @@ def test_db_query_persists_clean_shutdown(kvmhost, db_image):
     cfg = dbguest.write_config("test-db", img)
     b = dbguest.run(kvmhost, cfg, f"""
 tapup
-if waitfor SMPV-PG-READY 600; then
+if waitfor SMPV-PG-READY 1500; then
     placement
     {psql("select 'Q' || version()")} | sed 's/^/PSQL-VERSION /'
     {psql("create table smpv_t (id int primary key, v text)")}; echo "PSQL-CREATE rc=$?"
@@ -82,7 +82,7 @@ kill -TERM $pid
     assert fsck_rc == 0, out
 
     b2 = dbguest.run(kvmhost, cfg, f"""
-if waitfor SMPV-PG-READY 600; then
+if waitfor SMPV-PG-READY 1500; then
     {psql("select count(*), sum(id) from smpv_t")} | sed 's/^/PSQL-COUNT /'
 fi
 kill -TERM $pid
@@ -132,7 +132,7 @@ def test_db_sigkill_mid_write_recovers(kvmhost, db_image):
            "$(((i + 1) * {b}))) g").format(b=batch)
     b = dbguest.run(kvmhost, cfg, f"""
 tapup
-if waitfor SMPV-PG-READY 600; then
+if waitfor SMPV-PG-READY 1500; then
     {psql("create table smpv_w (id int primary key)")}; echo "PSQL-CREATE rc=$?"
     (i=0; while :; do
         PGCONNECT_TIMEOUT=20 /usr/bin/psql -X -qAt -h {dbguest.GUEST_IP} -U postgres \\
@@ -155,7 +155,7 @@ fi
     assert acked >= 2, b.explain()
 
     b2 = dbguest.run(kvmhost, cfg, f"""
-if waitfor SMPV-PG-READY 600; then
+if waitfor SMPV-PG-READY 1500; then
     {psql("select count(*), coalesce(max(id), 0) from smpv_w")} | sed 's/^/PSQL-COUNT /'
 fi
 kill -TERM $pid

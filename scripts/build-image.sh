@@ -165,6 +165,20 @@ chroot "$R" passwd -dq root
 mkdir -p "$R/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=16M\n' \
 	> "$R/etc/systemd/journald.conf.d/smpvisor.conf"
+# eth0 stays eth0 (no renaming by udev while smpvisor-net sets it up).
+mkdir -p "$R/etc/systemd/network"
+ln -sf /dev/null "$R/etc/systemd/network/99-default.link"
+# Patience: in the nested test host a vCPU can starve for a minute, so
+# the default timeouts (90 s for a device or a start, 3 min watchdogs)
+# would fail the serial getty or systemd-logind.
+mkdir -p "$R/etc/systemd/system.conf.d"
+printf '[Manager]\nDefaultTimeoutStartSec=900s\nDefaultDeviceTimeoutSec=900s\n' \
+	> "$R/etc/systemd/system.conf.d/smpvisor.conf"
+for s in systemd-logind systemd-journald systemd-udevd; do
+	mkdir -p "$R/etc/systemd/system/$s.service.d"
+	printf '[Service]\nWatchdogSec=0\nTimeoutStartSec=900s\n' \
+		> "$R/etc/systemd/system/$s.service.d/smpvisor.conf"
+done
 # The console is a serial line: no VT getty.
 ln -sf /dev/null "$R/etc/systemd/system/getty@tty1.service"
 
@@ -177,6 +191,8 @@ shared_buffers = 64MB
 max_connections = 40
 jit = off
 EOF
+# pg_ctl waits 60 s by default for the server to start or stop.
+sed -i "s/^pg_ctl_options = .*/pg_ctl_options = '-t 900'/" "$PGC/pg_ctl.conf"
 cat >> "$PGC/pg_hba.conf" <<'EOF'
 # smpvisor: the host side of the guest's virtio-net link (tests, demo).
 host    all     all     10.0.0.0/8      trust
@@ -199,14 +215,17 @@ cat > "$R/usr/local/lib/smpvisor/net" <<'EOF'
 #!/bin/sh
 addr=$(/usr/local/lib/smpvisor/param smpvisor.net)
 [ -n "$addr" ] || exit 0
-for i in $(seq 100); do
+rc=1
+for i in $(seq 60); do
 	dev=$(ls /sys/class/net | grep -v '^lo$' | head -n1)
-	[ -n "$dev" ] && break
-	sleep 0.1
+	if [ -n "$dev" ] && ip addr replace "$addr" dev "$dev" && ip link set "$dev" up; then
+		rc=0
+		break
+	fi
+	sleep 0.5
 done
-[ -n "$dev" ] || { echo "SMPV-NET error no interface" > /dev/console; exit 1; }
-ip addr add "$addr" dev "$dev" && ip link set "$dev" up
-echo "SMPV-NET $dev $addr rc=$?" > /dev/console
+echo "SMPV-NET ${dev:-none} $addr rc=$rc" > /dev/console
+exit $rc
 EOF
 
 # Once PostgreSQL answers: one line with the guest's uptime.
@@ -278,6 +297,7 @@ EOF
 cat > "$U/smpvisor-net.service" <<'EOF'
 [Unit]
 Description=smpvisor guest network (smpvisor.net=IP/PREFIX)
+After=systemd-udevd.service
 Before=network.target postgresql.service
 Wants=network.target
 

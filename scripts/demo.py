@@ -44,7 +44,7 @@ def step(msg):
 
 def follow(path, stop):
     """Print a progress line for each boot stage seen in the console file."""
-    seen, pos = 0, 0
+    pos, rest = 0, ""
     while not stop.is_set():
         try:
             with open(path, errors="replace") as f:
@@ -53,7 +53,10 @@ def follow(path, stop):
                 pos = f.tell()
         except OSError:
             data = ""
-        for line in data.splitlines():
+        # Whole lines only: the guest may be in the middle of one.
+        lines = (rest + data).split("\n")
+        rest = lines.pop()
+        for line in lines:
             for marker, what in STAGES:
                 if marker in line:
                     if marker == "SMPV-PGBENCH ":
@@ -62,7 +65,6 @@ def follow(path, stop):
                         step(f"{what} ({line[line.index(marker) + len(marker):].strip()})")
                     else:
                         step(what)
-                    seen += 1
         stop.wait(1)
 
 

@@ -153,6 +153,8 @@ def main():
         for n in rep.get("numa_nodes", []):
             print(f"guest NUMA node {n['node']}: CPUs {n['cpus']}, "
                   f"{n['mem_total_kb'] // 1024} MiB, distances {n['distances']}")
+    else:
+        print("guest: no readable AGENT-REPORT on the console (see the console log)")
     show_placement(b)
     print()
     print(f"pgbench (TPC-B like, scale {res[0]['scale'] if res else '?'}, "

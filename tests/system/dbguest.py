@@ -183,9 +183,11 @@ def parse_placement(text):
     return threads, maps
 
 
-def run(host, cfg, steps, timeout=2000, outdir="/tmp"):
+def run(host, cfg, steps, timeout=2000, outdir=None):
     """Boot cfg under smpvisor on host, run the shell steps meanwhile; the
-    console goes to outdir/smpv-db.out while it runs."""
+    console goes to outdir/smpv-db.out while it runs (default: the
+    scratch folder, so it can be followed from here)."""
+    outdir = outdir or scratch_dir(host)
     script = RUN.format(smpvisor=shlex.quote(SMPVISOR), cfg=shlex.quote(cfg), steps=steps,
                         tap=TAP, host_ip=HOST_IP, outdir=shlex.quote(outdir))
     return Run(host.run(script, timeout=timeout), script)

@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define CONFIG_DEFAULT_MEM	(512 * MiB)
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10	/* seconds after the power button */
 /* Host CPU and node numbers in the config must be below these. */
 #define CONFIG_HOST_CPUS	8192
 #define CONFIG_HOST_NODES	1024
@@ -142,6 +143,7 @@ struct config {
 
 	struct cpulist vmm_pin;	/* "vmm.pin": the main thread */
 	bool vmm_pinned;
+	unsigned shutdown_timeout; /* "vmm.shutdown_timeout": seconds (default 10) */
 
 	unsigned pv;		/* enum config_pv bits left on */
 

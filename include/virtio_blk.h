@@ -32,6 +32,10 @@ struct virtio_blk {
 	int fd;			/* O_DIRECT when direct */
 	int fd_buffered;	/* fallback for what O_DIRECT refuses */
 	bool direct, readonly;
+	/* fallocate(2) is not supported (9p, some block devices): write
+	 * zeroes is served by writing zero buffers. Set by the first
+	 * EOPNOTSUPP, from any queue (a benign race: all agree). */
+	bool no_falloc;
 	u64 size;		/* bytes, a multiple of 512 */
 	struct blk_queue *bq;
 	unsigned nr_queues;

@@ -9,6 +9,7 @@ pkgs=(
 	python3 python3-pytest acpica-tools valgrind
 	qemu-system-x86 qemu-system-common qemu-utils busybox-static cpio kmod
 	gnuplot-nox procps util-linux e2fsprogs fio
+	debootstrap postgresql-client-15
 )
 
 missing=()

@@ -530,6 +530,7 @@ static int cfg_vmm_pin(struct cfg_ctx *x, const char *path, json_t *v)
 
 static const struct cfg_key vmm_keys[] = {
 	{ "pin",	CFG_CUSTOM, 0, 0, cfg_vmm_pin },
+	{ "shutdown_timeout", CFG_UINT, offsetof(struct config, shutdown_timeout), 0, NULL },
 };
 
 static int cfg_vmm(struct cfg_ctx *x, const char *path, json_t *v)
@@ -1235,6 +1236,7 @@ void config_init(struct config *c)
 	c->mem_size = CONFIG_DEFAULT_MEM;
 	c->pv = CONFIG_PV_ALL;
 	c->rng = true;
+	c->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 }
 
 void config_free(struct config *c)

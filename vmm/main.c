@@ -16,7 +16,6 @@
 #include "machine.h"
 
 #define SMPVISOR_VERSION "0.1.0"
-#define SHUTDOWN_GRACE_MS 10000
 
 /* Fail early, before /dev/kvm is touched, on files that cannot be read. */
 static int check_files(const struct config *c)
@@ -67,7 +66,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	why = machine_run(&m, SHUTDOWN_GRACE_MS);
+	why = machine_run(&m, (int)MIN(cfg.shutdown_timeout, 86400U) * 1000);
 	machine_log_stats(&m);
 	machine_destroy(&m);
 	config_free(&cfg);

@@ -152,6 +152,7 @@ static void test_defaults(void **state)
 	assert_null(c.cmdline);
 	assert_null(c.config_path);
 	assert_false(c.mem_hugepages);
+	assert_int_equal(c.shutdown_timeout, 10);
 	assert_int_equal(config_log_level(&c), LOG_WARN);
 	config_free(&c);
 	config_free(&c);	/* idempotent */
@@ -174,6 +175,21 @@ static void test_file_minimal(void **state)
 	assert_int_equal(c.cores, 1);
 	assert_int_equal(c.threads, 1);
 	assert_true(c.mem_size == 512 * MiB);
+	free(msg);
+	config_free(&c);
+}
+
+/* "vmm.shutdown_timeout": seconds between the power button and a hard stop. */
+static void test_file_shutdown_timeout(void **state)
+{
+	struct config c;
+	char *path, *msg;
+
+	path = write_temp("{\"kernel\": \"k\", \"vmm\": {\"shutdown_timeout\": 90}}");
+	assert_int_equal(parse_file(&c, path, &msg), 0);
+	assert_int_equal(c.shutdown_timeout, 90);
+	unlink(path);
+	free(path);
 	free(msg);
 	config_free(&c);
 }
@@ -323,6 +339,9 @@ static void test_file_bad_inline(void **state)
 		{ "{\"memory\": {\"prefault\": 1}}",
 		  "\"memory.prefault\" must be true or false, not an integer" },
 		{ "{\"numa\": {}}", "\"numa\" must be an array of node objects" },
+		{ "{\"vmm\": {\"shutdown_timeout\": \"60\"}}",
+		  "\"vmm.shutdown_timeout\" must be an integer, not a string" },
+		{ "{\"vmm\": {\"shutdown_timeout\": -1}}", "\"vmm.shutdown_timeout\" is -1" },
 	};
 	struct config c;
 	size_t i;
@@ -690,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_file_minimal),
 		cmocka_unit_test(test_file_full),
+		cmocka_unit_test(test_file_shutdown_timeout),
 		cmocka_unit_test(test_file_short_forms),
 		cmocka_unit_test(test_file_bad_fixtures),
 		cmocka_unit_test(test_file_missing),

@@ -32,7 +32,7 @@
 #include "layout.h"
 #include "virtio_blk.h"
 
-#define IMG_SIZE	(1 * MiB)
+#define IMG_SIZE	(4 * MiB)
 #define QSIZE		8
 #define DESC		0x10000ULL
 #define AVAIL		0x11000ULL
@@ -292,6 +292,44 @@ static void test_io(void **state)
 	assert_int_equal(request(f, 99, 0, DATA, 512, false), 2);
 }
 
+/*
+ * Write zeroes where fallocate(2) is not supported (9p, some block
+ * devices): zero buffers are written instead, more than one of them for a
+ * range larger than the buffer (1 MiB), and the neighbours stay intact.
+ */
+static void test_write_zeroes_without_fallocate(void **state)
+{
+	struct fixture *f = *state;
+	u8 *out = hva(f, DATA, 8192), *in = hva(f, DATA2, 8192);
+	u8 *buf = malloc(IMG_SIZE);
+
+	struct { u64 sector; u32 num, flags; } seg = { 8, IMG_SIZE / 512 - 16, 0 };
+	FILE *fp;
+	u64 i;
+
+	assert_non_null(buf);
+	memset(buf, 0xa5, IMG_SIZE);
+	fp = fopen(f->path, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(buf, 1, IMG_SIZE, fp), IMG_SIZE);
+	fclose(fp);
+	f->blk.no_falloc = true;
+	memcpy(out, &seg, sizeof(seg));
+	assert_int_equal(request(f, 13, 0, DATA, sizeof(seg), false), 0);
+	fp = fopen(f->path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fread(buf, 1, IMG_SIZE, fp), IMG_SIZE);
+	fclose(fp);
+	for (i = 0; i < IMG_SIZE; i++)
+		if (buf[i] != (i < 8 * 512 || i >= IMG_SIZE - 8 * 512 ? 0xa5 : 0))
+			fail_msg("byte %llu is 0x%02x", (unsigned long long)i, buf[i]);
+	/* Reads see it too. */
+	assert_int_equal(request(f, 0, 8, DATA2, 4096, true), 0);
+	for (i = 0; i < 4096; i++)
+		assert_int_equal(in[i], 0);
+	free(buf);
+}
+
 static void test_hostile_loop_then_reset(void **state)
 {
 	struct fixture *f = *state;
@@ -429,6 +467,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_features_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_zeroes_without_fallocate,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_loop_then_reset,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rings, setup, teardown),

@@ -69,6 +69,7 @@ struct blk_seg {
 
 struct blk_req {
 	bool busy, buffered;
+	bool zeroing;		/* write zeroes by writes of zero_buf */
 	u8 type;
 	u16 head;
 	u8 *status;		/* in guest RAM */
@@ -93,6 +94,8 @@ struct blk_queue {
 };
 
 static struct dev_ratelimit rl;
+/* Source of write zeroes where fallocate(2) is not supported; never written. */
+static u8 zero_buf[1 << 20];
 
 static void put_le(u8 *p, u64 v, unsigned n)
 {
@@ -162,8 +165,13 @@ static int req_submit(struct blk_queue *bq, struct blk_req *r)
 		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
 		break;
 	default:	/* discard, write zeroes */
-		io_uring_prep_fallocate(sqe, b->fd_buffered, r->falloc_mode,
-					r->off, r->len);
+		if (r->zeroing)
+			io_uring_prep_write(sqe, b->fd_buffered, zero_buf,
+					    (unsigned)MIN(r->len - r->done, (u64)sizeof(zero_buf)),
+					    r->off + r->done);
+		else
+			io_uring_prep_fallocate(sqe, b->fd_buffered, r->falloc_mode,
+						r->off, r->len);
 		break;
 	}
 	io_uring_sqe_set_data(sqe, r);
@@ -200,6 +208,7 @@ static u8 prep_falloc(struct blk_queue *bq, struct blk_req *r,
 	r->falloc_mode = FALLOC_FL_KEEP_SIZE |
 		(r->type == BLK_T_DISCARD || (s.flags & BLK_WZ_UNMAP) ?
 		 FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+	r->zeroing = r->type == BLK_T_WRITE_ZEROES && b->no_falloc;
 	return BLK_S_OK;
 }
 
@@ -330,6 +339,29 @@ static void complete(struct blk_queue *bq, struct blk_req *r, int res)
 		r->falloc_mode = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
 		if (!req_submit(bq, r))
 			return;
+	}
+	/* Neither zero range nor hole punching: write zeroes for real. */
+	if (res == -EOPNOTSUPP && !r->zeroing &&
+	    (r->type == BLK_T_WRITE_ZEROES || r->type == BLK_T_DISCARD)) {
+		if (!bq->blk->no_falloc)
+			pr_info("%s: no fallocate(2) here: write zeroes writes zeroes",
+				bq->blk->name);
+		bq->blk->no_falloc = true;
+		if (r->type == BLK_T_WRITE_ZEROES) {
+			r->zeroing = true;
+			if (!req_submit(bq, r))
+				return;
+		}
+	}
+	if (r->zeroing && res > 0) {
+		r->done += res;
+		if (r->done < r->len) {
+			if (!req_submit(bq, r))
+				return;
+			res = -EIO;
+		} else {
+			res = 0;
+		}
 	}
 	if (res > 0 && (r->type == BLK_T_IN || r->type == BLK_T_OUT) &&
 	    r->done + res < r->len) {

@@ -774,15 +774,19 @@ def bench_blk(ctx):
     ctx.progress.step(f"blk: booting smpvisor and QEMU ({n} vCPUs, {n}-queue virtio-blk on a "
                       f"{size_mb} MiB image), then {len(steps)} alternated fio runs "
                       f"(guest, guest, host)", est)
+    # The images go away with the nested host; on hardware they are removed
+    # here, unless the run is interrupted (no command may wait on it then).
     try:
         recs = ctx.probe({"job": "session", "pre": pre,
                           "vmms": blk_vmms(kernel, initrd, n, img_sv, img_q, conf),
                           "steps": steps, "boot_timeout": 600,
                           "timeout": 1200 + 90 * len(steps)},
                          timeout=1260 + 90 * len(steps))
-    finally:
+    except Exception:
         ctx.run_tolerant(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
-        ctx.progress.finish()
+        raise
+    ctx.run_tolerant(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
+    ctx.progress.finish()
     for e in (r for r in recs if r.get("probe") == "error"):
         ctx.progress.note(f"bench: blk: {e.get('system')}: {e.get('error')}\n"
                           f"{e.get('tail', '')[-1500:]}")

@@ -763,12 +763,13 @@ def scaling_rows(ctx, recs, ks, loop_ms):
 
 BLK_DIR = "/tmp"   # in the KVM host; in the nested host a tmpfs
 
-# The fio workloads: (name, fio rw, block size, iodepth per job, metric).
-# IOPS for 4 KiB random I/O, MB/s (10^6 B/s) for 1 MiB sequential I/O.
-BLK_WORKLOADS = [("randread", "randread", "4k", 16, "iops"),
-                 ("randwrite", "randwrite", "4k", 16, "iops"),
-                 ("seqread", "read", "1M", 4, "mb_per_s"),
-                 ("seqwrite", "write", "1M", 4, "mb_per_s")]
+# The fio workloads: (name, fio rw, block size, iodepth per job, metric,
+# short job name). IOPS for 4 KiB random I/O, MB/s (10^6 B/s) for 1 MiB
+# sequential I/O.
+BLK_WORKLOADS = [("randread", "randread", "4k", 16, "iops", "rr"),
+                 ("randwrite", "randwrite", "4k", 16, "iops", "rw"),
+                 ("seqread", "read", "1M", 4, "mb_per_s", "sr"),
+                 ("seqwrite", "write", "1M", 4, "mb_per_s", "sw")]
 
 
 def blk_plan(ctx):
@@ -781,29 +782,34 @@ def fio_spec(filename, direct, runtime, n):
     """agent.fio=... for one fio invocation that runs every workload with 1
     job (one queue: the job is pinned to CPU 0, and blk-mq maps a CPU to
     one queue) and then with n jobs (pinned one per CPU 0..n-1, so n
-    queues), one after another (stonewall), each for runtime seconds."""
+    queues), one after another (stonewall), each for runtime seconds.
+
+    It is typed on the guest's shell, whose line editor (busybox) takes
+    at most 1023 characters, so the defaults go in the global options and
+    the jobs have short names (SHORT-jJOBS)."""
     items = [f"filename={filename}", "ioengine=libaio", f"direct={int(direct)}",
-             f"runtime={runtime}", "time_based=1", "group_reporting=1",
-             "clat_percentiles=0", "randrepeat=0"]
+             f"runtime={runtime}", "time_based=1", "group_reporting=1", "stonewall",
+             "clat_percentiles=0", "randrepeat=0", "bs=4k", "iodepth=16",
+             "cpus_allowed_policy=split"]
     for jobs in (1, n):
-        for name, rw, bs, depth, _ in BLK_WORKLOADS:
-            items += [f"name={name}-j{jobs}", "stonewall", f"rw={rw}", f"bs={bs}",
-                      f"iodepth={depth}", f"numjobs={jobs}",
-                      f"cpus_allowed={'0' if jobs == 1 else f'0-{jobs - 1}'}",
-                      "cpus_allowed_policy=split"]
+        for name, rw, bs, depth, _, short in BLK_WORKLOADS:
+            items += [f"name={short}-j{jobs}", f"rw={rw}"]
+            items += [f"bs={bs}", f"iodepth={depth}"] if bs != "4k" else []
+            items += [f"numjobs={jobs}"] if jobs > 1 else []
+            items += [f"cpus_allowed={'0' if jobs == 1 else f'0-{jobs - 1}'}"]
     return ",".join(items)
 
 
 def fio_results(fio):
     """{(workload, jobs): value} from fio's JSON (group_reporting, job
-    names WORKLOAD-jJOBS): IOPS or MB/s as BLK_WORKLOADS says."""
-    metric = {w[0]: (w[1], w[4]) for w in BLK_WORKLOADS}
+    names SHORT-jJOBS): IOPS or MB/s as BLK_WORKLOADS says."""
+    metric = {w[5]: (w[0], w[1], w[4]) for w in BLK_WORKLOADS}
     out = {}
     for job in (fio or {}).get("jobs", []):
-        name, _, jobs = job.get("jobname", "").rpartition("-j")
-        if name not in metric or not jobs.isdigit() or job.get("error"):
+        short, _, jobs = job.get("jobname", "").rpartition("-j")
+        if short not in metric or not jobs.isdigit() or job.get("error"):
             continue
-        rw, unit = metric[name]
+        name, rw, unit = metric[short]
         side = job["write"] if "write" in rw else job["read"]
         out[(name, int(jobs))] = side["iops"] if unit == "iops" else side["bw_bytes"] / 1e6
     return out
@@ -866,15 +872,19 @@ def bench_blk(ctx):
     ctx.progress.step(f"blk: booting smpvisor and QEMU ({n} vCPUs, {n}-queue virtio-blk on a "
                       f"{size_mb} MiB image), then {len(steps)} alternated fio runs "
                       f"(guest, guest, host)", est)
+    # The images go away with the nested host; on hardware they are removed
+    # here, unless the run is interrupted (no command may wait on it then).
     try:
         recs = ctx.probe({"job": "session", "pre": pre,
                           "vmms": blk_vmms(kernel, initrd, n, img_sv, img_q, conf),
                           "steps": steps, "boot_timeout": 600,
                           "timeout": 1200 + 90 * len(steps)},
                          timeout=1260 + 90 * len(steps))
-    finally:
+    except Exception:
         ctx.run_tolerant(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
-        ctx.progress.finish()
+        raise
+    ctx.run_tolerant(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
+    ctx.progress.finish()
     for e in (r for r in recs if r.get("probe") == "error"):
         ctx.progress.note(f"bench: blk: {e.get('system')}: {e.get('error')}\n"
                           f"{e.get('tail', '')[-1500:]}")
@@ -904,7 +914,7 @@ def blk_rows(ctx, recs, n, runtime, size_mb, fs):
                 got.setdefault((r["system"], key), []).append(v)
     rows = []
     for jobs in (1, n):
-        for name, rw, bs, depth, unit in BLK_WORKLOADS:
+        for name, rw, bs, depth, unit, _ in BLK_WORKLOADS:
             row = ctx.machine.columns(
                 "blk", f"{name} bs={bs} jobs={jobs}",
                 "qemu virtio-blk-pci + iothread (cache=writeback,aio=threads); "

@@ -180,13 +180,19 @@ def test_interleave_and_unpinned(kvmhost, test_guest):
 
 # Slow set: 16 vCPUs on the 4-CPU nested host sometimes lose an AP during
 # bring-up (an AP triple-faulted at the reset vector in one run, as
-# ../shared/PLATFORM.md reports for large guests there with QEMU too).
+# ../shared/PLATFORM.md reports for large guests there with QEMU too). In a
+# later run on a busy machine (load 25) smpvisor and QEMU, one after the
+# other in the same L1, both had all 16 online; smpvisor's only failure
+# there was a soft-lockup warning inside the report line (see below).
 @pytest.mark.slow
 def test_sixteen_vcpus_2x4x2_topology(kvmhost, test_guest):
     """16 vCPUs as 2 sockets x 4 cores x 2 threads on 2 nodes: every CPU
     online, distinct APIC IDs, sysfs topology matching the config."""
+    # nosoftlockup: vCPUs of an overcommitted nested host stall for tens of
+    # seconds, and the kernel's soft-lockup warning lands in the middle of
+    # the agent's report line (seen: all 16 online, report unparseable).
     cfg = write_cfg(
-        "2x4x2", test_guest,
+        "2x4x2", test_guest, append="nosoftlockup",
         cpus={"count": 16, "sockets": 2, "cores": 4, "threads": 2},
         memory="1G",
         numa=[{"cpus": "0-7", "memory": "512M", "host_nodes": "0"},
@@ -268,9 +274,11 @@ def test_bad_configs_fail_in_one_line(kvmhost, test_guest):
             assert w in lines[1], f"{name}: {lines[1]}"
 
 
-# Slow set: once in a quiet nested host this guest printed nothing within
-# 300 s (an intermittent hang under investigation); it passed in other runs.
-@pytest.mark.slow
+# Back in the core set: the "hang" was the 300 s the watch used to wait (a
+# busy machine's nested host has taken longer to boot a 4-vCPU guest); the
+# watch now waits while smpvisor runs and, without a report, shows where
+# each thread sleeps. Three runs in a row passed in one L1 on a machine
+# with a load average of 25.
 def test_auto_placement_prints_plan(kvmhost, test_guest):
     """"numa": "auto" with 4 vCPUs on the 2-node host: one guest node per
     host node, vCPUs pinned within their node, and the plan printed."""
@@ -304,15 +312,23 @@ def bighost():
     h.close()
 
 
+def to_tmpfs(cmd):
+    """cmd with its output collected in L1's tmpfs, then printed: the UART
+    writes byte by byte, and each write straight to the job directory (9p)
+    is a round trip to this machine; the report of 288 CPUs is 70 KB."""
+    return (f"{cmd} >/tmp/big.out 2>/tmp/big.err; rc=$?; cat /tmp/big.out; "
+            "cat /tmp/big.err >&2; exit $rc")
+
+
 def large_guest(host, test_guest, name, n, sockets, cores, threads, timeout=2400):
     """Boot n vCPUs on 2 guest nodes (one per socket half); the report."""
     half = n // 2
-    cfg = write_cfg(name, test_guest,
+    cfg = write_cfg(name, test_guest, append="nosoftlockup",
                     cpus={"count": n, "sockets": sockets, "cores": cores, "threads": threads},
                     memory="2G",
                     numa=[{"cpus": f"0-{half - 1}", "memory": "1G", "host_nodes": "0"},
                           {"cpus": f"{half}-{n - 1}", "memory": "1G", "host_nodes": "1"}])
-    r = host.run(f"{SMPVISOR} run --config {shlex.quote(cfg)}", timeout=timeout)
+    r = host.run(to_tmpfs(f"{SMPVISOR} run --config {shlex.quote(cfg)}"), timeout=timeout)
     assert r.rc == 0, r.out[-4000:] + r.err
     rep = parse_agent(r.out).get("REPORT")
     assert rep, r.out[-4000:] + r.err
@@ -349,12 +365,12 @@ def test_x2apic_ids_past_254(bighost, test_guest):
     SRAT entries, KVM_FEATURE_MSI_EXT_DEST_ID). Every CPU must come online
     with its own x2APIC ID."""
     n = 153
-    cfg = write_cfg("x2apic", test_guest,
+    cfg = write_cfg("x2apic", test_guest, append="nosoftlockup",
                     cpus={"count": n, "sockets": 9, "cores": 17, "threads": 1},
                     memory="2G",
                     numa=[{"cpus": f"0-{17 * 5 - 1}", "memory": "1G", "host_nodes": "0"},
                           {"cpus": f"{17 * 5}-{n - 1}", "memory": "1G", "host_nodes": "1"}])
-    r = bighost.run(f"{SMPVISOR} run --config {shlex.quote(cfg)}", timeout=1800)
+    r = bighost.run(to_tmpfs(f"{SMPVISOR} run --config {shlex.quote(cfg)}"), timeout=1800)
     assert r.rc == 0, r.out[-4000:] + r.err
     rep = parse_agent(r.out).get("REPORT")
     assert rep and rep["online_cpus"] == n, r.out[-4000:]

@@ -36,7 +36,10 @@ ALL = ["kvmclock", "pv_eoi", "pv_tlb_flush", "pv_sched_yield", "pv_spinlocks",
 def run(kvmhost, test_guest, name, **keys):
     # No `quiet`: the boot log is half of the evidence.
     cfg = write_cfg(name, test_guest, cmdline="console=ttyS0 panic=-1", **keys)
-    b = boot(kvmhost, f"{SMPVISOR} run -v --config {shlex.quote(cfg)}", timeout=300)
+    # The console goes to L1's tmpfs first: the UART writes byte by byte,
+    # and each write to the job directory (9p) is a round trip to the host.
+    b = boot(kvmhost, f"{SMPVISOR} run -v --config {shlex.quote(cfg)} >/tmp/pv.out 2>/tmp/pv.err;"
+             " rc=$?; cat /tmp/pv.out; cat /tmp/pv.err >&2; exit $rc", timeout=600)
     assert b.rc == 0 and b.report, b.explain()
     m = re.search(r"pv: the guest enabled kvmclock on (\d+)/(\d+) vCPUs, steal_time on "
                   r"(\d+)/\d+, pv_eoi on (\d+)/\d+, poll_control on (\d+)/\d+", b.err)

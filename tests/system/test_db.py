@@ -82,6 +82,7 @@ kill -TERM $pid
     assert fsck_rc == 0, out
 
     b2 = dbguest.run(kvmhost, cfg, f"""
+tapup
 if waitfor SMPV-PG-READY 1500; then
     {psql("select count(*), sum(id) from smpv_t")} | sed 's/^/PSQL-COUNT /'
 fi
@@ -162,6 +163,7 @@ fi
     assert acked >= 3, b.explain()
 
     b2 = dbguest.run(kvmhost, cfg, f"""
+tapup
 if waitfor SMPV-PG-READY 1500; then
     {psql("select count(*), coalesce(max(id), 0) from smpv_w")} | sed 's/^/PSQL-COUNT /'
 fi

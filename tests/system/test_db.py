@@ -101,6 +101,7 @@ kill -TERM $pid
     assert state == "clean" and fsck_rc == 0, out
 
 
+@pytest.mark.slow
 def test_db_pgbench_switch(kvmhost, db_image):
     """smpvisor.bench=pgbench: pgbench at 1 and 4 clients, one parsable line
     each, then the guest powers itself off."""

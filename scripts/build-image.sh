@@ -312,7 +312,8 @@ EOF
 cat > "$U/smpvisor-ready.service" <<'EOF'
 [Unit]
 Description=smpvisor: report when PostgreSQL answers
-After=postgresql.service postgresql@15-main.service
+# After logind too: a power button pressed before it listens is lost.
+After=postgresql.service postgresql@15-main.service systemd-logind.service
 Wants=postgresql.service
 
 [Service]

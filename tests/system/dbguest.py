@@ -193,10 +193,15 @@ def run(host, cfg, steps, timeout=2000, outdir=None):
     return Run(host.run(script, timeout=timeout), script)
 
 
-def psql(sql, user="postgres", db="postgres"):
-    """A psql command line for the host side (L1), to the guest over the tap."""
-    return (f"PGCONNECT_TIMEOUT=20 /usr/bin/psql -X -qAt -h {GUEST_IP} -U {user} -d {db} "
-            f"-c {shlex.quote(sql)}")
+def psql(sql, user="postgres", db="postgres", tries=1):
+    """A psql command line for the host side (L1), to the guest over the
+    tap; tries > 1 for idempotent statements (the nested host's vCPUs can
+    starve long enough for a connection to time out)."""
+    cmd = (f"PGCONNECT_TIMEOUT=60 /usr/bin/psql -X -qAt -h {GUEST_IP} -U {user} -d {db} "
+           f"-c {shlex.quote(sql)}")
+    if tries <= 1:
+        return cmd
+    return f"{{ for t in $(seq {tries}); do {cmd} && break; sleep 5; done; }}"
 
 
 def node_pages(line, node):

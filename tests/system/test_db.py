@@ -55,10 +55,10 @@ def test_db_query_persists_clean_shutdown(kvmhost, db_image):
 tapup
 if waitfor SMPV-PG-READY 1500; then
     placement
-    {psql("select 'Q' || version()")} | sed 's/^/PSQL-VERSION /'
+    {psql("select 'Q' || version()", tries=3)} | sed 's/^/PSQL-VERSION /'
     {psql("create table smpv_t (id int primary key, v text)")}; echo "PSQL-CREATE rc=$?"
     {psql("insert into smpv_t select g, md5(g::text) from generate_series(1, 1000) g")}
-    {psql("select count(*), sum(id) from smpv_t")} | sed 's/^/PSQL-COUNT /'
+    {psql("select count(*), sum(id) from smpv_t", tries=3)} | sed 's/^/PSQL-COUNT /'
 fi
 kill -TERM $pid
 """)
@@ -82,8 +82,9 @@ kill -TERM $pid
     assert fsck_rc == 0, out
 
     b2 = dbguest.run(kvmhost, cfg, f"""
+tapup
 if waitfor SMPV-PG-READY 1500; then
-    {psql("select count(*), sum(id) from smpv_t")} | sed 's/^/PSQL-COUNT /'
+    {psql("select count(*), sum(id) from smpv_t", tries=3)} | sed 's/^/PSQL-COUNT /'
 fi
 kill -TERM $pid
 """)
@@ -100,6 +101,7 @@ kill -TERM $pid
     assert state == "clean" and fsck_rc == 0, out
 
 
+@pytest.mark.slow
 def test_db_pgbench_switch(kvmhost, db_image):
     """smpvisor.bench=pgbench: pgbench at 1 and 4 clients, one parsable line
     each, then the guest powers itself off."""
@@ -162,8 +164,9 @@ fi
     assert acked >= 3, b.explain()
 
     b2 = dbguest.run(kvmhost, cfg, f"""
+tapup
 if waitfor SMPV-PG-READY 1500; then
-    {psql("select count(*), coalesce(max(id), 0) from smpv_w")} | sed 's/^/PSQL-COUNT /'
+    {psql("select count(*), coalesce(max(id), 0) from smpv_w", tries=3)} | sed 's/^/PSQL-COUNT /'
 fi
 kill -TERM $pid
 """)

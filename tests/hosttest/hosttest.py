@@ -391,6 +391,7 @@ class Host:
             f.write(script)
         os.rename(f"{j}/cmd.{n}.tmp", f"{j}/cmd.{n}")
         rc_path = f"{j}/rc.{n}"
+        serial_at = _size(f"{j}/serial.log")
         deadline = t0 + timeout + 30
         while not os.path.exists(rc_path):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -404,7 +405,24 @@ class Host:
             rc = int(f.read().strip() or 1)
         out = _read(f"{j}/out.{n}")
         err = _read(f"{j}/err.{n}")
+        if rc == 124 and self._wedged_since(serial_at):
+            # L1's init still ran the timeout, but its kernel reported soft
+            # lockups meanwhile: L1 wedged under TCG (seen with every CPU
+            # stuck at once, idle ones included), not the command. Let run()
+            # retry on a fresh L1.
+            logs = self.logs()
+            self.kill()
+            raise HostTestError(f"L1 wedged (soft lockups) while running: {cmd}\n{logs}")
         return Result(rc, out, err, time.monotonic() - t0)
+
+    def _wedged_since(self, offset):
+        """True when L1's console shows a soft lockup after byte offset."""
+        try:
+            with open(os.path.join(self.job, "serial.log"), "rb") as f:
+                f.seek(offset)
+                return b"soft lockup - CPU#" in f.read()
+        except OSError:
+            return False
 
     def kill(self):
         if self.proc:
@@ -425,6 +443,13 @@ class Host:
         if self.job and not os.environ.get("HOSTTEST_KEEP"):
             shutil.rmtree(self.job, ignore_errors=True)
         self.job = None
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _read(path):

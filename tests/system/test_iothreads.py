@@ -16,15 +16,15 @@ from test_numa import watch, write_cfg
 SIZE = 16 << 20
 
 
-def disk(kvmhost, name):
+def disk(name):
+    """(path, shell that makes it): watch() runs the shell in its own
+    command, so a retry on a fresh L1 makes the disk again."""
     img = f"/tmp/smpv-iot-{name}.img"
-    r = kvmhost.run(f"rm -f {img} && truncate -s {SIZE} {img}", timeout=60)
-    assert r.rc == 0, r.err
-    return img
+    return img, f"rm -f {img} && truncate -s {SIZE} {img} || exit 1"
 
 
 def test_one_iothread_per_node_on_its_cpus(kvmhost, test_guest):
-    img = disk(kvmhost, "default")
+    img, prep = disk("default")
     cfg = write_cfg(
         "iothreads-default", test_guest,
         append="loglevel=1 agent.disk=vda,writeverify,seed=3 agent.sleep=900",
@@ -34,7 +34,7 @@ def test_one_iothread_per_node_on_its_cpus(kvmhost, test_guest):
               {"cpus": "2-3", "memory": "256M", "host_nodes": "1"}],
         disks=[{"path": img}])
     rc, maps, threads, agent, out = watch(kvmhost, cfg, verbose=True,
-                                          until="AGENT-DISK")
+                                          until="AGENT-DISK", prep=prep)
     assert rc == 0, out[-4000:]
     assert threads.get("iothread 0") == "0-1", threads
     assert threads.get("iothread 1") == "2-3", threads
@@ -47,13 +47,13 @@ def test_one_iothread_per_node_on_its_cpus(kvmhost, test_guest):
 
 
 def test_configured_iothreads_win(kvmhost, test_guest):
-    img = disk(kvmhost, "given")
+    img, prep = disk("given")
     cfg = write_cfg(
         "iothreads-given", test_guest, append="loglevel=1 agent.sleep=900",
         cpus={"count": 2, "pin": "auto"}, memory="384M",
         numa=[{"cpus": "0-1", "memory": "384M", "host_nodes": "1"}],
         iothreads=[{"pin": "0"}, {}, {}], disks=[{"path": img, "queues": 3}])
-    rc, maps, threads, agent, out = watch(kvmhost, cfg, verbose=True)
+    rc, maps, threads, agent, out = watch(kvmhost, cfg, verbose=True, prep=prep)
     assert rc == 0, out[-4000:]
     assert threads.get("iothread 0") == "0", threads
     assert "iothread 2" in threads, threads

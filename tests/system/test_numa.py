@@ -36,6 +36,7 @@ def write_cfg(name, test_guest, append="", **keys):
 # dumps numa_maps and every thread's name and allowed CPUs (few processes:
 # forks are slow in the nested host while the guest runs), then waits.
 WATCH = r"""
+{prep}
 rm -f /tmp/numa.*  # an earlier test's report must not be taken for this one's
 {smpvisor} run {verbose}--config {cfg} >/tmp/numa.out 2>/tmp/numa.err &
 pid=$!
@@ -75,15 +76,17 @@ def section(out, name, nxt):
     return out.split(f"=== {name}\n", 1)[1].split(f"=== {nxt}\n", 1)[0]
 
 
-def watch(kvmhost, cfg, timeout=900, verbose=False, until="AGENT-REPORT"):
+def watch(kvmhost, cfg, timeout=900, verbose=False, until="AGENT-REPORT", prep=""):
     """(rc, numa_maps text, {thread name: Cpus_allowed_list}, agent, output).
 
     The threads are read once the console shows `until` (verbose adds -v).
+    prep is shell run first in the same command, so what it makes in L1
+    (a disk in its /tmp) is there again if a wedged L1 is replaced.
     Waits as long as smpvisor runs, up to timeout - 60 s: on a busy machine
     a 4-vCPU boot in the nested host has taken over 300 s."""
     r = kvmhost.run(WATCH.format(smpvisor=SMPVISOR, cfg=shlex.quote(cfg),
                                  verbose="-v " if verbose else "", until=until,
-                                 wait=timeout - 60),
+                                 wait=timeout - 60, prep=prep),
                     timeout=timeout)
     out = r.out
     assert "=== end" in out, out[-3000:] + r.err

@@ -46,6 +46,21 @@ def powered_off_cleanly(b):
     assert "guest powered off" in b.err, b.explain()
 
 
+def boot_and_count(kvmhost, cfg, sql):
+    """Boot again, run sql from the host side once PostgreSQL is ready (its
+    rows as PSQL-COUNT lines), press the power button; the guest must
+    power off cleanly. Returns the boot."""
+    b = dbguest.run(kvmhost, cfg, f"""
+tapup
+if waitfor SMPV-PG-READY 1500; then
+    {psql(sql, tries=3)} | sed 's/^/PSQL-COUNT /'
+fi
+kill -TERM $pid
+""")
+    powered_off_cleanly(b)
+    return b
+
+
 def test_db_query_persists_clean_shutdown(kvmhost, db_image):
     """Boot, query over virtio-net, write a table, power button; the file
     system is clean; the next boot has the table and replays nothing."""
@@ -81,14 +96,7 @@ kill -TERM $pid
     assert "needs_recovery" not in feats, out
     assert fsck_rc == 0, out
 
-    b2 = dbguest.run(kvmhost, cfg, f"""
-tapup
-if waitfor SMPV-PG-READY 1500; then
-    {psql("select count(*), sum(id) from smpv_t", tries=3)} | sed 's/^/PSQL-COUNT /'
-fi
-kill -TERM $pid
-""")
-    powered_off_cleanly(b2)
+    b2 = boot_and_count(kvmhost, cfg, "select count(*), sum(id) from smpv_t")
     assert "PSQL-COUNT 1000|500500" in b2.pre, b2.explain()
     klog = "\n".join(b2.lines("SMPV-KLOG "))
     assert "mounted filesystem" in klog, b2.explain()
@@ -163,14 +171,7 @@ fi
     acked = int(m.group(1))
     assert acked >= 3, b.explain()
 
-    b2 = dbguest.run(kvmhost, cfg, f"""
-tapup
-if waitfor SMPV-PG-READY 1500; then
-    {psql("select count(*), coalesce(max(id), 0) from smpv_w", tries=3)} | sed 's/^/PSQL-COUNT /'
-fi
-kill -TERM $pid
-""")
-    powered_off_cleanly(b2)
+    b2 = boot_and_count(kvmhost, cfg, "select count(*), coalesce(max(id), 0) from smpv_w")
     klog = "\n".join(b2.lines("SMPV-KLOG "))
     assert "recovery complete" in klog, b2.explain()
     pglog = "\n".join(b2.lines("SMPV-PG-LOG "))

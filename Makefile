@@ -109,15 +109,15 @@ unit: deps-check $(UNIT_BINS)
 	$(Q)$(PYTHON) scripts/run-unit.py $(UNIT_BINS)
 
 systest: all
-	$(Q)$(PYTHON) -m pytest -q -ra -m "not slow" tests/system
+	$(Q)$(PYTHON) -m pytest -q -ra --durations=25 -m "not slow" tests/system
 
 test: all
 	$(Q)$(PYTHON) scripts/run-unit.py $(UNIT_BINS)
-	$(Q)$(PYTHON) -m pytest -q -ra -m "not slow" tests/system
+	$(Q)$(PYTHON) -m pytest -q -ra --durations=25 -m "not slow" tests/system
 
 test-all: all
 	$(Q)$(PYTHON) scripts/run-unit.py $(UNIT_BINS)
-	$(Q)$(PYTHON) -m pytest -q -ra tests/system
+	$(Q)$(PYTHON) -m pytest -q -ra --durations=25 tests/system
 
 # Unit tests under ASan/UBSan and under valgrind.
 test-asan:

@@ -407,7 +407,7 @@ class Host:
         err = _read(f"{j}/err.{n}")
         if rc == 124 and self._wedged_since(serial_at):
             # L1's init still ran the timeout, but its kernel reported soft
-            # lockups meanwhile: L1 wedged under TCG (seen with every CPU
+            # lockups (or RCU stalls) meanwhile: L1 wedged under TCG (seen with every CPU
             # stuck at once, idle ones included), not the command. Let run()
             # retry on a fresh L1.
             logs = self.logs()
@@ -415,14 +415,21 @@ class Host:
             raise HostTestError(f"L1 wedged (soft lockups) while running: {cmd}\n{logs}")
         return Result(rc, out, err, time.monotonic() - t0)
 
+    # What L1's kernel prints when its own CPUs stop making progress under
+    # TCG: the soft-lockup watchdog, or RCU's stall detector.
+    WEDGE_SIGNS = (b"soft lockup - CPU#", b"self-detected stall on CPU",
+                   b"detected stalls on CPUs/tasks")
+
     def _wedged_since(self, offset):
-        """True when L1's console shows a soft lockup after byte offset."""
+        """True when L1's console shows a soft lockup or an RCU stall after
+        byte offset."""
         try:
             with open(os.path.join(self.job, "serial.log"), "rb") as f:
                 f.seek(offset)
-                return b"soft lockup - CPU#" in f.read()
+                text = f.read()
         except OSError:
             return False
+        return any(sign in text for sign in self.WEDGE_SIGNS)
 
     def kill(self):
         if self.proc:

@@ -68,7 +68,8 @@ def test_killed_runner_leaves_no_qemu(tmp_path):
 
 def test_wedge_is_told_from_the_console(tmp_path):
     """A timed-out command counts as a wedged L1 (and gets a fresh L1) only
-    when L1's console reported a soft lockup after the command started."""
+    when L1's console reported a soft lockup or an RCU stall after the
+    command started."""
     h = hosttest.Host(cpus=1, memory="512M", nodes=1)
     h.job = str(tmp_path)
     log = tmp_path / "serial.log"
@@ -78,5 +79,10 @@ def test_wedge_is_told_from_the_console(tmp_path):
     assert h._wedged_since(0)
     with open(log, "a") as f:
         f.write("[ 40.0] watchdog: BUG: soft lockup - CPU#0 stuck for 50s! [swapper/0:0]\n")
+    assert h._wedged_since(start)
+    start = hosttest._size(str(log))
+    assert not h._wedged_since(start)
+    with open(log, "a") as f:
+        f.write("[ 90.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n")
     assert h._wedged_since(start)
     h.job = None

@@ -38,8 +38,11 @@ def run(kvmhost, test_guest, name, **keys):
     cfg = write_cfg(name, test_guest, cmdline="console=ttyS0 panic=-1", **keys)
     # The console goes to L1's tmpfs first: the UART writes byte by byte,
     # and each write to the job directory (9p) is a round trip to the host.
-    b = boot(kvmhost, f"{SMPVISOR} run -v --config {shlex.quote(cfg)} >/tmp/pv.out 2>/tmp/pv.err;"
-             " rc=$?; cat /tmp/pv.out; cat /tmp/pv.err >&2; exit $rc", timeout=600)
+    # smpvisor gets its own, shorter limit so a guest that hangs still shows
+    # its console in the failure.
+    b = boot(kvmhost, f"timeout -k 5 540 {SMPVISOR} run -v --config {shlex.quote(cfg)}"
+             " >/tmp/pv.out 2>/tmp/pv.err; rc=$?; cat /tmp/pv.out; cat /tmp/pv.err >&2; exit $rc",
+             timeout=600)
     assert b.rc == 0 and b.report, b.explain()
     m = re.search(r"pv: the guest enabled kvmclock on (\d+)/(\d+) vCPUs, steal_time on "
                   r"(\d+)/\d+, pv_eoi on (\d+)/\d+, poll_control on (\d+)/\d+", b.err)

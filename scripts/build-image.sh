@@ -17,6 +17,8 @@
 #   smpvisor.net=IP/PREFIX     address of the first ethernet interface
 #   smpvisor.bench=pgbench     run pgbench, print SMPV-PGBENCH lines, power off
 #   smpvisor.bench.clients=1,4 smpvisor.bench.time=S smpvisor.bench.scale=N
+#                              (a client count ending in s, "4s", runs pgbench
+#                              select-only, -S; the others TPC-B like)
 #   (SMPV-PG-READY is printed once PostgreSQL answers, AGENT-REPORT at boot)
 #
 # Usage: scripts/build-image.sh [--out DIR] [--qcow2] [--force]
@@ -264,11 +266,14 @@ if ! pg createdb bench || ! pg pgbench -i -q -s "$scale" bench > /tmp/init.log 2
 	echo "SMPV-BENCH-ERROR pgbench -i failed: $(tail -n1 /tmp/init.log)" > $con
 else
 	for c in $clients; do
-		if pg pgbench -n -c "$c" -j "$c" -T "$secs" bench > /tmp/run.log 2>&1; then
+		# "4s": select-only (pgbench -S) at 4 clients; "4": TPC-B like.
+		mode=tpcb opt=
+		case $c in *s) c=${c%s} mode=select opt=-S ;; esac
+		if pg pgbench -n $opt -c "$c" -j "$c" -T "$secs" bench > /tmp/run.log 2>&1; then
 			tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' /tmp/run.log | head -n1)
 			lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' /tmp/run.log)
 			tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' /tmp/run.log)
-			echo "SMPV-PGBENCH {\"clients\": $c, \"threads\": $c, \"seconds\": $secs, \"scale\": $scale, \"transactions\": ${tx:-null}, \"tps\": ${tps:-null}, \"latency_ms\": ${lat:-null}}" > $con
+			echo "SMPV-PGBENCH {\"mode\": \"$mode\", \"clients\": $c, \"threads\": $c, \"seconds\": $secs, \"scale\": $scale, \"transactions\": ${tx:-null}, \"tps\": ${tps:-null}, \"latency_ms\": ${lat:-null}}" > $con
 		else
 			echo "SMPV-BENCH-ERROR pgbench -c $c failed: $(tail -n1 /tmp/run.log)" > $con
 		fi

@@ -233,3 +233,42 @@ def test_boot_topology_is_the_same_for_both_vmms():
     assert plain[plain.index("--cpus") + 1] == "4" and "--config" not in plain
     with pytest.raises(suite.BenchError):
         t.check(66)
+
+
+def test_db_rows_from_the_guest_scripts_own_lines(tmp_path):
+    """bench db reads the SMPV-PGBENCH lines the image's bench script
+    prints: that script's own echo line (scripts/build-image.sh) runs here
+    with pgbench-like values, is parsed, and gives the rows, the CSV
+    columns and the plot."""
+    import dbbench
+    with open(os.path.join(ROOT, "scripts", "build-image.sh")) as f:
+        echo = next(ln.strip() for ln in f if 'echo "SMPV-PGBENCH' in ln)
+    out = {}
+    for system, tps in (("smpvisor", 110.0), ("qemu", 100.0)):
+        for n in (1, 2):
+            text = "SMPV-PG-READY uptime=71.5 PostgreSQL 15\n"
+            text += f"SMPV-BENCH-START pgbench clients={n}s {n} time=5 scale=4 cpus={n}\n"
+            for mode in ("select", "tpcb"):
+                for k in range(3):
+                    script = (f"con=/dev/stdout mode={mode} c={n} secs=5 scale=4 tx={40 + k} "
+                              f"tps={tps * n + k} lat={2.5 + k}\n{echo}\n")
+                    text += subprocess.run(["/bin/sh", "-c", script], stdout=subprocess.PIPE,
+                                           text=True, check=True).stdout
+            runs, ready, cpus, errors = dbbench.parse_boot(text)
+            assert len(runs) == 6 and ready == 71.5 and cpus == n and not errors, text
+            out[(system, n)] = {"runs": runs, "ready": ready}
+    ctx = ctx_for(tmp_path)
+    rows = dbbench.db_rows(ctx, out, [1, 2], 5, 3, "writeback")
+    assert [(r["mode"], r["vcpus"]) for r in rows] == [
+        ("select", 1), ("select", 2), ("tpcb", 1), ("tpcb", 2)]
+    assert rows[0]["tps_smpvisor_median"] == 111.0 and rows[0]["tps_qemu_min"] == 100.0
+    assert rows[1]["speedup_smpvisor"] == pytest.approx(221.0 / 111.0)
+    assert rows[0]["tps_ratio"] == pytest.approx(111.0 / 101.0)
+    assert rows[0]["latency_ms_smpvisor_median"] == 3.5
+    check_csv(common.write_csv("db", dbbench.DB_COLUMNS, rows, str(tmp_path)),
+              ["mode", "vcpus", "tps_smpvisor_median", "tps_qemu_median", "tps_ratio",
+               "latency_ms_ratio", "speedup_qemu", "ready_s_smpvisor"])
+    if suite.shutil_which("gnuplot"):
+        dbbench.db_report(ctx, rows, 5, 3)
+        with open(tmp_path / "db.png", "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"

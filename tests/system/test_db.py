@@ -185,3 +185,36 @@ fi
     state, feats, fsck_rc, out = fs_state(img)
     os.unlink(img)
     assert state == "clean" and fsck_rc == 0, out
+
+
+@pytest.mark.slow
+def test_small_guest_login_prompt_and_ctrl_a_x(kvmhost, db_image, tmp_path):
+    """examples/small.json on a terminal (a pseudo-terminal driven by
+    tests/system/ptydrive.py in the KVM host): the serial login prompt
+    appears, root logs in (no password in the image), a command runs in the
+    guest, and Ctrl-A x ends smpvisor at once with status 0."""
+    import json
+    img = dbguest.fresh_disk(kvmhost, "test-db-tty.img")
+    with open(os.path.join(dbguest.ROOT, "examples", "small.json")) as f:
+        cfg = json.load(f)
+    for k in ("kernel", "initrd"):
+        cfg[k] = os.path.join(dbguest.ROOT, cfg[k])
+    cfg["disks"][0]["path"] = img
+    path = os.path.join(dbguest.SCRATCH, "test-db-tty.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    steps = [{"expect": "login: ", "timeout": 1200, "send": "root\r"},
+             {"expect": "# ", "timeout": 300, "send": "echo SMPV-TTY-$((6 * 7)) $(nproc)\r"},
+             {"expect": "SMPV-TTY-42 2", "timeout": 120, "send": "\x01x", "exit_timeout": 30}]
+    script = os.path.join(dbguest.SCRATCH, "test-db-tty.steps.json")
+    with open(script, "w") as f:
+        json.dump(steps, f)
+    drive = os.path.join(dbguest.ROOT, "tests", "system", "ptydrive.py")
+    r = kvmhost.run(f"/usr/bin/python3 {drive} {script} -- {dbguest.SMPVISOR} run --config {path}",
+                    timeout=1700)
+    os.unlink(img)
+    m = re.search(r"^PTYDRIVE (\{.*\})$", r.out, re.M)
+    assert m, r.out[-4000:] + r.err
+    res = json.loads(m.group(1))
+    assert res["error"] is None and res["rc"] == 0, r.out[-4000:]
+    assert res["exit_after_last_keys_s"] < 30, res

@@ -904,6 +904,9 @@ def blk_rows(ctx, recs, n, runtime, size_mb, fs):
     for r in recs:
         if r.get("probe") != "step":
             continue
+        for b in r.get("bad", []):
+            ctx.progress.note(f"bench: blk: {r['system']}: an agent line of {b['length']} "
+                              f"characters did not parse:\n{b['head']}\n...\n{b['tail']}")
         for kind, x in r["agent"]:
             if kind != "FIO":
                 continue

@@ -222,9 +222,15 @@ def job_session(j):
                                    "tail": v.tail()})
                     return
                 text = "".join(v.out[start:])
-            found = [(k, x) for k, x in agent_lines(text) if isinstance(x, dict)]
+            lines = agent_lines(text)
+            found = [(k, x) for k, x in lines if isinstance(x, dict)]
+            # An agent line that did not parse: its length and both ends,
+            # so the bench can say what broke it (a kernel message inside
+            # it, a lost byte on the console).
+            bad = [{"length": len(x), "head": x[:300], "tail": x[-300:]}
+                   for k, x in lines if k == "BADJSON"]
             emit("step", {"n": n, "system": sysname, "tag": step.get("tag"),
-                          "seconds": time.monotonic() - t0, "agent": found})
+                          "seconds": time.monotonic() - t0, "agent": found, "bad": bad})
     finally:
         # Nothing is measured after the last step: no need to wait for
         # the guests to power off.

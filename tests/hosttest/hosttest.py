@@ -413,7 +413,32 @@ class Host:
             logs = self.logs()
             self.kill()
             raise HostTestError(f"L1 wedged (soft lockups) while running: {cmd}\n{logs}")
+        if rc == 124:
+            err += self._diagnose()
         return Result(rc, out, err, time.monotonic() - t0)
+
+    # What a timed-out command leaves to look at: L1's load, memory and
+    # busiest processes (a leftover guest, a VMM stuck in the kernel).
+    DIAG = ("cat /proc/loadavg; grep -E 'MemFree|MemAvailable' /proc/meminfo; "
+            "ps -eo pid,stat,pcpu,rss,wchan:20,args --sort=-pcpu | head -n 12")
+
+    def _diagnose(self):
+        try:
+            n, self.n = self.n, self.n + 1
+            j = self.job
+            with open(f"{j}/timeout.{n}", "w") as f:
+                f.write("30\n")
+            with open(f"{j}/cmd.{n}.tmp", "w") as f:
+                f.write(self.DIAG + "\n")
+            os.rename(f"{j}/cmd.{n}.tmp", f"{j}/cmd.{n}")
+            deadline = time.monotonic() + 60
+            while not os.path.exists(f"{j}/rc.{n}"):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    return "\n--- L1 after the timeout: no answer to ps ---\n"
+                time.sleep(0.05)
+            return "\n--- L1 after the timeout ---\n" + _read(f"{j}/out.{n}")
+        except OSError as e:
+            return f"\n--- L1 after the timeout: {e} ---\n"
 
     # What L1's kernel prints when its own CPUs stop making progress under
     # TCG: the soft-lockup watchdog, or RCU's stall detector.

@@ -33,3 +33,35 @@ def kvmhost():
 def test_guest():
     """(kernel, initrd) of the test guest, built once."""
     return guest.build_guest()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call":
+        item.call_failed = rep.failed
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_vmms(request):
+    """After a test that used the KVM host and failed (a timed-out boot,
+    say), no VMM of it may still run there: a leftover guest would take CPU
+    and memory from the next tests. Any found is killed and named on
+    stderr. (Passing tests wait for their VMMs; checking after each of them
+    would cost seconds per test in the nested host.)"""
+    yield
+    if "kvmhost" not in request.fixturenames or not getattr(request.node, "call_failed", False):
+        return
+    h = request.getfixturevalue("kvmhost")
+    if h.direct or h.proc is None:
+        return
+    try:
+        r = h.run("for p in $(pgrep -x smpvisor; pgrep -f '^qemu-system'); do "
+                  "echo \"$p $(tr '\\0' ' ' < /proc/$p/cmdline | cut -c1-160)\"; "
+                  "kill -KILL $p; done", timeout=60, retries=0)
+    except hosttest.HostTestError:
+        return
+    if r.out.strip():
+        print(f"\n[hosttest] {request.node.name} left VMMs running in L1 (killed):\n{r.out}",
+              file=sys.stderr)

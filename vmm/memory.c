@@ -156,8 +156,15 @@ static void *map_region(struct guest_region *r)
 		 -1, 0);
 	if (p == MAP_FAILED)
 		return p;
-	/* On a memfd this needs shmem THP ("advise" in shmem_enabled). */
-	if ((r->flags & GUEST_REGION_THP) && madvise(p, r->size, MADV_HUGEPAGE))
+	/*
+	 * Transparent huge pages for all guest RAM, asked for or not: with
+	 * the host's THP in "madvise" mode (Debian's default) a guest would
+	 * otherwise run on 4 KiB host pages, and every TLB miss would walk
+	 * 4 KiB two-dimensional page tables. QEMU advises the same by
+	 * default. Only memory.hugepages makes a refusal worth a warning.
+	 * On a memfd this needs shmem THP ("advise" in shmem_enabled).
+	 */
+	if (madvise(p, r->size, MADV_HUGEPAGE) && (r->flags & GUEST_REGION_THP))
 		pr_warn("memory.hugepages: MADV_HUGEPAGE refused for gpa 0x%llx (%s): using 4 KiB pages",
 			(unsigned long long)r->gpa, strerror(errno));
 	return p;

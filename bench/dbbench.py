@@ -132,8 +132,9 @@ echo "=== rc=$?"; cat /tmp/dbb.out; echo "=== stderr"; cat /tmp/dbb.err
 """
 
 
-def bench_db(ctx):
-    counts, secs, reps = db_plan(ctx)
+def bench_db(ctx, counts=None):
+    planned, secs, reps = db_plan(ctx)
+    counts = counts or planned
     ctx.progress.step("db: building the database image (scripts/build-image.sh; cached)", 30)
     dbguest.build_image(progress=False)
     ctx.progress.finish()

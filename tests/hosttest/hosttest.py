@@ -365,7 +365,7 @@ class Host:
                 log(f"L1 stopped answering ({str(e).splitlines()[0]}); "
                     f"retrying on a fresh L1")
 
-    def _run(self, cmd, timeout=300, cwd=ROOT):
+    def _run(self, cmd, timeout=300, cwd=ROOT, diagnose=True):
         """Run shell command cmd (a string) where KVM is; return a Result.
 
         A command that runs past timeout is killed and gets rc 124 (like
@@ -407,13 +407,13 @@ class Host:
         err = _read(f"{j}/err.{n}")
         if rc == 124 and self._wedged_since(serial_at):
             # L1's init still ran the timeout, but its kernel reported soft
-            # lockups (or RCU stalls) meanwhile: L1 wedged under TCG (seen with every CPU
-            # stuck at once, idle ones included), not the command. Let run()
-            # retry on a fresh L1.
+            # lockups (or RCU stalls) meanwhile: L1 wedged under TCG (seen
+            # with every CPU stuck at once, idle ones included), not the
+            # command. Let run() retry on a fresh L1.
             logs = self.logs()
             self.kill()
             raise HostTestError(f"L1 wedged (soft lockups) while running: {cmd}\n{logs}")
-        if rc == 124:
+        if rc == 124 and diagnose:
             err += self._diagnose()
         return Result(rc, out, err, time.monotonic() - t0)
 
@@ -423,22 +423,13 @@ class Host:
             "ps -eo pid,stat,pcpu,rss,wchan:20,args --sort=-pcpu | head -n 12")
 
     def _diagnose(self):
+        """DIAG's output in L1, run as any command is (never diagnosed
+        itself: it has its own short limit)."""
         try:
-            n, self.n = self.n, self.n + 1
-            j = self.job
-            with open(f"{j}/timeout.{n}", "w") as f:
-                f.write("30\n")
-            with open(f"{j}/cmd.{n}.tmp", "w") as f:
-                f.write(self.DIAG + "\n")
-            os.rename(f"{j}/cmd.{n}.tmp", f"{j}/cmd.{n}")
-            deadline = time.monotonic() + 60
-            while not os.path.exists(f"{j}/rc.{n}"):
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    return "\n--- L1 after the timeout: no answer to ps ---\n"
-                time.sleep(0.05)
-            return "\n--- L1 after the timeout ---\n" + _read(f"{j}/out.{n}")
-        except OSError as e:
-            return f"\n--- L1 after the timeout: {e} ---\n"
+            r = self._run(self.DIAG, timeout=30, diagnose=False)
+            return "\n--- L1 after the timeout ---\n" + r.out
+        except HostTestError as e:
+            return f"\n--- L1 after the timeout: {str(e).splitlines()[0]} ---\n"
 
     # What L1's kernel prints when its own CPUs stop making progress under
     # TCG: the soft-lockup watchdog, or RCU's stall detector.

@@ -43,7 +43,9 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/firstrun.s
 
 all: deps-check $(BUILD)/smpvisor $(UNIT_BINS) $(KVM_BINS) $(AGENT) $(BENCH_BINS)
 
-$(BUILD)/obj/%.o: %.c
+# Order-only on deps-check: with -j, nothing compiles before the headers
+# of a fresh machine's packages are installed.
+$(BUILD)/obj/%.o: %.c | deps-check
 	$(E) "  CC      $<"
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
@@ -93,7 +95,7 @@ $(BUILD)/fuzz/virtq: $(FUZZ_SRCS)
 fuzz: $(BUILD)/fuzz/virtq
 
 # The guest agent runs as PID 1 in the test guest: static, no sanitizers.
-$(AGENT): tests/guest/agent.c
+$(AGENT): tests/guest/agent.c | deps-check
 	$(E) "  CC      $@ (static)"
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<

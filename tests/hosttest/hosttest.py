@@ -96,6 +96,10 @@ mount -t 9p -o $opts job /host$job || { echo "hosttest-l1: job mount failed"; po
 J=/host$job
 echo "$(uname -r) $(nproc) $( [ -c /dev/kvm ] && echo kvm || echo nokvm)" > $J/ready.tmp
 mv $J/ready.tmp $J/ready
+# Heartbeat: a counter the host watches. When it stops moving, L1 has
+# wedged (every CPU stuck under TCG) and the host need not wait out the
+# command's whole timeout to boot a fresh one.
+(b=0; while :; do b=$((b + 1)); echo $b > $J/beat.tmp; mv $J/beat.tmp $J/beat; sleep 5; done) &
 n=0
 while :; do
 	if [ -e $J/quit ]; then break; fi
@@ -272,6 +276,19 @@ class Host:
         # On a busy machine (several L1s on 2 cores) L1 can take minutes:
         # HOSTTEST_BOOT_TIMEOUT raises the limit for every Host.
         self.boot_timeout = boot_timeout or int(os.environ.get("HOSTTEST_BOOT_TIMEOUT", 180))
+        # L1 beats every 5 s; this long without a beat means it wedged.
+        # An L1 with more CPUs than 4 runs each of them slower on our 2
+        # cores, so it is given longer, and its transient RCU stalls are
+        # no sign of a wedge (see stall_grace).
+        big = cpus > 4
+        self.heartbeat_limit = int(os.environ.get("HOSTTEST_HEARTBEAT_LIMIT",
+                                                  300 if big else 150))
+        # A command still running this many seconds after L1's console
+        # reported a soft lockup or an RCU stall means L1 wedged (seen: one
+        # L1 CPU stops taking timer interrupts, the others wait on it
+        # forever); None: wait for the command's own timeout.
+        grace = os.environ.get("HOSTTEST_STALL_GRACE")
+        self.stall_grace = (int(grace) or None) if grace else (None if big else 90)
         self.proc = None
         self.job = None
         self.n = 0
@@ -393,14 +410,29 @@ class Host:
         rc_path = f"{j}/rc.{n}"
         serial_at = _size(f"{j}/serial.log")
         deadline = t0 + timeout + 30
+        beat, beat_at = _read_or(f"{j}/beat"), time.monotonic()
+        stall_at, looked = None, 0.0
         while not os.path.exists(rc_path):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            now = time.monotonic()
+            b = _read_or(f"{j}/beat")
+            if b != beat:
+                beat, beat_at = b, now
+            silent = now - beat_at > self.heartbeat_limit
+            if self.stall_grace and stall_at is None and now - looked > 2:
+                looked = now
+                if self._wedged_since(serial_at):
+                    stall_at = now
+            stalled = stall_at is not None and now - stall_at > self.stall_grace
+            if self.proc.poll() is not None or now > deadline or silent or stalled:
                 why = ("L1 exited" if self.proc.poll() is not None
+                       else f"L1's heartbeat stopped for {now - beat_at:.0f}s" if silent
+                       else f"L1 wedged: the command ran on {now - stall_at:.0f}s after "
+                            f"L1 reported a soft lockup or RCU stall" if stalled
                        else f"L1 did not answer within {timeout + 30}s")
                 logs = self.logs()
                 self.kill()
                 raise HostTestError(f"{why} while running: {cmd}\n{logs}")
-            time.sleep(0.02)
+            time.sleep(0.05)
         with open(rc_path) as f:
             rc = int(f.read().strip() or 1)
         out = _read(f"{j}/out.{n}")
@@ -473,6 +505,14 @@ def _size(path):
         return os.path.getsize(path)
     except OSError:
         return 0
+
+
+def _read_or(path, default=None):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
 
 
 def _read(path):

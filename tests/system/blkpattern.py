@@ -12,6 +12,7 @@ build such an image for the guest to verify.
     blkpattern.py digest SIZE [SEED]        sha256 of the pattern image
 """
 import hashlib
+import os
 import struct
 import sys
 
@@ -48,6 +49,19 @@ def write(path, size, seed=0):
     with open(path, "wb") as f:
         for data in blocks(size, seed):
             f.write(data)
+
+
+def image(size, seed=0):
+    """A pattern image in this machine's build tree (the nested host reads
+    it there), written once per size and seed; returns its path."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    scratch = os.path.join(root, "build", "systest-scratch")
+    os.makedirs(scratch, exist_ok=True)
+    path = os.path.join(scratch, f"blk-pattern-{size}-{seed}.img")
+    if not os.path.exists(path) or os.path.getsize(path) != size:
+        write(path + ".tmp", size, seed)
+        os.rename(path + ".tmp", path)
+    return path
 
 
 def check(path, seed=0):

@@ -75,6 +75,16 @@ def qemu_cmd(kernel, initrd, cpus=1, memory="256M", append="", nodes=0, extra=()
     return shlex.join(list(cmd) + list(extra))
 
 
-def boot(host, cmd, timeout=240):
-    """Run a VMM command line on the test host and wrap the result."""
-    return Boot(host.run(cmd, timeout=timeout), cmd)
+def boot(host, cmd, timeout=240, setup=None, after=None):
+    """Run a VMM command line on the test host and wrap the result.
+
+    setup (shell, run first; its failure ends the command with status 98)
+    and after (shell, run once the VMM exits, its output appended to the
+    console) go in the same command as the VMM: files they make or check in
+    L1's /tmp survive a retry on a fresh L1, which loses what an earlier
+    command left there. The exit status is the VMM's."""
+    script = cmd
+    if setup or after:
+        script = "\n".join([f"{{ {setup}\n}} || exit 98" if setup else ":",
+                            cmd, "rc=$?", after or ":", "exit $rc"])
+    return Boot(host.run(script, timeout=timeout), cmd)

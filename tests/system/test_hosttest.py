@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import hosttest
@@ -86,3 +87,56 @@ def test_wedge_is_told_from_the_console(tmp_path):
         f.write("[ 90.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n")
     assert h._wedged_since(start)
     h.job = None
+
+
+def test_frozen_l1_is_found_by_its_heartbeat(kvmhost):
+    """An L1 that stops running altogether (here: QEMU stopped with
+    SIGSTOP, as a wedged L1 looks from outside) is given up on once its
+    heartbeat has been still for heartbeat_limit seconds, long before the
+    command's own timeout; the next command gets a fresh L1."""
+    if kvmhost.direct:
+        return  # no L1 to freeze
+    kvmhost.start()
+    limit, kvmhost.heartbeat_limit = kvmhost.heartbeat_limit, 15
+    try:
+        os.kill(kvmhost.proc.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        try:
+            kvmhost.run("echo never", timeout=300, retries=0)
+            raise AssertionError("a stopped L1 answered")
+        except hosttest.HostTestError as e:
+            assert "heartbeat stopped" in str(e), str(e)
+        assert time.monotonic() - t0 < 60
+        assert kvmhost.proc is None
+    finally:
+        kvmhost.heartbeat_limit = limit
+    assert kvmhost.run("echo alive").out == "alive\n"
+
+
+def test_command_outliving_a_stall_report_counts_as_a_wedge(kvmhost):
+    """A command still running stall_grace seconds after L1's console
+    reported an RCU stall is given up on as a wedged L1 (the heartbeat may
+    go on: the stuck CPU is not the one running it)."""
+    if kvmhost.direct:
+        return
+    kvmhost.start()
+    serial = os.path.join(kvmhost.job, "serial.log")
+    grace, kvmhost.stall_grace = kvmhost.stall_grace, 5
+
+    def report_stall():
+        time.sleep(3)
+        with open(serial, "a") as f:
+            f.write("[ 99.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n")
+    t = threading.Thread(target=report_stall)
+    t.start()
+    t0 = time.monotonic()
+    try:
+        kvmhost.run("sleep 120", timeout=300, retries=0)
+        raise AssertionError("the command outlived the stall report")
+    except hosttest.HostTestError as e:
+        assert "soft lockup or RCU stall" in str(e), str(e)
+    finally:
+        t.join()
+        kvmhost.stall_grace = grace
+    assert time.monotonic() - t0 < 60
+    assert kvmhost.run("echo alive").out == "alive\n"

@@ -70,6 +70,7 @@ echo "rc=$?"
 cat /tmp/numa.out
 echo "=== stderr"
 cat /tmp/numa.err
+{cleanup}
 """
 
 
@@ -77,17 +78,19 @@ def section(out, name, nxt):
     return out.split(f"=== {name}\n", 1)[1].split(f"=== {nxt}\n", 1)[0]
 
 
-def watch(kvmhost, cfg, timeout=900, verbose=False, until="AGENT-REPORT", prep=""):
+def watch(kvmhost, cfg, timeout=900, verbose=False, until="AGENT-REPORT", prep="",
+          cleanup=""):
     """(rc, numa_maps text, {thread name: Cpus_allowed_list}, agent, output).
 
     The threads are read once the console shows `until` (verbose adds -v).
     prep is shell run first in the same command, so what it makes in L1
-    (a disk in its /tmp) is there again if a wedged L1 is replaced.
+    (a disk in its /tmp) is there again if a wedged L1 is replaced;
+    cleanup runs last, once smpvisor has exited.
     Waits as long as smpvisor runs, up to timeout - 60 s: on a busy machine
     a 4-vCPU boot in the nested host has taken over 300 s."""
     r = kvmhost.run(WATCH.format(smpvisor=SMPVISOR, cfg=shlex.quote(cfg),
                                  verbose="-v " if verbose else "", until=until,
-                                 wait=timeout - 60, prep=prep),
+                                 wait=timeout - 60, prep=prep, cleanup=cleanup),
                     timeout=timeout)
     out = r.out
     assert "=== end" in out, out[-3000:] + r.err

@@ -52,12 +52,14 @@ def test_qcow2_pattern_written_and_read_back(kvmhost, test_guest):
     """4 vCPUs, 4 queues: the pattern lands in the qcow2 and reads back."""
     img, sock = "/tmp/smpv-vu.qcow2", "/tmp/smpv-vu.sock"
     raw = "/tmp/smpv-vu.raw"
-    r = kvmhost.run(f"rm -f {img} {raw} && qemu-img create -q -f qcow2 {img} {SIZE}",
-                    timeout=60)
-    assert r.rc == 0, r.err
     vmm = vmm_cmd(*test_guest, 4, f"agent.disk=vda,write,seed={SEED}",
                   ["--disk", f"vhost-user={sock}"])
-    b = boot(kvmhost, with_daemon(img, sock, 4, vmm), timeout=500)
+    # The daemon is gone (flushed) when `after` runs: the qcow2 as raw
+    # must hold exactly the pattern.
+    b = boot(kvmhost, with_daemon(img, sock, 4, vmm), timeout=500,
+             setup=f"rm -f {img} {raw} && qemu-img create -q -f qcow2 {img} {SIZE}",
+             after=f"qemu-img convert -f qcow2 -O raw {img} {raw} && "
+                   f"echo RAW-SHA256 $(sha256sum {raw} | cut -d' ' -f1); rm -f {raw}")
     assert b.rc == 0, b.explain()
     assert "vhost-user-blk0" in b.err and "4 queues" in b.err, b.err
     rep = b.report
@@ -78,22 +80,23 @@ def test_qcow2_pattern_written_and_read_back(kvmhost, test_guest):
     m = re.search(r"vhost-user-blk0: stats: (\d+) kicks served, (\d+) interrupts, "
                   r"\d+ register exits to user space, (\d+) notifies", b.err)
     assert m and m.groups() == ("0", "0", "0"), b.err
-    # The daemon is gone (flushed): the image holds exactly the pattern.
-    r = kvmhost.run(f"qemu-img convert -f qcow2 -O raw {img} {raw} && sha256sum {raw}",
-                    timeout=120)
-    assert r.rc == 0, r.err
-    assert r.out.split()[0] == blkpattern.digest(SIZE, SEED)
+    digest = [ln.split()[1] for ln in b.out.splitlines() if ln.startswith("RAW-SHA256 ")]
+    assert digest == [blkpattern.digest(SIZE, SEED)], b.explain()
     # Second boot, fresh daemon, 2 vCPUs on 2 of its 4 queues: reads it back.
+    # (Had L1 been replaced in between, the image checked above is rebuilt
+    # from the same pattern.)
+    pattern = blkpattern.image(SIZE, SEED)
     vmm = vmm_cmd(*test_guest, 2, f"agent.disk=vda,verify,seed={SEED}",
                   ["--disk", f"vhost-user={sock},queues=2"])
-    b = boot(kvmhost, with_daemon(img, sock, 4, vmm), timeout=500)
+    b = boot(kvmhost, with_daemon(img, sock, 4, vmm), timeout=500,
+             setup=f"test -f {img} || qemu-img convert -f raw -O qcow2 {pattern} {img}",
+             after=f"rm -f {img} {raw} {sock}")
     assert b.rc == 0, b.explain()
     disk = b.agent.get("DISK", {}).get("disk")
     assert disk and disk["mode"] == "verify", b.explain()
     assert disk["errors"] == 0 and disk["io_errors"] == 0 and disk["bytes"] == SIZE, disk
     vda = [d for d in b.report["block_devices"] if d["name"] == "vda"]
     assert vda and vda[0]["nr_queues"] == 2, b.report["block_devices"]
-    kvmhost.run(f"rm -f {img} {raw} {sock}", timeout=60)
 
 
 # A back end that accepts, then misbehaves in one way (python3, in L1).
@@ -163,20 +166,20 @@ def test_shared_ram_keeps_numa_binding(kvmhost, test_guest):
     from test_numa import mapping_pages, node_pages, watch, write_cfg
     img, sock = "/tmp/smpv-vu-numa.qcow2", "/tmp/smpv-vu-numa.sock"
     pid = sock + ".pid"
-    r = kvmhost.run(f"rm -f {img} && qemu-img create -q -f qcow2 {img} {SIZE} && "
-                    f"rm -f {sock} {pid} && {qsd(img, sock, pid, 2)}", timeout=90)
-    assert r.rc == 0, r.err
-    try:
-        cfg = write_cfg(
-            "vu-numa", test_guest, append="loglevel=1 agent.sleep=900",
-            cpus={"count": 2, "pin": {"0": "0-1", "1": "2-3"}},
-            memory={"size": "512M", "prefault": True},
-            numa=[{"cpus": "0", "memory": "256M", "host_nodes": "0"},
-                  {"cpus": "1", "memory": "256M", "host_nodes": "1"}],
-            disks=[{"vhost_user": sock}])
-        rc, maps, threads, agent, out = watch(kvmhost, cfg)
-    finally:
-        kvmhost.run(f"kill $(cat {pid}); sleep 1; rm -f {img} {sock}", timeout=60)
+    cfg = write_cfg(
+        "vu-numa", test_guest, append="loglevel=1 agent.sleep=900",
+        cpus={"count": 2, "pin": {"0": "0-1", "1": "2-3"}},
+        memory={"size": "512M", "prefault": True},
+        numa=[{"cpus": "0", "memory": "256M", "host_nodes": "0"},
+              {"cpus": "1", "memory": "256M", "host_nodes": "1"}],
+        disks=[{"vhost_user": sock}])
+    # The daemon starts in the same L1 command as the guest (a fresh L1
+    # after a wedge has neither) and stops when the guest has.
+    rc, maps, threads, agent, out = watch(
+        kvmhost, cfg, prep=f"rm -f {img} {sock} {pid} && "
+                           f"qemu-img create -q -f qcow2 {img} {SIZE} && "
+                           f"{qsd(img, sock, pid, 2)} || exit 90",
+        cleanup=f"kill $(cat {pid}); sleep 1; rm -f {img} {sock}")
     assert rc == 0, out[-4000:]
     rep = agent.get("REPORT")
     assert rep, out[-4000:]
@@ -190,7 +193,8 @@ def test_shared_ram_keeps_numa_binding(kvmhost, test_guest):
 
 
 BACKEND_DIES = r"""
-rm -f {sock} {pid} /tmp/vu-dies.out /tmp/vu-dies.err
+rm -f {img} {sock} {pid} /tmp/vu-dies.out /tmp/vu-dies.err
+qemu-img create -q -f qcow2 {img} {size} || exit 91
 {qsd} || exit 90
 {vmm} >/tmp/vu-dies.out 2>/tmp/vu-dies.err &
 vm=$!
@@ -204,6 +208,7 @@ echo "rc=$?"
 cat /tmp/vu-dies.out
 echo "=== stderr"
 cat /tmp/vu-dies.err
+rm -f {img} {sock}
 """
 
 
@@ -211,13 +216,11 @@ def test_back_end_dying_at_run_time(kvmhost, test_guest):
     """qemu-storage-daemon killed under a running guest: one line saying
     so, the disk fails (NEEDS_RESET), smpvisor runs on and stops cleanly."""
     img, sock = "/tmp/smpv-vu-dies.qcow2", "/tmp/smpv-vu-dies.sock"
-    r = kvmhost.run(f"rm -f {img} && qemu-img create -q -f qcow2 {img} {SIZE}", timeout=60)
-    assert r.rc == 0, r.err
     vmm = vmm_cmd(*test_guest, 1, "agent.sleep=600", ["--disk", f"vhost-user={sock},queues=1"])
-    r = kvmhost.run(BACKEND_DIES.format(sock=sock, pid=sock + ".pid", vmm=vmm,
-                                        qsd=qsd(img, sock, sock + ".pid", 1)), timeout=500)
+    r = kvmhost.run(BACKEND_DIES.format(img=img, size=SIZE, sock=sock, pid=sock + ".pid",
+                                        vmm=vmm, qsd=qsd(img, sock, sock + ".pid", 1)),
+                    timeout=500)
     out = r.out
-    kvmhost.run(f"rm -f {img} {sock}", timeout=60)
     assert "VMM-ALIVE" in out, out[-4000:]
     rc = int(re.search(r"^rc=(\d+)$", out, re.M).group(1))
     assert rc < 128, out[-4000:]		# it exited, no signal killed it

@@ -33,19 +33,20 @@ def run_cmd(kernel, initrd, cpus, append, extra):
 
 
 def pattern_image(size=SIZE, seed=SEED):
-    """A pattern image on this machine's build tree (L1 reads it there)."""
-    os.makedirs(SCRATCH, exist_ok=True)
-    path = os.path.join(SCRATCH, f"blk-pattern-{size}-{seed}.img")
-    if not os.path.exists(path) or os.path.getsize(path) != size:
-        blkpattern.write(path + ".tmp", size, seed)
-        os.rename(path + ".tmp", path)
-    return path
+    return blkpattern.image(size, seed)
 
 
-def sha256_in_l1(host, path):
-    r = host.run(f"sha256sum {shlex.quote(path)}", timeout=120)
-    assert r.rc == 0, r.err
-    return r.out.split()[0]
+def sha256_line(path, tag):
+    """Shell that prints `tag HEX` with path's SHA-256 (in L1, after a boot)."""
+    return f"echo {tag} $(sha256sum {shlex.quote(path)} | cut -d' ' -f1)"
+
+
+def sha256_from(b, tag):
+    """The digest a sha256_line printed into a boot's output, or None."""
+    for ln in b.out.splitlines():
+        if ln.startswith(tag + " "):
+            return ln.split()[1]
+    return None
 
 
 def blk_pci(rep):
@@ -58,10 +59,10 @@ def blk_pci(rep):
 def test_found_and_pattern_written(kvmhost, test_guest):
     """4 vCPUs: 4 queues with a vector each, and the pattern lands intact."""
     img = "/tmp/smpv-blk-write.img"
-    r = kvmhost.run(f"rm -f {img} && truncate -s {SIZE} {img}", timeout=60)
-    assert r.rc == 0, r.err
     b = boot(kvmhost, run_cmd(*test_guest, 4, f"agent.disk=vda,write,seed={SEED}",
-                              ["--disk", img]), timeout=400)
+                              ["--disk", img]), timeout=400,
+             setup=f"rm -f {img} && truncate -s {SIZE} {img}",
+             after=f"{sha256_line(img, 'IMAGE-SHA256')}; rm -f {img}")
     assert b.rc == 0, b.explain()
     rep = b.report
     assert rep, b.explain()
@@ -80,24 +81,21 @@ def test_found_and_pattern_written(kvmhost, test_guest):
     assert disk["threads"] == 4 and disk["bytes"] == SIZE, disk
     assert disk["errors"] == 0 and disk["io_errors"] == 0, disk
     # After poweroff the image holds exactly the pattern.
-    assert sha256_in_l1(kvmhost, img) == blkpattern.digest(SIZE, SEED)
-    kvmhost.run(f"rm -f {img}", timeout=60)
+    assert sha256_from(b, "IMAGE-SHA256") == blkpattern.digest(SIZE, SEED), b.explain()
 
 
 def test_second_boot_reads_pattern(kvmhost, test_guest):
     """An image with the pattern (written on the host) verifies in the guest."""
     src = pattern_image()
     img = "/tmp/smpv-blk-verify.img"
-    r = kvmhost.run(f"cp {shlex.quote(src)} {img}", timeout=120)
-    assert r.rc == 0, r.err
     b = boot(kvmhost, run_cmd(*test_guest, 2, f"agent.disk=vda,verify,seed={SEED}",
-                              ["--disk", f"{img},queues=2,serial=verify-me"]), timeout=400)
+                              ["--disk", f"{img},queues=2,serial=verify-me"]), timeout=400,
+             setup=f"cp {shlex.quote(src)} {img}", after=f"rm -f {img}")
     assert b.rc == 0, b.explain()
     disk = b.agent.get("DISK", {}).get("disk")
     assert disk and disk["mode"] == "verify", b.explain()
     assert disk["errors"] == 0 and disk["io_errors"] == 0, disk
     assert disk["bytes"] == SIZE
-    kvmhost.run(f"rm -f {img}", timeout=60)
 
 
 def test_readonly_disk_refuses_writes(kvmhost, test_guest):
@@ -108,11 +106,10 @@ def test_readonly_disk_refuses_writes(kvmhost, test_guest):
     with open(cfg, "w") as f:
         json.dump({"disks": [{"path": img, "readonly": True, "queues": 2,
                               "serial": "ro-disk"}]}, f)
-    r = kvmhost.run(f"cp {shlex.quote(src)} {img}", timeout=120)
-    assert r.rc == 0, r.err
-    before = sha256_in_l1(kvmhost, img)
     b = boot(kvmhost, run_cmd(*test_guest, 2, f"agent.disk=vda,writeverify,seed={SEED}",
-                              ["--config", cfg]), timeout=400)
+                              ["--config", cfg]), timeout=400,
+             setup=f"cp {shlex.quote(src)} {img} && {sha256_line(img, 'BEFORE-SHA256')}",
+             after=f"{sha256_line(img, 'AFTER-SHA256')}; rm -f {img}")
     assert b.rc == 0, b.explain()
     vda = [d for d in b.report["block_devices"] if d["name"] == "vda"]
     assert vda and vda[0]["ro"] and vda[0]["nr_queues"] == 2, b.report["block_devices"]
@@ -127,8 +124,9 @@ def test_readonly_disk_refuses_writes(kvmhost, test_guest):
     disk = b.agent.get("DISK", {}).get("disk")
     assert disk and disk["mode"] == "verify", b.explain()
     assert disk["errors"] == 0 and disk["io_errors"] == 0, disk
-    assert sha256_in_l1(kvmhost, img) == before
-    kvmhost.run(f"rm -f {img}", timeout=60)
+    before = sha256_from(b, "BEFORE-SHA256")
+    assert before == blkpattern.digest(SIZE, SEED), b.explain()
+    assert sha256_from(b, "AFTER-SHA256") == before, b.explain()
 
 
 def test_bad_disk_options(kvmhost, test_guest):

@@ -1,6 +1,6 @@
 # smpvisor: non-recursive build. `make V=1` shows the commands.
 #
-#   make demo       the main job: boot a guest on 4 vCPUs and show what it sees
+#   make demo       the main job: a 4-vCPU two-node PostgreSQL guest running pgbench
 #   make            build build/smpvisor, the test guest and the test programs
 #   make test       unit tests + core system tests (nested test host if needed)
 #   make test-all   everything, slow system tests included

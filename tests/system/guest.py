@@ -85,6 +85,7 @@ def boot(host, cmd, timeout=240, setup=None, after=None):
     command left there. The exit status is the VMM's."""
     script = cmd
     if setup or after:
+        # cmd in a subshell: an `exit` in it must not skip after.
         script = "\n".join([f"{{ {setup}\n}} || exit 98" if setup else ":",
-                            cmd, "rc=$?", after or ":", "exit $rc"])
+                            f"(\n{cmd}\n)", "rc=$?", after or ":", "exit $rc"])
     return Boot(host.run(script, timeout=timeout), cmd)

@@ -89,28 +89,35 @@ def test_wedge_is_told_from_the_console(tmp_path):
     h.job = None
 
 
+def given_up_as_wedged(host, cmd, words):
+    """run(cmd) without retries must raise HostTestError naming words
+    within a minute, leave no L1 behind, and the next command gets a fresh
+    L1 that answers."""
+    t0 = time.monotonic()
+    try:
+        host.run(cmd, timeout=300, retries=0)
+        raise AssertionError(f"{cmd} came back from a wedged L1")
+    except hosttest.HostTestError as e:
+        assert words in str(e), str(e)
+    assert time.monotonic() - t0 < 60
+    assert host.proc is None
+    assert host.run("echo alive").out == "alive\n"
+
+
 def test_frozen_l1_is_found_by_its_heartbeat(kvmhost):
     """An L1 that stops running altogether (here: QEMU stopped with
     SIGSTOP, as a wedged L1 looks from outside) is given up on once its
     heartbeat has been still for heartbeat_limit seconds, long before the
-    command's own timeout; the next command gets a fresh L1."""
+    command's own timeout."""
     if kvmhost.direct:
         return  # no L1 to freeze
     kvmhost.start()
     limit, kvmhost.heartbeat_limit = kvmhost.heartbeat_limit, 15
     try:
         os.kill(kvmhost.proc.pid, signal.SIGSTOP)
-        t0 = time.monotonic()
-        try:
-            kvmhost.run("echo never", timeout=300, retries=0)
-            raise AssertionError("a stopped L1 answered")
-        except hosttest.HostTestError as e:
-            assert "heartbeat stopped" in str(e), str(e)
-        assert time.monotonic() - t0 < 60
-        assert kvmhost.proc is None
+        given_up_as_wedged(kvmhost, "echo never", "heartbeat stopped")
     finally:
         kvmhost.heartbeat_limit = limit
-    assert kvmhost.run("echo alive").out == "alive\n"
 
 
 def test_command_outliving_a_stall_report_counts_as_a_wedge(kvmhost):
@@ -129,14 +136,8 @@ def test_command_outliving_a_stall_report_counts_as_a_wedge(kvmhost):
             f.write("[ 99.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n")
     t = threading.Thread(target=report_stall)
     t.start()
-    t0 = time.monotonic()
     try:
-        kvmhost.run("sleep 120", timeout=300, retries=0)
-        raise AssertionError("the command outlived the stall report")
-    except hosttest.HostTestError as e:
-        assert "soft lockup or RCU stall" in str(e), str(e)
+        given_up_as_wedged(kvmhost, "sleep 120", "soft lockup or RCU stall")
     finally:
         t.join()
         kvmhost.stall_grace = grace
-    assert time.monotonic() - t0 < 60
-    assert kvmhost.run("echo alive").out == "alive\n"

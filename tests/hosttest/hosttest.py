@@ -379,8 +379,11 @@ class Host:
             except HostTestError as e:
                 if self.direct or attempt == retries:
                     raise
-                log(f"L1 stopped answering ({str(e).splitlines()[0]}); "
-                    f"retrying on a fresh L1")
+                # What L1 last printed says why (a panic, a stall).
+                lines = [ln for ln in str(e).splitlines()[1:] if ln.strip()]
+                tail = "".join(f"\n  {ln}" for ln in lines[-20:])
+                log(f"L1 stopped answering ({str(e).splitlines()[0][:300]}); "
+                    f"retrying on a fresh L1{tail}")
 
     def _run(self, cmd, timeout=300, cwd=ROOT, diagnose=True):
         """Run shell command cmd (a string) where KVM is; return a Result.

@@ -1,6 +1,7 @@
 """virtio-net on a tap and virtio-rng, through the real devices (issue 5).
 
-In the nested test host L1 a tap interface gets 10.77.N.1/24; the guest
+In the nested test host L1, in a network namespace of its own (unshare),
+a tap interface gets 10.77.N.1/24; the guest
 agent (agent.net, tests/guest/agent.c) brings up its virtio-net interface
 as 10.77.N.2, pings L1 and runs a TCP exchange with a small peer started in
 L1 (netpeer below): 1 MiB from the guest, checked byte for byte by the
@@ -92,7 +93,9 @@ def net_script(test_guest, subnet, tap, smpv_args, cpus, precreate):
             f"busybox ping -c 3 -W 3 {gst} > /tmp/l1ping.txt 2>&1; "
             f"echo \"L1PING-RC $?\" >> /tmp/l1ping.txt) &")
     vmm = f"{shlex.join(cmd)} & vmm=$!"
-    lines = ["set -u"]
+    # The whole exchange runs in a network namespace of its own (run_net):
+    # say which, next to L1's own, so the test can tell they differ.
+    lines = ["set -u", 'echo "NETNS $(readlink /proc/self/ns/net) $(readlink /proc/1/ns/net)"']
     if precreate:
         lines += [f"ip tuntap add dev {tap} mode tap || exit 90",
                   setup + " || exit 91", peer, vmm]
@@ -110,7 +113,9 @@ def run_net(kvmhost, tap, script):
     path = os.path.join(SCRATCH, f"net-{tap}.sh")
     with open(path, "w") as f:
         f.write(script + "\n")
-    return boot(kvmhost, f"sh {shlex.quote(path)}", timeout=500)
+    # unshare: a fresh network namespace for tap, peer and VMM, so nothing
+    # touches L1's own interfaces and routes.
+    return boot(kvmhost, f"unshare --net sh {shlex.quote(path)}", timeout=500)
 
 
 def pci(rep, device):
@@ -120,6 +125,8 @@ def pci(rep, device):
 
 
 def check_traffic(b, mac):
+    ns = next((ln.split()[1:] for ln in b.out.splitlines() if ln.startswith("NETNS ")), None)
+    assert ns and len(ns) == 2 and ns[0] != ns[1], b.explain()
     rep = b.report
     assert rep, b.explain()
     net = [d for d in rep["virtio_devices"] if d["device_id"] == 1]

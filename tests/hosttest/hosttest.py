@@ -368,7 +368,7 @@ class Host:
                 pass
         return "\n".join(out)
 
-    def run(self, cmd, timeout=300, cwd=ROOT, retries=1):
+    def run(self, cmd, timeout=300, cwd=ROOT, retries=2):
         """Run cmd as _run does; if L1 itself wedges (it occasionally does
         under TCG: soft lockups on every L1 CPU), boot a fresh L1 and run
         the command again, up to retries times. A command that fails or

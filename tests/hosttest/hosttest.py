@@ -427,7 +427,10 @@ class Host:
                     stall_at = now
             stalled = stall_at is not None and now - stall_at > self.stall_grace
             if self.proc.poll() is not None or now > deadline or silent or stalled:
-                why = ("L1 exited" if self.proc.poll() is not None
+                # QEMU runs with -no-reboot: status 0 means L1 reset itself
+                # (a triple fault under TCG prints nothing first).
+                why = (f"L1 exited with status {self.proc.returncode}"
+                       if self.proc.poll() is not None
                        else f"L1's heartbeat stopped for {now - beat_at:.0f}s" if silent
                        else f"L1 wedged: the command ran on {now - stall_at:.0f}s after "
                             f"L1 reported a soft lockup or RCU stall" if stalled

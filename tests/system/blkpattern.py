@@ -13,6 +13,7 @@ build such an image for the guest to verify.
 """
 import hashlib
 import os
+import shlex
 import struct
 import sys
 
@@ -62,6 +63,19 @@ def image(size, seed=0):
         write(path + ".tmp", size, seed)
         os.rename(path + ".tmp", path)
     return path
+
+
+def sha256_line(path, tag):
+    """Shell that prints `tag HEX` with path's SHA-256 (run in L1 next to a boot: guest.boot setup/after)."""
+    return f"echo {tag} $(sha256sum {shlex.quote(path)} | cut -d' ' -f1)"
+
+
+def sha256_from(b, tag):
+    """The digest a sha256_line printed into a boot's output, or None."""
+    for ln in b.out.splitlines():
+        if ln.startswith(tag + " "):
+            return ln.split()[1]
+    return None
 
 
 def check(path, seed=0):

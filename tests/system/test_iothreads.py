@@ -34,7 +34,8 @@ def test_one_iothread_per_node_on_its_cpus(kvmhost, test_guest):
               {"cpus": "2-3", "memory": "256M", "host_nodes": "1"}],
         disks=[{"path": img}])
     rc, maps, threads, agent, out = watch(kvmhost, cfg, verbose=True,
-                                          until="AGENT-DISK", prep=prep)
+                                          until="AGENT-DISK", prep=prep,
+                                          cleanup=f"rm -f {img}")
     assert rc == 0, out[-4000:]
     assert threads.get("iothread 0") == "0-1", threads
     assert threads.get("iothread 1") == "2-3", threads
@@ -43,7 +44,6 @@ def test_one_iothread_per_node_on_its_cpus(kvmhost, test_guest):
     assert m and m.group(1).split() == ["0", "0", "1", "1"], out[-4000:]
     d = agent.get("DISK", {}).get("disk")
     assert d and d["errors"] == 0 and d["io_errors"] == 0 and d["bytes"] == SIZE, out[-4000:]
-    kvmhost.run(f"rm -f {img}", timeout=60)
 
 
 def test_configured_iothreads_win(kvmhost, test_guest):
@@ -53,10 +53,10 @@ def test_configured_iothreads_win(kvmhost, test_guest):
         cpus={"count": 2, "pin": "auto"}, memory="384M",
         numa=[{"cpus": "0-1", "memory": "384M", "host_nodes": "1"}],
         iothreads=[{"pin": "0"}, {}, {}], disks=[{"path": img, "queues": 3}])
-    rc, maps, threads, agent, out = watch(kvmhost, cfg, verbose=True, prep=prep)
+    rc, maps, threads, agent, out = watch(kvmhost, cfg, verbose=True, prep=prep,
+                                          cleanup=f"rm -f {img}")
     assert rc == 0, out[-4000:]
     assert threads.get("iothread 0") == "0", threads
     assert "iothread 2" in threads, threads
     m = re.search(r"virtio-blk0: queue I/O threads((?:\s\d+)+)", out)
     assert m and m.group(1).split() == ["0", "1", "2"], out[-4000:]
-    kvmhost.run(f"rm -f {img}", timeout=60)

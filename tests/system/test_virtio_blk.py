@@ -36,19 +36,6 @@ def pattern_image(size=SIZE, seed=SEED):
     return blkpattern.image(size, seed)
 
 
-def sha256_line(path, tag):
-    """Shell that prints `tag HEX` with path's SHA-256 (in L1, after a boot)."""
-    return f"echo {tag} $(sha256sum {shlex.quote(path)} | cut -d' ' -f1)"
-
-
-def sha256_from(b, tag):
-    """The digest a sha256_line printed into a boot's output, or None."""
-    for ln in b.out.splitlines():
-        if ln.startswith(tag + " "):
-            return ln.split()[1]
-    return None
-
-
 def blk_pci(rep):
     devs = [d for d in rep["pci_devices"]
             if d["vendor"] == VIRTIO_VENDOR and d["device"] == VIRTIO_BLK_PCI]
@@ -62,7 +49,7 @@ def test_found_and_pattern_written(kvmhost, test_guest):
     b = boot(kvmhost, run_cmd(*test_guest, 4, f"agent.disk=vda,write,seed={SEED}",
                               ["--disk", img]), timeout=400,
              setup=f"rm -f {img} && truncate -s {SIZE} {img}",
-             after=f"{sha256_line(img, 'IMAGE-SHA256')}; rm -f {img}")
+             after=f"{blkpattern.sha256_line(img, 'IMAGE-SHA256')}; rm -f {img}")
     assert b.rc == 0, b.explain()
     rep = b.report
     assert rep, b.explain()
@@ -81,7 +68,7 @@ def test_found_and_pattern_written(kvmhost, test_guest):
     assert disk["threads"] == 4 and disk["bytes"] == SIZE, disk
     assert disk["errors"] == 0 and disk["io_errors"] == 0, disk
     # After poweroff the image holds exactly the pattern.
-    assert sha256_from(b, "IMAGE-SHA256") == blkpattern.digest(SIZE, SEED), b.explain()
+    assert blkpattern.sha256_from(b, "IMAGE-SHA256") == blkpattern.digest(SIZE, SEED), b.explain()
 
 
 def test_second_boot_reads_pattern(kvmhost, test_guest):
@@ -108,8 +95,8 @@ def test_readonly_disk_refuses_writes(kvmhost, test_guest):
                               "serial": "ro-disk"}]}, f)
     b = boot(kvmhost, run_cmd(*test_guest, 2, f"agent.disk=vda,writeverify,seed={SEED}",
                               ["--config", cfg]), timeout=400,
-             setup=f"cp {shlex.quote(src)} {img} && {sha256_line(img, 'BEFORE-SHA256')}",
-             after=f"{sha256_line(img, 'AFTER-SHA256')}; rm -f {img}")
+             setup=f"cp {shlex.quote(src)} {img} && {blkpattern.sha256_line(img, 'BEFORE-SHA256')}",
+             after=f"{blkpattern.sha256_line(img, 'AFTER-SHA256')}; rm -f {img}")
     assert b.rc == 0, b.explain()
     vda = [d for d in b.report["block_devices"] if d["name"] == "vda"]
     assert vda and vda[0]["ro"] and vda[0]["nr_queues"] == 2, b.report["block_devices"]
@@ -124,9 +111,9 @@ def test_readonly_disk_refuses_writes(kvmhost, test_guest):
     disk = b.agent.get("DISK", {}).get("disk")
     assert disk and disk["mode"] == "verify", b.explain()
     assert disk["errors"] == 0 and disk["io_errors"] == 0, disk
-    before = sha256_from(b, "BEFORE-SHA256")
+    before = blkpattern.sha256_from(b, "BEFORE-SHA256")
     assert before == blkpattern.digest(SIZE, SEED), b.explain()
-    assert sha256_from(b, "AFTER-SHA256") == before, b.explain()
+    assert blkpattern.sha256_from(b, "AFTER-SHA256") == before, b.explain()
 
 
 def test_bad_disk_options(kvmhost, test_guest):

@@ -32,6 +32,7 @@ enum cpuid_vendor {
 
 /* Feature bits used here and by callers. */
 #define CPUID_1_ECX_X2APIC	(1U << 21)
+#define CPUID_1_ECX_TSC_DEADLINE	(1U << 24)
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
 #define CPUID_1_EDX_HTT		(1U << 28)
 #define CPUID_80000001_ECX_CMP_LEGACY	(1U << 1)
@@ -70,6 +71,14 @@ int cpuid_kvm_clear_features(struct kvm_cpuid2 *c, u32 mask);
  * -ENOENT without the leaf.
  */
 int cpuid_kvm_set_vmm_features(struct kvm_cpuid2 *c, u32 bits);
+
+/*
+ * Set leaf 1 ECX bits that KVM emulates but never lists in its supported
+ * set, because they depend on the VMM's choices: the TSC-deadline timer
+ * (CPUID_1_ECX_TSC_DEADLINE) works only with KVM's in-kernel LAPIC and
+ * KVM_CAP_TSC_DEADLINE_TIMER. -ENOENT without leaf 1.
+ */
+int cpuid_set_leaf1_ecx(struct kvm_cpuid2 *c, u32 bits);
 
 /* Leaf 0x40000001 EAX (KVM_FEATURE_* bits) of c; 0 without the leaf. */
 u32 cpuid_kvm_features(const struct kvm_cpuid2 *c);

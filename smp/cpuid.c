@@ -269,6 +269,16 @@ int cpuid_kvm_set_vmm_features(struct kvm_cpuid2 *c, u32 bits)
 	return 0;
 }
 
+int cpuid_set_leaf1_ecx(struct kvm_cpuid2 *c, u32 bits)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, LEAF_FEATURES, 0);
+
+	if (!e)
+		return -ENOENT;
+	e->ecx |= bits;
+	return 0;
+}
+
 u32 cpuid_kvm_features(const struct kvm_cpuid2 *c)
 {
 	const struct kvm_cpuid_entry2 *e;

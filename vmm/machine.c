@@ -346,12 +346,21 @@ static int vcpus_init(struct machine *m)
 {
 	const struct config *c = m->cfg;
 	struct vcpus *s = &m->vcpus;
+	bool tsc_deadline;
 	unsigned i;
 	int r;
 
 	r = kvm_get_supported_cpuid(&m->kvm, &m->supported_cpuid);
 	if (r)
 		return r;
+	/*
+	 * KVM emulates the TSC-deadline timer in its LAPIC but leaves the
+	 * CPUID bit to us. Without it Linux calibrates the LAPIC timer against
+	 * the PIT, which fails on an overcommitted host ("APIC timer disabled
+	 * due to verification failure"): then no CPU gets high-resolution
+	 * timers, and the PIT's tick is broadcast to every vCPU by IPI.
+	 */
+	tsc_deadline = kvm_check_extension(&m->kvm, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	s->v = calloc(c->nr_cpus, sizeof(*s->v));
 	if (!s->v)
 		return -ENOMEM;
@@ -375,6 +384,8 @@ static int vcpus_init(struct machine *m)
 		if (r)
 			return r;
 		r = cpuid_pv(m, cpuid);
+		if (!r && tsc_deadline)
+			r = cpuid_set_leaf1_ecx(cpuid, CPUID_1_ECX_TSC_DEADLINE);
 		if (!r)
 			r = kvm_vcpu_set_cpuid(&v->kv, cpuid);
 		free(cpuid);

@@ -854,6 +854,33 @@ static void report_hwrng(struct jb *j, const char *current)
 	jb_kintn(j, "hwrng_distinct", n >= 0 ? distinct : -1);
 }
 
+/*
+ * CPU 0's clock event device ("lapic-deadline" with the TSC-deadline
+ * timer, "lapic" when calibrated against the PIT) and how many CPUs run
+ * high-resolution timers: none when the LAPIC timer failed calibration.
+ */
+static void report_timers(struct jb *j, char *buf, size_t size)
+{
+	char line[256];
+	int hres = 0;
+	FILE *f;
+
+	jb_kstr(j, "clockevent",
+		read_str("/sys/devices/system/clockevents/clockevent0/current_device",
+			 buf, size) >= 0 ? buf : NULL);
+	f = fopen("/proc/timer_list", "r");
+	if (!f) {
+		jb_kintn(j, "hres_cpus", -1);
+		return;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, ".hres_active") && strchr(line, ':') &&
+		    atoi(strchr(line, ':') + 1) == 1)
+			hres++;
+	fclose(f);
+	jb_kint(j, "hres_cpus", hres);
+}
+
 static void report(const char *cmdline)
 {
 	struct jb j = { 0 };
@@ -884,6 +911,7 @@ static void report(const char *cmdline)
 	read_str("/sys/devices/system/clocksource/clocksource0/current_clocksource",
 		 buf, sizeof(buf));
 	jb_kstr(&j, "clocksource", buf);
+	report_timers(&j, buf, sizeof(buf));
 	jb_kstr(&j, "rng_current",
 		read_str("/sys/devices/virtual/misc/hw_random/rng_current",
 			 buf, sizeof(buf)) >= 0 ? buf : NULL);

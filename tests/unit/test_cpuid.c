@@ -505,6 +505,28 @@ static void test_kvm_features(void **state)
 	free(sup);
 }
 
+/* What the VMM adds to leaf 1 ECX is added, and nothing else changes. */
+static void test_leaf1_ecx(void **state)
+{
+	struct kvm_cpuid2 *sup = intel_set(), *c, *none;
+	struct smp_topo t;
+	u32 ecx;
+
+	assert_int_equal(smp_topo_init(&t, 2, 1, 2, 1), 0);
+	assert_int_equal(cpuid_for_vcpu(sup, &t, 0, &c), 0);
+	ecx = get(c, 1, 0)->ecx;
+	assert_false(ecx & CPUID_1_ECX_TSC_DEADLINE);
+	assert_int_equal(cpuid_set_leaf1_ecx(c, CPUID_1_ECX_TSC_DEADLINE), 0);
+	assert_int_equal(get(c, 1, 0)->ecx, ecx | CPUID_1_ECX_TSC_DEADLINE);
+	assert_int_equal(c->nent, sup->nent);
+	free(c);
+	none = calloc(1, sizeof(*none));
+	assert_non_null(none);
+	assert_int_equal(cpuid_set_leaf1_ecx(none, CPUID_1_ECX_TSC_DEADLINE), -ENOENT);
+	free(none);
+	free(sup);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_no_x2apic),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_kvm_features),
+		cmocka_unit_test(test_leaf1_ecx),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,13 @@ int kvm_vcpu_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *value);
 int kvm_vcpu_set_msrs(struct kvm_vcpu *vcpu, const struct kvm_msrs *msrs);
 int kvm_vcpu_get_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs *msrs);
 
+/*
+ * One of KVM's statistics for this vCPU by name (e.g. "halt_exits"), read
+ * through KVM_GET_STATS_FD: 0, -ENOENT when KVM has no such statistic,
+ * -EIO for a short read, or -errno (-ENOTTY before Linux 5.14).
+ */
+int kvm_vcpu_stat(struct kvm_vcpu *vcpu, const char *name, u64 *value);
+
 /* "IO" for KVM_EXIT_IO and so on; "unknown" for a number it does not know. */
 const char *kvm_exit_reason_name(u32 reason);
 

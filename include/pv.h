@@ -13,11 +13,16 @@
  */
 struct pv_use {
 	unsigned kvmclock, steal_time, pv_eoi, poll_control, nr;
+	/*
+	 * KVM's halt_exits summed over the vCPUs (HLT exits: none when
+	 * dedicated mode turned them off), -1 when KVM cannot tell.
+	 */
+	long long halt_exits;
 };
 
 void pv_read_use(struct vcpus *s, struct pv_use *u);
 
-/* One info line (-v) with the counts of pv_read_use. */
+/* Two info lines (-v) with the counts of pv_read_use. */
 void pv_report_use(struct vcpus *s);
 
 #endif

@@ -208,6 +208,44 @@ int kvm_vcpu_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *value)
 	return 0;
 }
 
+int kvm_vcpu_stat(struct kvm_vcpu *vcpu, const char *name, u64 *value)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d = NULL;
+	size_t dsize;
+	int fd, r = -EIO;
+	u32 i;
+
+	fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		goto out;
+	/* Each descriptor is followed by its NUL-padded name of name_size. */
+	dsize = sizeof(*d) + h.name_size;
+	d = calloc(1, dsize + 1);
+	if (!d) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = -ENOENT;
+	for (i = 0; i < h.num_desc; i++) {
+		if (pread(fd, d, dsize, h.desc_offset + (off_t)i * dsize) != (ssize_t)dsize) {
+			r = -EIO;
+			break;
+		}
+		if (strcmp(d->name, name))
+			continue;
+		r = pread(fd, value, sizeof(*value), h.data_offset + d->offset) ==
+		    (ssize_t)sizeof(*value) ? 0 : -EIO;
+		break;
+	}
+out:
+	free(d);
+	close(fd);
+	return r;
+}
+
 #define EXIT(x) [KVM_EXIT_##x] = #x
 
 static const char *const exit_names[] = {

@@ -4,8 +4,10 @@
  * KVM MSRs when it has stopped: a guest enables kvmclock, steal time and
  * PV EOI by writing an address with bit 0 (KVM_MSR_ENABLED) set, and
  * takes over idle polling (cpuidle-haltpoll, with KVM_HINTS_REALTIME) by
- * clearing bit 0 of MSR_KVM_POLL_CONTROL, which starts at 1. Tests use
- * the report to check that a switch in "pv" really reaches the guest.
+ * clearing bit 0 of MSR_KVM_POLL_CONTROL, which starts at 1. KVM's own
+ * halt_exits statistic shows whether dedicated mode really kept HLT in the
+ * guest. Tests use the report to check that a switch in "pv" really reaches
+ * the guest.
  */
 #include <asm/kvm_para.h>
 
@@ -25,6 +27,7 @@ void pv_read_use(struct vcpus *s, struct pv_use *u)
 {
 	unsigned i;
 	bool on;
+	u64 n;
 
 	*u = (struct pv_use){ .nr = s->nr };
 	for (i = 0; i < s->nr; i++) {
@@ -38,6 +41,10 @@ void pv_read_use(struct vcpus *s, struct pv_use *u)
 			u->pv_eoi++;
 		if (msr_bit0(kv, MSR_KVM_POLL_CONTROL, &on) && !on)
 			u->poll_control++;
+		if (u->halt_exits >= 0 && !kvm_vcpu_stat(kv, "halt_exits", &n))
+			u->halt_exits += n;
+		else
+			u->halt_exits = -1;
 	}
 }
 
@@ -49,4 +56,6 @@ void pv_report_use(struct vcpus *s)
 	pr_info("pv: the guest enabled kvmclock on %u/%u vCPUs, steal_time on %u/%u, pv_eoi on %u/%u, poll_control on %u/%u",
 		u.kvmclock, u.nr, u.steal_time, u.nr, u.pv_eoi, u.nr,
 		u.poll_control, u.nr);
+	if (u.halt_exits >= 0)
+		pr_info("exits: the guest's HLT exits, all vCPUs: %lld", u.halt_exits);
 }

@@ -308,7 +308,8 @@ class Host:
 
     def qemu_cmd(self, kernel, initrd):
         mem_mb = _size_mb(self.memory)
-        cmd = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max",
+        qemu = os.environ.get("HOSTTEST_QEMU", "qemu-system-x86_64")
+        cmd = [qemu, "-accel", "tcg,thread=multi", "-cpu", "max",
                "-smp", str(self.cpus), "-m", f"{mem_mb}M",
                "-display", "none", "-monitor", "none", "-no-reboot",
                "-serial", f"file:{self.job}/serial.log",

@@ -7,7 +7,8 @@ Two kinds of evidence, both from one boot of the test guest (2 vCPUs):
   when it registers it (the agent also reports the clocksource);
 - smpvisor's exit report (`-v`): how many vCPUs the guest enabled
   kvmclock, steal time and PV EOI on, and took over idle polling on (poll
-  control), read back from the vCPUs' KVM MSRs after the guest stopped.
+  control), read back from the vCPUs' KVM MSRs after the guest stopped;
+  and KVM's halt_exits statistic, which dedicated mode must keep at 0.
 Linux sets up PV TLB flush only with steal time, and none of TLB flush,
 sched yield or spinlocks with KVM_HINTS_REALTIME (dedicated mode); the
 haltpoll cpuidle driver, which uses poll control, only with that hint.
@@ -49,6 +50,8 @@ def run(kvmhost, test_guest, name, **keys):
     assert m, b.explain()
     nr = int(m.group(2))
     used = dict(zip(MSR, (int(m.group(i)) for i in (1, 3, 4, 5))))
+    h = re.search(r"exits: the guest's HLT exits, all vCPUs: (\d+)", b.err)
+    used["halt_exits"] = int(h.group(1)) if h else None
     return b, nr, used
 
 
@@ -69,6 +72,8 @@ def test_pv_features_used_and_each_switch_takes_one_away(kvmhost, test_guest):
     on = dict.fromkeys(ALL, True)
     on["poll_control"] = False      # used by cpuidle-haltpoll only with the hint
     check(b, nr, used, on, dict.fromkeys(LOG, True))
+    # An idle guest halts; without dedicated mode every HLT exits to KVM.
+    assert used["halt_exits"], used
 
     for name, off in (("pv-off-a", ["kvmclock", "pv_tlb_flush", "pv_spinlocks", "pv_send_ipi"]),
                       ("pv-off-b", ["pv_eoi", "pv_sched_yield", "steal_time", "poll_control"])):
@@ -92,3 +97,5 @@ def test_dedicated_mode_gives_the_guest_the_realtime_hint(kvmhost, test_guest):
         assert LOG[feat] not in b.out, f"{feat}\n{b.explain()}"
     assert used["poll_control"] == nr == 2, used
     assert used["kvmclock"] == 2 and used["pv_eoi"] == 2, used
+    # KVM_CAP_X86_DISABLE_EXITS took HLT exits away: KVM counted none.
+    assert used["halt_exits"] == 0, used

@@ -326,6 +326,12 @@ static void test_live_vcpu_state(void **state)
 	assert_int_equal(kvm_signal_msi(&l->vm, LAPIC_ADDR | (1 << 12), 0x30),
 			 0);
 	assert_int_equal(kvm_vcpu_enable_cap(&v, 100000, 0, 0), -EINVAL);
+
+	/* KVM's statistics by name: a vCPU that never ran never halted. */
+	val = 1;
+	assert_int_equal(kvm_vcpu_stat(&v, "halt_exits", &val), 0);
+	assert_true(val == 0);
+	assert_int_equal(kvm_vcpu_stat(&v, "no_such_statistic", &val), -ENOENT);
 	kvm_vcpu_destroy(&v);
 	assert_int_equal(v.fd, -1);
 	assert_null(v.run);

@@ -122,6 +122,12 @@ struct config {
 	unsigned nr_pins;
 	bool pin_auto;
 	bool dedicated;		/* "cpus.dedicated" */
+	/*
+	 * "cpus.halt_poll_ns": how long KVM may poll a halted vCPU before it
+	 * sleeps; CONFIG_HALT_POLL_AUTO (not given) is 0 when vCPUs outnumber
+	 * the host CPUs smpvisor may use, KVM's default otherwise.
+	 */
+	unsigned halt_poll_ns;
 
 	/*
 	 * Filled by config_validate: vcpu_node[i] is vCPU i's guest node (0
@@ -151,6 +157,8 @@ struct config {
 	bool quiet;		/* -q */
 	bool help, version;
 };
+
+#define CONFIG_HALT_POLL_AUTO	UINT32_MAX
 
 /* Defaults: 1 vCPU, CONFIG_DEFAULT_MEM, nothing else set. */
 void config_init(struct config *c);

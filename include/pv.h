@@ -18,6 +18,8 @@ struct pv_use {
 	 * dedicated mode turned them off), -1 when KVM cannot tell.
 	 */
 	long long halt_exits;
+	/* KVM's halt_attempted_poll summed the same way: 0 without polling. */
+	long long halt_polls;
 };
 
 void pv_read_use(struct vcpus *s, struct pv_use *u);

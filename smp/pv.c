@@ -23,11 +23,21 @@ static bool msr_bit0(struct kvm_vcpu *kv, u32 msr, bool *set)
 	return true;
 }
 
+/* Adds KVM's statistic name to *sum; -1 from the first vCPU without it. */
+static void add_stat(struct kvm_vcpu *kv, const char *name, long long *sum)
+{
+	u64 n;
+
+	if (*sum >= 0 && !kvm_vcpu_stat(kv, name, &n))
+		*sum += n;
+	else
+		*sum = -1;
+}
+
 void pv_read_use(struct vcpus *s, struct pv_use *u)
 {
 	unsigned i;
 	bool on;
-	u64 n;
 
 	*u = (struct pv_use){ .nr = s->nr };
 	for (i = 0; i < s->nr; i++) {
@@ -41,10 +51,8 @@ void pv_read_use(struct vcpus *s, struct pv_use *u)
 			u->pv_eoi++;
 		if (msr_bit0(kv, MSR_KVM_POLL_CONTROL, &on) && !on)
 			u->poll_control++;
-		if (u->halt_exits >= 0 && !kvm_vcpu_stat(kv, "halt_exits", &n))
-			u->halt_exits += n;
-		else
-			u->halt_exits = -1;
+		add_stat(kv, "halt_exits", &u->halt_exits);
+		add_stat(kv, "halt_attempted_poll", &u->halt_polls);
 	}
 }
 
@@ -56,6 +64,7 @@ void pv_report_use(struct vcpus *s)
 	pr_info("pv: the guest enabled kvmclock on %u/%u vCPUs, steal_time on %u/%u, pv_eoi on %u/%u, poll_control on %u/%u",
 		u.kvmclock, u.nr, u.steal_time, u.nr, u.pv_eoi, u.nr,
 		u.poll_control, u.nr);
-	if (u.halt_exits >= 0)
-		pr_info("exits: the guest's HLT exits, all vCPUs: %lld", u.halt_exits);
+	if (u.halt_exits >= 0 && u.halt_polls >= 0)
+		pr_info("exits: the guest's HLT exits, all vCPUs: %lld; KVM halt polls: %lld",
+			u.halt_exits, u.halt_polls);
 }

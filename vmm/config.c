@@ -258,6 +258,7 @@ static const struct cfg_key cpus_keys[] = {
 	{ "threads",	CFG_UINT, offsetof(struct config, threads), 1, NULL },
 	{ "pin",	CFG_CUSTOM, 0, 0, cfg_cpus_pin },
 	{ "dedicated",	CFG_BOOL, offsetof(struct config, dedicated), 0, NULL },
+	{ "halt_poll_ns", CFG_UINT, offsetof(struct config, halt_poll_ns), 0, NULL },
 };
 
 /*
@@ -271,6 +272,7 @@ static int cfg_cpus(struct cfg_ctx *x, const char *path, json_t *v)
 
 	c->sockets = c->cores = c->threads = 0;
 	c->dedicated = false;
+	c->halt_poll_ns = CONFIG_HALT_POLL_AUTO;
 	free_pins(c);
 	if (json_is_integer(v))
 		return cfg_uint(x, path, v, 1, &c->nr_cpus);
@@ -750,7 +752,8 @@ static const char usage_text[] =
 "The config file is a JSON object; every key is optional:\n"
 "  {\"kernel\": PATH, \"initrd\": PATH, \"cmdline\": STR,\n"
 "   \"cpus\": N or {\"count\": N, \"sockets\": S, \"cores\": C, \"threads\": T,\n"
-"            \"pin\": {VCPUS: CPUS, ...} or \"auto\", \"dedicated\": BOOL},\n"
+"            \"pin\": {VCPUS: CPUS, ...} or \"auto\", \"dedicated\": BOOL,\n"
+"            \"halt_poll_ns\": N},\n"
 "   \"memory\": SIZE or {\"size\": SIZE, \"hugepages\": BOOL, \"prefault\": BOOL},\n"
 "   \"numa\": \"auto\" or [{\"cpus\": VCPUS, \"memory\": SIZE, \"host_nodes\": NODES,\n"
 "             \"policy\": \"bind\"|\"preferred\"|\"interleave\",\n"
@@ -1238,6 +1241,7 @@ void config_init(struct config *c)
 	c->pv = CONFIG_PV_ALL;
 	c->rng = true;
 	c->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
+	c->halt_poll_ns = CONFIG_HALT_POLL_AUTO;
 }
 
 void config_free(struct config *c)

@@ -127,6 +127,37 @@ static int kvm_dedicated_init(struct machine *m)
 			      have & want, 0);
 }
 
+/*
+ * Halt polling: KVM spins a while on a halted vCPU before putting its
+ * thread to sleep, which pays when the vCPU has a host CPU of its own.
+ * With more vCPUs than host CPUs the spinning takes CPU time from vCPUs
+ * that have work, so there it is off unless the config says otherwise.
+ */
+static int kvm_halt_poll_init(struct machine *m)
+{
+	const struct config *c = m->cfg;
+	unsigned ns = c->halt_poll_ns, host = 0;
+	struct cpulist cl;
+
+	if (ns == CONFIG_HALT_POLL_AUTO) {
+		if (!smp_pin_allowed(&cl)) {
+			host = cpulist_count(&cl);
+			cpulist_free(&cl);
+		}
+		if (!host || c->nr_cpus <= host)
+			return 0;
+		ns = 0;
+	}
+	if (kvm_check_extension(&m->kvm, KVM_CAP_HALT_POLL) <= 0) {
+		if (c->halt_poll_ns != CONFIG_HALT_POLL_AUTO)
+			pr_warn("cpus.halt_poll_ns: this KVM lacks KVM_CAP_HALT_POLL; its default applies");
+		return 0;
+	}
+	if (c->halt_poll_ns == CONFIG_HALT_POLL_AUTO)
+		pr_info("cpus: %u vCPUs on %u host CPUs: KVM halt polling off", c->nr_cpus, host);
+	return kvm_enable_cap(&m->kvm, KVM_CAP_HALT_POLL, ns, 0);
+}
+
 static int kvm_init(struct machine *m)
 {
 	const struct config *c = m->cfg;
@@ -152,6 +183,8 @@ static int kvm_init(struct machine *m)
 		r = kvm_x2apic_init(m);
 	if (!r)
 		r = kvm_dedicated_init(m);
+	if (!r)
+		r = kvm_halt_poll_init(m);
 	return r;
 }
 

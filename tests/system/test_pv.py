@@ -34,14 +34,14 @@ ALL = ["kvmclock", "pv_eoi", "pv_tlb_flush", "pv_sched_yield", "pv_spinlocks",
        "steal_time", "pv_send_ipi", "poll_control"]
 
 
-def run(kvmhost, test_guest, name, **keys):
+def run(kvmhost, test_guest, name, prefix="", **keys):
     # No `quiet`: the boot log is half of the evidence.
     cfg = write_cfg(name, test_guest, cmdline="console=ttyS0 panic=-1", **keys)
     # The console goes to L1's tmpfs first: the UART writes byte by byte,
     # and each write to the job directory (9p) is a round trip to the host.
     # smpvisor gets its own, shorter limit so a guest that hangs still shows
     # its console in the failure.
-    b = boot(kvmhost, f"timeout -k 5 540 {SMPVISOR} run -v --config {shlex.quote(cfg)}"
+    b = boot(kvmhost, f"{prefix} timeout -k 5 540 {SMPVISOR} run -v --config {shlex.quote(cfg)}"
              " >/tmp/pv.out 2>/tmp/pv.err; rc=$?; cat /tmp/pv.out; cat /tmp/pv.err >&2; exit $rc",
              timeout=600)
     assert b.rc == 0 and b.report, b.explain()
@@ -50,8 +50,9 @@ def run(kvmhost, test_guest, name, **keys):
     assert m, b.explain()
     nr = int(m.group(2))
     used = dict(zip(MSR, (int(m.group(i)) for i in (1, 3, 4, 5))))
-    h = re.search(r"exits: the guest's HLT exits, all vCPUs: (\d+)", b.err)
-    used["halt_exits"] = int(h.group(1)) if h else None
+    h = re.search(r"exits: the guest's HLT exits, all vCPUs: (\d+); KVM halt polls: (\d+)",
+                  b.err)
+    used["halt_exits"], used["halt_polls"] = (int(h.group(1)), int(h.group(2))) if h else (None,) * 2
     return b, nr, used
 
 
@@ -99,3 +100,19 @@ def test_dedicated_mode_gives_the_guest_the_realtime_hint(kvmhost, test_guest):
     assert used["kvmclock"] == 2 and used["pv_eoi"] == 2, used
     # KVM_CAP_X86_DISABLE_EXITS took HLT exits away: KVM counted none.
     assert used["halt_exits"] == 0, used
+
+
+def test_overcommitted_vcpus_get_no_halt_polling(kvmhost, test_guest):
+    """3 vCPUs while smpvisor may use 1 host CPU (taskset): KVM halt
+    polling is switched off for the VM (KVM_CAP_HALT_POLL 0), so KVM
+    attempted no poll though the guest halted; "cpus.halt_poll_ns" given
+    explicitly wins, and then KVM polls."""
+    b, nr, used = run(kvmhost, test_guest, "overcommit", prefix="taskset -c 0",
+                      cpus=3, memory="256M")
+    assert "cpus: 3 vCPUs on 1 host CPUs: KVM halt polling off" in b.err, b.explain()
+    assert used["halt_exits"] and used["halt_polls"] == 0, used
+
+    b, nr, used = run(kvmhost, test_guest, "overcommit-poll", prefix="taskset -c 0",
+                      cpus={"count": 3, "halt_poll_ns": 2000000}, memory="256M")
+    assert "KVM halt polling off" not in b.err, b.explain()
+    assert used["halt_exits"] and used["halt_polls"], used

@@ -153,6 +153,7 @@ static void test_defaults(void **state)
 	assert_null(c.config_path);
 	assert_false(c.mem_hugepages);
 	assert_int_equal(c.shutdown_timeout, 10);
+	assert_true(c.halt_poll_ns == CONFIG_HALT_POLL_AUTO);
 	assert_int_equal(config_log_level(&c), LOG_WARN);
 	config_free(&c);
 	config_free(&c);	/* idempotent */
@@ -342,6 +343,10 @@ static void test_file_bad_inline(void **state)
 		{ "{\"vmm\": {\"shutdown_timeout\": \"60\"}}",
 		  "\"vmm.shutdown_timeout\" must be an integer, not a string" },
 		{ "{\"vmm\": {\"shutdown_timeout\": -1}}", "\"vmm.shutdown_timeout\" is -1" },
+		{ "{\"cpus\": {\"count\": 2, \"halt_poll_ns\": -1}}",
+		  "\"cpus.halt_poll_ns\" is -1, must be between 0" },
+		{ "{\"cpus\": {\"count\": 2, \"halt_poll_ns\": \"0\"}}",
+		  "\"cpus.halt_poll_ns\" must be an integer, not a string" },
 	};
 	struct config c;
 	size_t i;
@@ -360,6 +365,29 @@ static void test_file_bad_inline(void **state)
 		free(msg);
 		config_free(&c);
 	}
+}
+
+/* "cpus.halt_poll_ns" as given, 0 included (auto is the default). */
+static void test_file_halt_poll(void **state)
+{
+	struct config c;
+	char *path, *msg;
+
+	path = write_temp("{\"cpus\": {\"count\": 2, \"halt_poll_ns\": 0}}");
+	assert_int_equal(parse_file(&c, path, &msg), 0);
+	unlink(path);
+	free(path);
+	free(msg);
+	assert_int_equal(c.halt_poll_ns, 0);
+	config_free(&c);
+
+	path = write_temp("{\"cpus\": {\"count\": 2, \"halt_poll_ns\": 50000}}");
+	assert_int_equal(parse_file(&c, path, &msg), 0);
+	unlink(path);
+	free(path);
+	free(msg);
+	assert_int_equal(c.halt_poll_ns, 50000);
+	config_free(&c);
 }
 
 /* ---- command line ---- */
@@ -714,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_file_bad_fixtures),
 		cmocka_unit_test(test_file_missing),
 		cmocka_unit_test(test_file_bad_inline),
+		cmocka_unit_test(test_file_halt_poll),
 		cmocka_unit_test(test_args_top_level),
 		cmocka_unit_test(test_args_run),
 		cmocka_unit_test(test_args_override_config),

@@ -370,24 +370,22 @@ static void test_file_bad_inline(void **state)
 /* "cpus.halt_poll_ns" as given, 0 included (auto is the default). */
 static void test_file_halt_poll(void **state)
 {
+	static const unsigned want[] = { 0, 50000 };
 	struct config c;
-	char *path, *msg;
+	char json[64], *path, *msg;
+	size_t i;
 
-	path = write_temp("{\"cpus\": {\"count\": 2, \"halt_poll_ns\": 0}}");
-	assert_int_equal(parse_file(&c, path, &msg), 0);
-	unlink(path);
-	free(path);
-	free(msg);
-	assert_int_equal(c.halt_poll_ns, 0);
-	config_free(&c);
-
-	path = write_temp("{\"cpus\": {\"count\": 2, \"halt_poll_ns\": 50000}}");
-	assert_int_equal(parse_file(&c, path, &msg), 0);
-	unlink(path);
-	free(path);
-	free(msg);
-	assert_int_equal(c.halt_poll_ns, 50000);
-	config_free(&c);
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		snprintf(json, sizeof(json), "{\"cpus\": {\"count\": 2, \"halt_poll_ns\": %u}}",
+			 want[i]);
+		path = write_temp(json);
+		assert_int_equal(parse_file(&c, path, &msg), 0);
+		unlink(path);
+		free(path);
+		free(msg);
+		assert_int_equal(c.halt_poll_ns, want[i]);
+		config_free(&c);
+	}
 }
 
 /* ---- command line ---- */

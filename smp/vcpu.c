@@ -39,10 +39,16 @@ static void dump_state(struct vcpu *v, const char *why)
 		pr_err("vcpu %u: %s", v->idx, why);
 		return;
 	}
-	pr_err("vcpu %u: %s (rip 0x%llx rsp 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx)",
+	/*
+	 * On AMD, KVM puts a vCPU through INIT right after a shutdown (the
+	 * VMCB is undefined then), so the fault's registers are gone.
+	 */
+	pr_err("vcpu %u: %s (rip 0x%llx rsp 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx%s)",
 	       v->idx, why, (unsigned long long)r.rip, (unsigned long long)r.rsp,
 	       (unsigned long long)s.cr0, (unsigned long long)s.cr3,
-	       (unsigned long long)s.cr4, (unsigned long long)s.efer);
+	       (unsigned long long)s.cr4, (unsigned long long)s.efer,
+	       r.rip == 0xfff0 && s.cs.base == 0xffff0000 ?
+	       "; the INIT state KVM reset it to, not where it faulted" : "");
 }
 
 static void fatal(struct vcpu *v, const char *why)

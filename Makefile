@@ -62,7 +62,7 @@ $(BUILD)/smpvisor: $(BUILD)/obj/vmm/main.o $(LIB)
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(E) "  LD      $@"
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/kvm/%: $(BUILD)/obj/tests/kvm/%.o $(LIB)
 	$(E) "  LD      $@"
@@ -81,18 +81,31 @@ $(BUILD)/bench/firstrun.so: bench/preload/firstrun.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
-# The virtqueue fuzz harness: linked into test_virtq (which replays the
-# corpus) and, with clang's libFuzzer, into build/fuzz/virtq (`make fuzz`).
+# Fuzz harnesses (tests/fuzz/NAME_harness.c, one per guest- or
+# operator-facing parser): linked into test_virtq and test_fuzz_corpus,
+# which replay tests/fuzz/corpus/NAME/, and, with clang's libFuzzer, into
+# build/fuzz/NAME (`make fuzz`; scripts/fuzz.sh runs them all).
+FUZZ_HARNESS_SRCS := $(sort $(wildcard tests/fuzz/*_harness.c))
+FUZZ_NAMES := $(FUZZ_HARNESS_SRCS:tests/fuzz/%_harness.c=%)
+FUZZ_HARNESS_OBJS := $(FUZZ_HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/tests/unit/test_virtq: $(BUILD)/obj/tests/fuzz/virtq_harness.o
-FUZZ_SRCS := tests/fuzz/fuzz_virtq.c tests/fuzz/virtq_harness.c \
-	     vmm/devices/virtio/queue.c vmm/memory.c vmm/log.c
-$(BUILD)/fuzz/virtq: $(FUZZ_SRCS)
-	$(E) "  FUZZ    $@"
+$(BUILD)/tests/unit/test_fuzz_corpus: $(FUZZ_HARNESS_OBJS)
+
+FUZZ_BUILD  := build/fuzz
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
+	       -Iinclude -pthread -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_OBJS   := $(CORE_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+$(FUZZ_BUILD)/obj/%.o: %.c | deps-check
+	$(E) "  CLANG   $<"
 	@mkdir -p $(dir $@)
-	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
-		-Wno-unused-parameter -Iinclude -fsanitize=fuzzer,address,undefined \
-		-o $@ $(FUZZ_SRCS)
-fuzz: $(BUILD)/fuzz/virtq
+	$(Q)clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_BUILD)/obj/main-%.o: tests/fuzz/fuzz_main.c | deps-check
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -DFUZZ_ONE=fuzz_$(subst -,_,$*)_one -c -o $@ $<
+$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/main-%.o $(FUZZ_BUILD)/obj/tests/fuzz/%_harness.o $(FUZZ_OBJS)
+	$(E) "  FUZZ    $@"
+	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(LDLIBS)
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 
 # The guest agent runs as PID 1 in the test guest: static, no sanitizers.
 $(AGENT): tests/guest/agent.c | deps-check

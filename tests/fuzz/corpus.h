@@ -21,7 +21,7 @@ static inline const char *corpus_dir(void)
 static inline long corpus_load(const char *dir, const char *name, void *buf,
 			       size_t max)
 {
-	char path[512];
+	char path[768];
 	FILE *fp;
 	size_t n;
 

@@ -8,7 +8,7 @@
 #   make deps       install missing Debian packages (called by the others)
 
 CC      ?= cc
-BUILD   := build
+BUILD   ?= build
 CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
            -Wno-unused-parameter -Iinclude -pthread -MMD -MP $(EXTRA_CFLAGS)
 LDLIBS  := -ljansson -lnuma -luring -lpthread

@@ -19,6 +19,7 @@
 int iothread_init(struct iothread *t, unsigned idx)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	int err;
 
 	memset(t, 0, sizeof(*t));
 	t->idx = idx;
@@ -32,10 +33,11 @@ int iothread_init(struct iothread *t, unsigned idx)
 		goto out_err;
 	return 0;
 out_err:
+	err = -errno;
 	pr_err("iothread %u: cannot create its event loop: %s", idx,
-	       strerror(errno));
-	iothread_destroy(t);
-	return -errno;
+	       strerror(-err));
+	iothread_destroy(t);	/* close() may change errno */
+	return err;
 }
 
 int iothread_add(struct iothread *t, struct iothread_handler *h, u32 events)

@@ -221,10 +221,12 @@ int guest_mem_prefault(struct guest_mem *m)
 		if (!madvise(r->hva, r->size, MADV_POPULATE_WRITE))
 			continue;
 		if (errno != EINVAL) {
+			int err = -errno;
+
 			pr_err("memory.prefault: cannot populate %llu MiB at gpa 0x%llx: %s",
 			       (unsigned long long)(r->size / MiB),
-			       (unsigned long long)r->gpa, strerror(errno));
-			return -errno;
+			       (unsigned long long)r->gpa, strerror(-err));
+			return err;
 		}
 		/* Kernels before 5.14: touch one byte per page ourselves. */
 		for (off = 0; off < r->size; off += GUEST_PAGE_SIZE)

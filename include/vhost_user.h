@@ -8,13 +8,19 @@
  * into the MSI-X irqfds: the data path never passes through smpvisor.
  *
  * Everything a back end sends is checked before use: the request code it
- * answers, the reply flag, the version, the payload size. A peer that
- * breaks the protocol, hangs up or does not answer within the timeout
- * gets -EPROTO, -ECONNRESET or -ETIMEDOUT and a one-line message, never a
- * crash (sends use MSG_NOSIGNAL, no SIGPIPE).
+ * answers, the reply flag, the version, the payload size, and that it
+ * carries no descriptors. A peer that breaks the protocol, hangs up or
+ * does not answer in time gets -EPROTO, -ECONNRESET or -ETIMEDOUT and a
+ * one-line message, never a crash (sends use MSG_NOSIGNAL, no SIGPIPE);
+ * the connection is dead from then on.
  *
- * One thread at a time per connection: the caller serialises (the device's
- * register lock).
+ * Time: a request and its whole reply share one deadline (timeout_ms from
+ * the send), however the peer spreads its bytes; the socket is
+ * non-blocking and every wait is a poll() against that deadline.
+ *
+ * One thread at a time per connection: the caller serialises (a device
+ * runs every round trip on its own worker thread). vhost_user_abort is
+ * the exception: any thread may call it to cut a round trip short.
  */
 #ifndef SMPVISOR_VHOST_USER_H
 #define SMPVISOR_VHOST_USER_H
@@ -103,14 +109,15 @@ struct vhost_user_config {
 struct vhost_user {
 	int fd;			/* the socket, -1 when closed */
 	const char *name;	/* for messages: "disk vhost-user=PATH" */
-	int timeout_ms;		/* per reply */
+	int timeout_ms;		/* per message: request and whole reply */
+	long long deadline;	/* of the message in flight (monotonic ms) */
 	u64 features;		/* the back end's virtio features */
 	u64 protocol;		/* negotiated protocol features */
 	bool dead;		/* a send or reply failed: stop talking */
 };
 
 /*
- * Connect to the back end at path (SO_RCVTIMEO/SNDTIMEO = timeout_ms).
+ * Connect to the back end at path; each later message gets timeout_ms.
  * 0 or -errno with a message.
  */
 int vhost_user_connect(struct vhost_user *u, const char *name,
@@ -119,17 +126,24 @@ int vhost_user_connect(struct vhost_user *u, const char *name,
 void vhost_user_attach(struct vhost_user *u, const char *name, int fd,
 		       int timeout_ms);
 void vhost_user_close(struct vhost_user *u);
+/*
+ * From any thread: shut the socket down, so that a round trip in flight
+ * (and every later one) fails at once with -ECONNRESET.
+ */
+void vhost_user_abort(struct vhost_user *u);
 
 /*
- * One request with payload (len bytes) and nfds descriptors. With
- * REPLY_ACK negotiated and ack set, waits for the back end's verdict.
+ * One request with payload (len bytes) and nfds descriptors; starts the
+ * message's deadline. With REPLY_ACK negotiated and ack set, waits for
+ * the back end's verdict.
  */
 int vhost_user_send(struct vhost_user *u, u32 req, const void *payload,
 		    u32 len, const int *fds, unsigned nfds, bool ack);
 /*
- * Receive the reply to req into buf: exactly len bytes of payload unless
- * min_len < len allows a shorter one (its length in *got). -EPROTO for
- * a reply that is not one to req, has a bad version or size.
+ * Receive the reply to req into buf, by the deadline of the request it
+ * answers: exactly len bytes of payload unless min_len < len allows a
+ * shorter one (its length in *got). -EPROTO for a reply that is not one
+ * to req, has a bad version or size, or carries descriptors.
  */
 int vhost_user_recv(struct vhost_user *u, u32 req, void *buf, u32 len,
 		    u32 min_len, u32 *got);

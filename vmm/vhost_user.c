@@ -7,11 +7,13 @@
  * past a buffer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vhost_user.h"
@@ -48,13 +50,42 @@ static int fail(struct vhost_user *u, u32 req, int err, const char *why)
 	return err;
 }
 
-static void set_timeouts(int fd, int ms)
+/* Milliseconds on the monotonic clock. */
+static long long now_ms(void)
 {
-	struct timeval tv = { .tv_sec = ms / 1000,
-			      .tv_usec = (ms % 1000) * 1000 };
+	struct timespec ts;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until the socket is ready for events or the message's deadline
+ * has passed: 0, -ETIMEDOUT, or -ECONNRESET once it hung up (also when
+ * vhost_user_abort shut it down from another thread).
+ */
+static int wait_ready(struct vhost_user *u, short events)
+{
+	struct pollfd p = { .fd = u->fd, .events = events };
+	long long left;
+	int n;
+
+	for (;;) {
+		left = u->deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, (int)MIN(left, (long long)INT32_MAX));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -ETIMEDOUT;
+		if (p.revents & events)
+			return 0;
+		if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
+			return -ECONNRESET;
+	}
 }
 
 void vhost_user_attach(struct vhost_user *u, const char *name, int fd,
@@ -64,7 +95,14 @@ void vhost_user_attach(struct vhost_user *u, const char *name, int fd,
 	u->fd = fd;
 	u->name = name;
 	u->timeout_ms = timeout_ms;
-	set_timeouts(fd, timeout_ms);
+	/* Every wait is a poll() against the message's deadline. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+void vhost_user_abort(struct vhost_user *u)
+{
+	if (u->fd >= 0)
+		shutdown(u->fd, SHUT_RDWR);
 }
 
 int vhost_user_connect(struct vhost_user *u, const char *name,
@@ -107,7 +145,10 @@ void vhost_user_close(struct vhost_user *u)
 	u->dead = true;
 }
 
-/* Send header + payload (+ fds) in one sendmsg, all of it. */
+/*
+ * Send header + payload, the fds with the first byte; a full socket
+ * buffer is waited out, up to the deadline.
+ */
 static int send_msg(struct vhost_user *u, const struct vhost_user_hdr *h,
 		    const void *payload, const int *fds, unsigned nfds)
 {
@@ -119,8 +160,8 @@ static int send_msg(struct vhost_user *u, const struct vhost_user_hdr *h,
 		{ (void *)h, sizeof(*h) }, { (void *)payload, h->size },
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = h->size ? 2 : 1 };
-	size_t want = sizeof(*h) + h->size;
 	ssize_t n;
+	int r;
 
 	if (nfds > VHOST_USER_MAX_REGIONS)
 		return -EINVAL;
@@ -136,28 +177,92 @@ static int send_msg(struct vhost_user *u, const struct vhost_user_hdr *h,
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	do {
-		n = sendmsg(u->fd, &mh, MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN ? -ETIMEDOUT : -errno;
-	if ((size_t)n != want)	/* a stream socket: finish the rest */
-		return -EIO;
+	while (mh.msg_iovlen) {
+		n = sendmsg(u->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			r = wait_ready(u, POLLOUT);
+			if (r)
+				return r;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		/* Sent: the fds went with the first byte; skip what went. */
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		while (mh.msg_iovlen && (size_t)n >= mh.msg_iov->iov_len) {
+			n -= (ssize_t)mh.msg_iov->iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen) {
+			mh.msg_iov->iov_base = (u8 *)mh.msg_iov->iov_base + n;
+			mh.msg_iov->iov_len -= (size_t)n;
+		}
+	}
 	return 0;
 }
 
-/* Read exactly len bytes (SO_RCVTIMEO bounds each wait). */
+/* Close descriptors a reply carried (none is ever expected). */
+static unsigned drop_fds(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	unsigned nr = 0;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t i, n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
+			nr++;
+		}
+	}
+	return nr;
+}
+
+/*
+ * Read exactly len bytes before the deadline: however the back end
+ * dribbles them, the whole message gets no more than its one deadline.
+ * Descriptors sent along are closed and make it -EPROTO.
+ */
 static int read_full(struct vhost_user *u, void *buf, size_t len)
 {
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} ctl;
 	u8 *p = buf;
 	ssize_t n;
+	int r;
 
 	while (len) {
-		n = recv(u->fd, p, len, 0);
+		struct iovec iov = { p, len };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf) };
+
+		n = recvmsg(u->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			r = wait_ready(u, POLLIN);
+			if (r)
+				return r;
+			continue;
+		}
 		if (n < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+			return -errno;
+		if (drop_fds(&mh) || (mh.msg_flags & MSG_CTRUNC))
+			return -EPROTO;
 		if (n == 0)
 			return -ECONNRESET;
 		p += n;
@@ -188,11 +293,14 @@ int vhost_user_recv(struct vhost_user *u, u32 req, void *buf, u32 len,
 
 	if (u->dead)
 		return -ECONNRESET;
+	if (!u->deadline)	/* no request started the clock */
+		u->deadline = now_ms() + u->timeout_ms;
 	r = read_full(u, &h, sizeof(h));
 	if (r)
 		return fail(u, req, r, r == -ETIMEDOUT ?
 			    "the back end did not answer" : r == -ECONNRESET ?
-			    "the back end closed the connection" : NULL);
+			    "the back end closed the connection" : r == -EPROTO ?
+			    "the reply carries file descriptors" : NULL);
 	r = vhost_user_check_hdr(&h, req, min_len, len);
 	if (r) {
 		snprintf(why, sizeof(why),
@@ -202,7 +310,9 @@ int vhost_user_recv(struct vhost_user *u, u32 req, void *buf, u32 len,
 	}
 	r = read_full(u, buf, h.size);
 	if (r)
-		return fail(u, req, r, NULL);
+		return fail(u, req, r, r == -ETIMEDOUT ?
+			    "the back end did not answer in time" : r == -EPROTO ?
+			    "the reply carries file descriptors" : NULL);
 	if (got)
 		*got = h.size;
 	return 0;
@@ -220,10 +330,14 @@ int vhost_user_send(struct vhost_user *u, u32 req, const void *payload,
 	ack = ack && (u->protocol & (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK));
 	if (ack)
 		h.flags |= VHOST_USER_NEED_REPLY;
+	/* One deadline for the request and its whole reply. */
+	u->deadline = now_ms() + u->timeout_ms;
 	r = send_msg(u, &h, payload, fds, nfds);
 	if (r)
 		return fail(u, req, r, r == -EPIPE || r == -ECONNRESET ?
-			    "the back end closed the connection" : NULL);
+			    "the back end closed the connection" :
+			    r == -ETIMEDOUT ?
+			    "the back end did not take the request in time" : NULL);
 	if (!ack)
 		return 0;
 	r = vhost_user_recv(u, req, &verdict, sizeof(verdict),

@@ -16,7 +16,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -278,6 +280,171 @@ static void test_silence_times_out(void **state)
 	assert_true(f->u.dead);
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct dribble {
+	int fd;
+	int gap_ms;
+	u8 msg[20];
+};
+
+/* A back end that sends its reply one byte per gap_ms. */
+static void *dribble_thread(void *arg)
+{
+	struct dribble *d = arg;
+	struct timespec gap = { 0, d->gap_ms * 1000000L };
+	unsigned i;
+
+	for (i = 0; i < sizeof(d->msg); i++) {
+		nanosleep(&gap, NULL);
+		if (send(d->fd, &d->msg[i], 1, MSG_NOSIGNAL) != 1)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * The deadline covers the whole message: a 20-byte reply dribbled at one
+ * byte per 150 ms (3 s in all) fails once the 200 ms are up, although no
+ * single wait ever reaches 200 ms. A per-recv() timeout took the 3 s.
+ */
+static void test_dribble_hits_overall_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_hdr h = { VHOST_USER_GET_FEATURES, 0x5, 8 };
+	struct dribble d = { .fd = f->peer, .gap_ms = 150 };
+	long long t0, took;
+	pthread_t t;
+	u64 v;
+
+	memcpy(d.msg, &h, sizeof(h));
+	assert_int_equal(pthread_create(&t, NULL, dribble_thread, &d), 0);
+	t0 = mono_ms();
+	assert_int_equal(vhost_user_get_u64(&f->u, VHOST_USER_GET_FEATURES, &v),
+			 -ETIMEDOUT);
+	took = mono_ms() - t0;
+	assert_true(f->u.dead);
+	print_message("dribbled reply failed after %lld ms (deadline 200 ms)\n",
+		      took);
+	assert_true(took >= 190 && took < 400);
+	shutdown(f->peer, SHUT_RDWR);	/* the thread's next write fails */
+	pthread_join(t, NULL);
+}
+
+/* The same back end within the deadline: the reply is read whole. */
+static void test_dribble_within_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_hdr h = { VHOST_USER_GET_FEATURES, 0x5, 8 };
+	struct dribble d = { .fd = f->peer, .gap_ms = 2 };
+	u64 want = 0x1122334455667788ULL, v = 0;
+	pthread_t t;
+
+	memcpy(d.msg, &h, sizeof(h));
+	memcpy(d.msg + sizeof(h), &want, sizeof(want));
+	assert_int_equal(pthread_create(&t, NULL, dribble_thread, &d), 0);
+	assert_int_equal(vhost_user_get_u64(&f->u, VHOST_USER_GET_FEATURES, &v), 0);
+	assert_int_equal(v, want);
+	pthread_join(t, NULL);
+}
+
+/* A peer that never reads: the send itself is bounded by the deadline. */
+static void test_send_to_full_socket_times_out(void **state)
+{
+	struct fixture *f = *state;
+	static u8 junk[4096];
+	long long t0, took;
+
+	while (write(f->u.fd, junk, sizeof(junk)) > 0)
+		;			/* fill our send buffer (non-blocking) */
+	assert_int_equal(errno, EAGAIN);
+	t0 = mono_ms();
+	assert_int_equal(vhost_user_set_u64(&f->u, VHOST_USER_SET_FEATURES, 1),
+			 -ETIMEDOUT);
+	took = mono_ms() - t0;
+	assert_true(took >= 190 && took < 400);
+	assert_true(f->u.dead);
+}
+
+/* A reply that passes a descriptor is refused, and the fd is closed. */
+static void test_reply_with_fd_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct vhost_user_hdr h = { VHOST_USER_GET_FEATURES, 0x5, 8 };
+	u8 msg[20] = { 0 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { msg, sizeof(msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	int p[2];
+	u64 v;
+
+	memcpy(msg, &h, sizeof(h));
+	assert_int_equal(pipe(p), 0);
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+	assert_int_equal(sendmsg(f->peer, &mh, 0), sizeof(msg));
+	close(p[1]);
+	assert_int_equal(vhost_user_get_u64(&f->u, VHOST_USER_GET_FEATURES, &v),
+			 -EPROTO);
+	/* Our copy of the write end was closed: the pipe reads EOF. */
+	{
+		char ch;
+
+		assert_int_equal(read(p[0], &ch, 1), 0);
+	}
+	close(p[0]);
+}
+
+struct aborter {
+	struct vhost_user *u;
+	int after_ms;
+};
+
+static void *abort_thread(void *arg)
+{
+	struct aborter *a = arg;
+	struct timespec ts = { 0, a->after_ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+	vhost_user_abort(a->u);
+	return NULL;
+}
+
+/* Another thread cuts a round trip short (the machine stopping). */
+static void test_abort_cuts_wait(void **state)
+{
+	struct fixture *f = *state;
+	struct aborter a = { &f->u, 50 };
+	long long t0, took;
+	pthread_t t;
+	u64 v;
+
+	f->u.timeout_ms = 10000;
+	assert_int_equal(pthread_create(&t, NULL, abort_thread, &a), 0);
+	t0 = mono_ms();
+	assert_int_equal(vhost_user_get_u64(&f->u, VHOST_USER_GET_FEATURES, &v),
+			 -ECONNRESET);
+	took = mono_ms() - t0;
+	pthread_join(t, NULL);
+	assert_true(took < 1000);
+}
+
 static void test_handshake(void **state)
 {
 	struct fixture *f = *state;
@@ -323,6 +490,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silence_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dribble_hits_overall_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dribble_within_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_to_full_socket_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_with_fd_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_cuts_wait, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

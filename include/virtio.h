@@ -9,6 +9,10 @@
  * guest kick costs the vCPU one in-kernel exit and wakes the queue's I/O
  * thread; the device answers through the queue's MSI-X vector (irqfd).
  *
+ * Status: see status_write in pci.c and README ("What a misbehaving
+ * driver gets"): bits accumulate in the order of virtio 1.2 section 3.1,
+ * anything else sets NEEDS_RESET; a reset forgets every queue's state.
+ *
  * Locks: vp->lock serialises the registers (vCPU threads). Each queue has
  * its own lock, held by its I/O thread while it serves the queue; reset
  * takes every queue lock, so once the status reads back 0 no I/O thread
@@ -69,7 +73,12 @@ struct virtio_queue {
 	/* The ring, valid while enabled; owned by the I/O thread. */
 	pthread_mutex_t lock;
 	struct virtq vq;
-	bool live;		/* DRIVER_OK and the ring mapped */
+	/*
+	 * DRIVER_OK and the ring mapped. Written under q->lock (or by
+	 * virtio_queue_fail, from whichever thread found the fault), read
+	 * by both vCPU and I/O threads: atomic.
+	 */
+	_Atomic bool live;
 	int notify_fd;		/* the ioeventfd */
 	u64 notify_addr;	/* where it is assigned, 0 = nowhere */
 	struct iothread_handler notify_h;
@@ -120,6 +129,7 @@ struct virtio_pci {
 	struct virtio_queue *q;
 	u64 bar_addr;			/* BAR 4 while decoding, else 0 */
 	bool started;			/* ops->start was called (vp->lock) */
+	u64 status_refused;		/* status writes refused (vp->lock) */
 	/*
 	 * Stats, from vCPU threads: BAR 4 accesses that exited to user space,
 	 * and of those the queue notifies (0 while every ioeventfd works).

@@ -29,6 +29,15 @@ struct virtio_net_opts {
 	unsigned queues;	/* queue pairs, 0 means 1 */
 	const u8 *mac;		/* NULL: a random locally administered one */
 	int vhost;		/* -1: if /dev/vhost-net exists, 0: no, 1: must */
+	/*
+	 * Instead of opening tap: one open descriptor per pair, which the
+	 * device then owns (closes), even when create fails. A tap opened by
+	 * someone else (a manager with CAP_NET_ADMIN), or one end of a
+	 * datagram socket pair carrying whole packets, virtio-net header
+	 * first (the unit tests and the fuzz harness stand in for the tap
+	 * so). NULL: open tap.
+	 */
+	const int *fds;
 };
 
 struct net_queue;
@@ -41,6 +50,7 @@ struct virtio_net {
 	unsigned nr_pairs;
 	unsigned active_pairs;	/* as the driver set it (control queue) */
 	int *tap_fd;		/* one per pair */
+	bool is_tap;		/* else a datagram socket (opts.fds) */
 	int *vhost_fd;		/* one per pair, NULL without vhost-net */
 	u64 vhost_features;
 	bool *handed;		/* per pair: its rings are vhost's */

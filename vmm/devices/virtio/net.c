@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices.h"
@@ -126,7 +127,7 @@ static unsigned rx_offloads(const struct virtio_pci *vp)
 
 static void set_offload(struct net_queue *nq, unsigned f)
 {
-	if (ioctl(nq->fd, TUNSETOFFLOAD, f) < 0 &&
+	if (nq->net->is_tap && ioctl(nq->fd, TUNSETOFFLOAD, f) < 0 &&
 	    dev_ratelimit_ok(&rl, LOG_WARN))
 		pr_warn("%s: TUNSETOFFLOAD %#x: %s", nq->net->name, f,
 			strerror(errno));
@@ -163,6 +164,12 @@ static int rx_place(struct net_queue *nq)
 				return -1;
 			}
 		}
+		/* heads[] holds VIRTIO_NET_QUEUE_SIZE; the ring may be smaller. */
+		if (nq->nr_heads >= q->vq.size ||
+		    nq->nr_heads >= VIRTIO_NET_QUEUE_SIZE) {
+			fail(nq, q, "receive buffers too small for a packet");
+			return -1;
+		}
 		w = iov_from_buf(e->iov + e->nr_out, e->nr_in, 0,
 				 nq->buf + nq->off, nq->len - nq->off);
 		nq->heads[nq->nr_heads] = e->head;
@@ -174,10 +181,6 @@ static int rx_place(struct net_queue *nq)
 			nq->rx_dropped++;
 			rx_forget(nq);
 			return 1;
-		}
-		if (nq->off < nq->len && nq->nr_heads == q->vq.size) {
-			fail(nq, q, "receive buffers too small for a packet");
-			return -1;
 		}
 	}
 	nb = (u16)nq->nr_heads;		/* little endian, like the guest */
@@ -300,6 +303,10 @@ static int set_active(struct virtio_net *n, unsigned pairs)
 
 		if (nq->attached == want)
 			continue;
+		if (!n->is_tap) {	/* a socket pair has no queues to switch */
+			nq->attached = want;
+			continue;
+		}
 		ifr.ifr_flags = want ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
 		if (ioctl(nq->fd, TUNSETQUEUE, &ifr) < 0) {
 			pr_warn("%s: tap %s: %s queue %u: %s", n->name,
@@ -608,6 +615,46 @@ static int open_tap(struct virtio_net *n, unsigned i, const char *name)
 	return 0;
 }
 
+/* Take over descriptor fd for pair i (opts.fds): a tap or a socket. */
+static int adopt_fd(struct virtio_net *n, unsigned i, int fd, const char *name)
+{
+	struct ifreq ifr = { 0 };
+	struct stat st;
+	int hdr = NET_HDR_LEN, fl;
+
+	n->tap_fd[i] = n->nq[i].fd = fd;
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_err("net %s: descriptor %d: %s", name, fd, strerror(EBADF));
+		return -EBADF;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	n->nq[i].attached = true;
+	if (ioctl(fd, TUNGETIFF, &ifr) == 0) {
+		if (!i) {
+			n->is_tap = true;
+			snprintf(n->ifname, sizeof(n->ifname), "%s", ifr.ifr_name);
+		}
+		if (!(ifr.ifr_flags & IFF_VNET_HDR) || !(ifr.ifr_flags & IFF_TAP) ||
+		    ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
+		    ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+			pr_err("net %s: descriptor %d is not a tap with virtio-net headers",
+			       name, fd);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!S_ISSOCK(st.st_mode) || n->is_tap) {
+		pr_err("net %s: descriptor %d is neither a tap nor a socket", name, fd);
+		return -EINVAL;
+	}
+	if (!i)
+		snprintf(n->ifname, sizeof(n->ifname), "fd%d", fd);
+	return 0;
+}
+
 static int queue_init(struct virtio_net *n, unsigned i)
 {
 	struct net_queue *nq = &n->nq[i];
@@ -655,8 +702,10 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 	int r;
 
 	memset(n, 0, sizeof(*n));
-	if (np > VIRTIO_NET_MAX_PAIRS)
-		return -EINVAL;
+	if (np > VIRTIO_NET_MAX_PAIRS) {
+		r = -EINVAL;
+		goto out_free;
+	}
 	snprintf(n->name, sizeof(n->name), "virtio-net%u", idx);
 	n->nr_pairs = np;
 	if (np > 1)
@@ -667,24 +716,31 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 		if (getrandom(n->mac, 6, 0) != 6) {
 			pr_err("net %s: no random MAC address: %s", o->tap,
 			       strerror(errno));
-			return -EIO;
+			r = -EIO;
+			goto out_free;
 		}
 		/* Unicast, locally administered. */
 		n->mac[0] = (u8)((n->mac[0] & ~1) | 2);
 	}
 	n->tap_fd = malloc(np * sizeof(*n->tap_fd));
 	n->nq = calloc(np, sizeof(*n->nq));
+	if (n->tap_fd)		/* before any exit: out_free closes them */
+		for (i = 0; i < np; i++)
+			n->tap_fd[i] = o->fds ? o->fds[i] : -1;
 	if (!n->tap_fd || !n->nq) {
 		r = -ENOMEM;
 		goto out_free;
 	}
 	for (i = 0; i < np; i++)
-		n->tap_fd[i] = n->nq[i].fd = -1;
+		n->nq[i].fd = -1;
 	for (i = 0; i < np; i++) {
-		r = open_tap(n, i, o->tap);
+		r = o->fds ? adopt_fd(n, i, o->fds[i], o->tap ? o->tap : "fd") :
+		     open_tap(n, i, o->tap);
 		if (r)
 			goto out_free;
 	}
+	if (!o->fds)
+		n->is_tap = true;
 	r = vhost_open_all(n, o);
 	if (r < 0)
 		goto out_free;
@@ -720,6 +776,10 @@ out_free:
 	for (i = 0; n->tap_fd && i < np; i++)
 		if (n->tap_fd[i] >= 0)
 			close(n->tap_fd[i]);
+	for (i = 0; !n->tap_fd && o->fds && i < np &&
+	     i < VIRTIO_NET_MAX_PAIRS; i++)
+		if (o->fds[i] >= 0)	/* ours even when we never got to them */
+			close(o->fds[i]);
 	free(n->tap_fd);
 	free(n->nq);
 	n->tap_fd = NULL;

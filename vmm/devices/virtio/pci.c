@@ -112,7 +112,8 @@ static void resample_handler(struct iothread_handler *h, u32 events)
 static void raise_config_irq(struct virtio_pci *vp)
 {
 	atomic_fetch_or(&vp->isr, VIRTIO_ISR_CONFIG);
-	if (!pci_msix_notify(&vp->pci.msix, vp->config_vector))
+	if (!pci_msix_notify(&vp->pci.msix,
+			     __atomic_load_n(&vp->config_vector, __ATOMIC_RELAXED)))
 		intx_raise(vp);
 }
 
@@ -135,12 +136,17 @@ int virtio_queue_start(struct virtio_queue *q)
 	return r;
 }
 
+/*
+ * Stop serving q and forget all its state, whatever state it is in (live,
+ * failed, never started): the device's queue_reset runs every time, so no
+ * partial packet or request survives into the next ring.
+ */
 static void queue_stop(struct virtio_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
-	if (q->live && q->vp->ops->queue_reset)
-		q->vp->ops->queue_reset(q);
 	q->live = false;
+	if (q->vp->ops->queue_reset)
+		q->vp->ops->queue_reset(q);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -157,40 +163,35 @@ static void device_reset(struct virtio_pci *vp)
 
 		queue_stop(q);
 		q->size = vp->queue_max;
-		q->msix_vector = VIRTIO_NO_VECTOR;
+		__atomic_store_n(&q->msix_vector, VIRTIO_NO_VECTOR,
+				 __ATOMIC_RELAXED);
 		q->enabled = false;
 		q->desc = q->driver = q->device = 0;
 	}
 	vp->drv_features = 0;
 	vp->dfselect = vp->gfselect = 0;
 	vp->qselect = 0;
-	vp->config_vector = VIRTIO_NO_VECTOR;
+	__atomic_store_n(&vp->config_vector, VIRTIO_NO_VECTOR, __ATOMIC_RELAXED);
 	atomic_store(&vp->isr, 0);
 	atomic_store(&vp->status, 0);
 }
 
-static void status_write(struct virtio_pci *vp, u8 val)
+/* The driver broke the status protocol: ignore the write, flag the device. */
+static void status_refuse(struct virtio_pci *vp, u8 old, u8 val, const char *why)
 {
-	u8 old = atomic_load(&vp->status);
+	vp->status_refused++;
+	atomic_fetch_or(&vp->status, VIRTIO_STATUS_NEEDS_RESET);
+	if (dev_ratelimit_ok(&rl, LOG_WARN))
+		pr_warn("%s: status %#x -> %#x refused (%s): device needs reset",
+			vp->name, old, val, why);
+	raise_config_irq(vp);
+}
+
+/* Start serving the enabled queues, once per DRIVER_OK. vp->lock held. */
+static void driver_ok(struct virtio_pci *vp)
+{
 	unsigned i;
 
-	if (!val) {
-		device_reset(vp);
-		return;
-	}
-	if ((val & VIRTIO_STATUS_FEATURES_OK) &&
-	    !(old & VIRTIO_STATUS_FEATURES_OK) &&
-	    ((vp->drv_features & ~vp->dev_features) ||
-	     !virtio_has(vp, VIRTIO_F_VERSION_1)))
-		val &= ~VIRTIO_STATUS_FEATURES_OK;	/* refused */
-	val |= old & VIRTIO_STATUS_NEEDS_RESET;
-	atomic_store(&vp->status, val);
-	if (!(val & VIRTIO_STATUS_DRIVER_OK) || (old & VIRTIO_STATUS_DRIVER_OK))
-		return;
-	if (!(val & VIRTIO_STATUS_FEATURES_OK)) {
-		virtio_queue_fail(&vp->q[0], "DRIVER_OK without FEATURES_OK");
-		return;
-	}
 	if (vp->ops->start) {
 		/* Even a failed start may have handed some queues over. */
 		vp->started = true;
@@ -208,6 +209,59 @@ static void status_write(struct virtio_pci *vp, u8 val)
 	}
 }
 
+/*
+ * The device status follows virtio 1.2 (2.1, 3.1.1): 0 resets; otherwise
+ * bits only accumulate, in order ACKNOWLEDGE, DRIVER, FEATURES_OK,
+ * DRIVER_OK (FAILED may be set at any time). A write that clears a bit,
+ * skips a step or sets NEEDS_RESET (the device's bit) is ignored and the
+ * device sets NEEDS_RESET: the driver must reset it. FEATURES_OK stays
+ * clear when the features are refused; DRIVER_OK without FEATURES_OK is
+ * refused. Since bits never clear but by reset, DRIVER_OK starts the
+ * queues exactly once per reset.
+ */
+static void status_write(struct virtio_pci *vp, u8 val)
+{
+	static const u8 order[] = { VIRTIO_STATUS_ACK, VIRTIO_STATUS_DRIVER,
+				    VIRTIO_STATUS_FEATURES_OK,
+				    VIRTIO_STATUS_DRIVER_OK };
+	u8 old = atomic_load(&vp->status), set;
+	unsigned i;
+
+	if (!val) {
+		device_reset(vp);
+		return;
+	}
+	if ((old & ~val) & ~VIRTIO_STATUS_NEEDS_RESET) {
+		status_refuse(vp, old, val, "clears a bit without a reset");
+		return;
+	}
+	set = val & ~old;
+	if (set & VIRTIO_STATUS_NEEDS_RESET) {
+		status_refuse(vp, old, val, "NEEDS_RESET is the device's");
+		return;
+	}
+	for (i = 1; i < sizeof(order); i++)
+		if ((set & order[i]) && !(val & order[i - 1])) {
+			status_refuse(vp, old, val, "a step was skipped");
+			return;
+		}
+	if (old & VIRTIO_STATUS_FAILED)
+		return;		/* the driver gave up: only a reset helps */
+	if ((set & VIRTIO_STATUS_FEATURES_OK) &&
+	    ((vp->drv_features & ~vp->dev_features) ||
+	     !virtio_has(vp, VIRTIO_F_VERSION_1))) {
+		val &= ~VIRTIO_STATUS_FEATURES_OK;	/* refused */
+		set &= ~VIRTIO_STATUS_FEATURES_OK;
+		if (set & VIRTIO_STATUS_DRIVER_OK) {
+			status_refuse(vp, old, val, "DRIVER_OK without FEATURES_OK");
+			return;
+		}
+	}
+	atomic_fetch_or(&vp->status, val);
+	if ((set & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_NEEDS_RESET))
+		driver_ok(vp);
+}
+
 static void queue_field_write(struct virtio_pci *vp, u32 f, u64 v)
 {
 	struct virtio_queue *q = selected(vp);
@@ -216,7 +270,8 @@ static void queue_field_write(struct virtio_pci *vp, u32 f, u64 v)
 	if (!q)
 		return;
 	if (f == C_QMSIX) {
-		q->msix_vector = valid_vector(vp, v);
+		__atomic_store_n(&q->msix_vector, valid_vector(vp, v),
+				 __ATOMIC_RELAXED);
 		return;
 	}
 	if (q->enabled)
@@ -257,7 +312,10 @@ static void field_set(struct virtio_pci *vp, u32 f, u64 v)
 					   ((v << (32 * vp->gfselect)) & m);
 		}
 		break;
-	case C_MSIX:		vp->config_vector = valid_vector(vp, v); break;
+	case C_MSIX:
+		__atomic_store_n(&vp->config_vector, valid_vector(vp, v),
+				 __ATOMIC_RELAXED);
+		break;
 	case C_STATUS:		status_write(vp, (u8)v); break;
 	case C_QSELECT:		vp->qselect = (u16)v; break;
 	default:		queue_field_write(vp, f, v); break;

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A guest's virtio driver, in the host: the machine around one virtio-pci
+ * function (guest RAM, buses, PCI host, interrupt router without KVM, one
+ * I/O thread) and the register accesses a driver makes, for the unit tests
+ * and fuzz harnesses that play a hostile guest. Nothing here asserts:
+ * callers check (cmocka) or abort (harnesses).
+ *
+ * Rings of queue q live at vdrv_ring(q): descriptors, then the available
+ * ring 0x1000 above, the used ring 0x2000 above. Buffers go anywhere in
+ * VDRV_BUF_GPA.. (guest RAM is VDRV_MEM).
+ */
+#ifndef SMPVISOR_FUZZ_VDRV_H
+#define SMPVISOR_FUZZ_VDRV_H
+
+#include <errno.h>
+#include <string.h>
+
+#include "iothread.h"
+#include "irq.h"
+#include "memory.h"
+#include "pci.h"
+#include "virtio.h"
+
+#define VDRV_MEM	(16 * MiB)
+#define VDRV_RING_GPA	0x10000ULL	/* + 0x4000 per queue */
+#define VDRV_BUF_GPA	0x100000ULL
+#define VDRV_BUF_LEN	0x100000ULL
+
+/* Common configuration offsets (virtio 1.2, 4.1.4.3). */
+#define VDRV_DFSELECT	0
+#define VDRV_DF		4
+#define VDRV_GFSELECT	8
+#define VDRV_GF		12
+#define VDRV_NUMQ	18
+#define VDRV_STATUS	20
+#define VDRV_QSELECT	22
+#define VDRV_QSIZE	24
+#define VDRV_QMSIX	26
+#define VDRV_QENABLE	28
+#define VDRV_QDESC	32
+#define VDRV_QDRIVER	40
+#define VDRV_QDEVICE	48
+
+#define VDRV_S_UP	(VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | \
+			 VIRTIO_STATUS_FEATURES_OK)
+
+struct vdrv {
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct irq_router irq;
+	struct pci_host h;
+	struct iothread iot;
+	struct iothread *iots[1];
+	bool iot_started;
+	struct virtio_pci *vp;
+	u64 bar;
+	u16 avail[8], qsize[8];
+};
+
+static inline u64 vdrv_ring(unsigned q)
+{
+	return VDRV_RING_GPA + 0x4000ULL * q;
+}
+
+/* Guest RAM, buses, PCI host, I/O thread (not started): 0 or -errno. */
+static inline int vdrv_init(struct vdrv *d)
+{
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	r = guest_mem_layout(&d->mem, VDRV_MEM);
+	if (!r)
+		r = guest_mem_alloc(&d->mem);
+	if (r)
+		return r;
+	bus_init(&d->pio, "pio");
+	bus_init(&d->mmio, "mmio");
+	r = irq_router_init(&d->irq, NULL);
+	if (!r)
+		r = pci_host_init(&d->h, guest_mem_end(&d->mem));
+	if (!r)
+		r = iothread_init(&d->iot, 0);
+	d->iots[0] = &d->iot;
+	return r;
+}
+
+/*
+ * Plug the device in (created with d->iots, or with no I/O thread for a
+ * harness that kicks by hand), turn memory decode on, optionally start
+ * the I/O thread. 0 or -errno.
+ */
+static inline int vdrv_attach(struct vdrv *d, struct virtio_pci *vp,
+			      bool start_iothread)
+{
+	int r;
+
+	d->vp = vp;
+	r = pci_host_add(&d->h, &vp->pci);
+	if (!r)
+		r = pci_host_register(&d->h, &d->pio, &d->mmio);
+	if (r)
+		return r;
+	bus_seal(&d->pio);
+	bus_seal(&d->mmio);
+	if (start_iothread) {
+		r = iothread_start(&d->iot, NULL);
+		if (r)
+			return r;
+		d->iot_started = true;
+	}
+	pci_cfg_write(&vp->pci, PCI_COMMAND, (const u8 *)"\x06\x00", 2);
+	d->bar = atomic_load(&vp->pci.bar[VIRTIO_BAR].addr);
+	return d->bar ? 0 : -ENODEV;
+}
+
+/* Stop the I/O thread: call before destroying the device. */
+static inline void vdrv_stop(struct vdrv *d)
+{
+	if (d->iot_started)
+		iothread_stop(&d->iot);
+	d->iot_started = false;
+}
+
+/* After the device is destroyed. */
+static inline void vdrv_fini(struct vdrv *d)
+{
+	iothread_destroy(&d->iot);
+	pci_host_destroy(&d->h);
+	irq_router_destroy(&d->irq);
+	bus_free(&d->pio);
+	bus_free(&d->mmio);
+	guest_mem_free(&d->mem);
+}
+
+static inline void *vdrv_hva(struct vdrv *d, u64 gpa, u64 len)
+{
+	return gpa_to_hva(&d->mem, gpa, len);
+}
+
+static inline u64 vdrv_rd(struct vdrv *d, u64 off, u32 len)
+{
+	u64 v = 0;
+
+	bus_dispatch(&d->mmio, d->bar + off, (u8 *)&v, len, false);
+	return v;
+}
+
+static inline void vdrv_wr(struct vdrv *d, u64 off, u64 v, u32 len)
+{
+	bus_dispatch(&d->mmio, d->bar + off, (u8 *)&v, len, true);
+}
+
+static inline u8 vdrv_status(struct vdrv *d)
+{
+	return (u8)vdrv_rd(d, VDRV_STATUS, 1);
+}
+
+/*
+ * Reset, then ACKNOWLEDGE, DRIVER, the features in want (of those
+ * offered) and FEATURES_OK: the status read back.
+ */
+static inline u8 vdrv_negotiate(struct vdrv *d, u64 want)
+{
+	u64 feat;
+
+	vdrv_wr(d, VDRV_STATUS, 0, 1);
+	vdrv_wr(d, VDRV_STATUS, VIRTIO_STATUS_ACK, 1);
+	vdrv_wr(d, VDRV_STATUS, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER, 1);
+	vdrv_wr(d, VDRV_DFSELECT, 0, 4);
+	feat = vdrv_rd(d, VDRV_DF, 4);
+	vdrv_wr(d, VDRV_DFSELECT, 1, 4);
+	feat |= vdrv_rd(d, VDRV_DF, 4) << 32;
+	feat &= want;
+	vdrv_wr(d, VDRV_GFSELECT, 0, 4);
+	vdrv_wr(d, VDRV_GF, (u32)feat, 4);
+	vdrv_wr(d, VDRV_GFSELECT, 1, 4);
+	vdrv_wr(d, VDRV_GF, feat >> 32, 4);
+	vdrv_wr(d, VDRV_STATUS, VDRV_S_UP, 1);
+	memset(d->avail, 0, sizeof(d->avail));
+	return vdrv_status(d);
+}
+
+/* Queue q (< 8) of size at vdrv_ring(q), rings zeroed, enabled. */
+static inline void vdrv_queue(struct vdrv *d, unsigned q, u16 size, u16 vector)
+{
+	u8 *ring = vdrv_hva(d, vdrv_ring(q), 0x4000);
+
+	if (ring)
+		memset(ring, 0, 0x4000);
+	vdrv_wr(d, VDRV_QSELECT, q, 2);
+	vdrv_wr(d, VDRV_QSIZE, size, 2);
+	vdrv_wr(d, VDRV_QMSIX, vector, 2);
+	vdrv_wr(d, VDRV_QDESC, vdrv_ring(q), 8);
+	vdrv_wr(d, VDRV_QDRIVER, vdrv_ring(q) + 0x1000, 8);
+	vdrv_wr(d, VDRV_QDEVICE, vdrv_ring(q) + 0x2000, 8);
+	vdrv_wr(d, VDRV_QENABLE, 1, 2);
+	d->qsize[q & 7] = size;
+	d->avail[q & 7] = 0;
+}
+
+static inline void vdrv_driver_ok(struct vdrv *d)
+{
+	vdrv_wr(d, VDRV_STATUS, VDRV_S_UP | VIRTIO_STATUS_DRIVER_OK, 1);
+}
+
+/* Descriptor i of queue q's table (size entries). */
+static inline void vdrv_desc(struct vdrv *d, unsigned q, unsigned i, u64 addr,
+			     u32 len, u16 flags, u16 next)
+{
+	struct virtq_desc v = { addr, len, flags, next };
+	u8 *t = vdrv_hva(d, vdrv_ring(q), 0x1000);
+
+	if (t && i < 0x1000 / 16)
+		memcpy(t + 16 * i, &v, sizeof(v));
+}
+
+/* Offer head on queue q (no kick). */
+static inline void vdrv_offer(struct vdrv *d, unsigned q, u16 head)
+{
+	u16 *avail = vdrv_hva(d, vdrv_ring(q) + 0x1000, 0x1000);
+	u16 size = d->qsize[q & 7] ? d->qsize[q & 7] : 1;
+
+	if (!avail)
+		return;
+	avail[2 + d->avail[q & 7] % size] = head;
+	d->avail[q & 7]++;
+	__atomic_store_n(&avail[1], d->avail[q & 7], __ATOMIC_RELEASE);
+}
+
+/* Kick queue q through the notify region (no ioeventfd without KVM). */
+static inline void vdrv_kick(struct vdrv *d, unsigned q)
+{
+	vdrv_wr(d, VIRTIO_NOTIFY_OFF + q * VIRTIO_NOTIFY_MULT, q, 2);
+}
+
+/* The used ring's idx of queue q. */
+static inline u16 vdrv_used_idx(struct vdrv *d, unsigned q)
+{
+	u16 *used = vdrv_hva(d, vdrv_ring(q) + 0x2000, 4);
+
+	return used ? __atomic_load_n(&used[1], __ATOMIC_ACQUIRE) : 0;
+}
+
+/* Used entry n of queue q: head and length. */
+static inline void vdrv_used(struct vdrv *d, unsigned q, u16 n, u32 *head,
+			     u32 *len)
+{
+	u32 *e = vdrv_hva(d, vdrv_ring(q) + 0x2000 + 4 +
+			  8ULL * (n % (d->qsize[q & 7] ? d->qsize[q & 7] : 1)), 8);
+
+	*head = e ? e[0] : ~0U;
+	*len = e ? e[1] : 0;
+}
+
+#endif

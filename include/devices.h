@@ -30,6 +30,7 @@ enum vm_exit_reason {
 	VM_EXIT_RESET,		/* i8042 pulse, ACPI reset register */
 	VM_EXIT_FATAL,
 	VM_EXIT_USER,		/* the user asked to quit (console Ctrl-A x) */
+	VM_EXIT_SETUP,		/* the machine could not start (exit status 1) */
 };
 
 /*

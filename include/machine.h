@@ -70,6 +70,8 @@ struct machine {
 	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */
 	int exit_fd;		/* eventfd: wakes the main thread on a request */
 	int steps_done;		/* init steps completed, for teardown */
+	unsigned dev_up;	/* legacy devices set up (machine.c) */
+	unsigned nr_iot_pin;	/* iot_pin entries to free */
 };
 
 /* Build the machine from a validated config; 0 or -errno (message printed). */
@@ -81,6 +83,14 @@ int machine_init(struct machine *m, const struct config *cfg);
  */
 enum vm_exit_reason machine_run(struct machine *m, int grace_ms);
 void machine_destroy(struct machine *m);
+/*
+ * The process exit status for a machine_run result: 0 for a clean end
+ * (power off, reset, the user), 1 for a set-up error, 2 when the guest died.
+ */
+int machine_exit_status(enum vm_exit_reason why);
+/* Init steps of vmm/machine.c that the unit tests call on their own. */
+int machine_x2apic_init(struct machine *m);
+int machine_dedicated_init(struct machine *m);
 /* With -v, after machine_run: per-vCPU exits and per-device counters. */
 void machine_log_stats(struct machine *m);
 

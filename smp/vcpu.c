@@ -114,6 +114,18 @@ void vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * kvm_run.immediate_exit is written by the vCPU thread (clearing it after
+ * an interrupted KVM_RUN) and by the thread stopping it (setting it), so
+ * both use atomic stores. Sequentially consistent, like the stop flag:
+ * a vCPU thread that clears it after vcpus_stop set it is then sure to
+ * see the stop flag, so it never enters KVM_RUN again with the kick lost.
+ */
+static void set_immediate_exit(struct kvm_run *run, u8 val)
+{
+	__atomic_store_n(&run->immediate_exit, val, __ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -133,10 +145,10 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
-	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
+	while (!atomic_load(&s->stop)) {
 		r = kvm_vcpu_run(&v->kv);
 		if (r == -EINTR || r == -EAGAIN) {
-			v->kv.run->immediate_exit = 0;
+			set_immediate_exit(v->kv.run, 0);
 			continue;
 		}
 		if (r < 0) {
@@ -182,13 +194,13 @@ void vcpus_stop(struct vcpus *s)
 {
 	unsigned i;
 
-	atomic_store_explicit(&s->stop, true, memory_order_release);
+	atomic_store(&s->stop, true);
 	for (i = 0; i < s->nr; i++) {
 		struct vcpu *v = &s->v[i];
 
 		if (!v->started)
 			continue;
-		v->kv.run->immediate_exit = 1;
+		set_immediate_exit(v->kv.run, 1);
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
 }

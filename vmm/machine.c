@@ -77,9 +77,10 @@ static int host_init(struct machine *m)
 
 /*
  * Large guests: APIC IDs must stay below KVM's vCPU id limit, and IDs
- * from 255 on need 32-bit x2APIC IDs in KVM's APIC emulation.
+ * from 255 on need 32-bit x2APIC IDs in KVM's APIC emulation. (This and
+ * the next step are in machine.h for the unit tests.)
  */
-static int kvm_x2apic_init(struct machine *m)
+int machine_x2apic_init(struct machine *m)
 {
 	const struct config *c = m->cfg;
 	u32 last = smp_topo_apic_id(&m->topo, c->nr_cpus - 1);
@@ -93,6 +94,11 @@ static int kvm_x2apic_init(struct machine *m)
 	if (!smp_topo_needs_x2apic(&m->topo, c->nr_cpus))
 		return 0;
 	r = kvm_check_extension(&m->kvm, KVM_CAP_X2APIC_API);
+	if (r < 0) {
+		pr_err("cpus: APIC IDs up to %u need KVM_CAP_X2APIC_API: KVM_CHECK_EXTENSION: %s",
+		       last, strerror(-r));
+		return -EOPNOTSUPP;
+	}
 	if (!(r & KVM_X2APIC_API_USE_32BIT_IDS)) {
 		pr_err("cpus: APIC IDs up to %u need KVM_CAP_X2APIC_API with 32-bit IDs, which this KVM lacks",
 		       last);
@@ -107,7 +113,7 @@ static int kvm_x2apic_init(struct machine *m)
  * Dedicated-CPU mode: let the guest idle and spin on its own CPUs
  * without exits. KVM only takes this before the first vCPU exists.
  */
-static int kvm_dedicated_init(struct machine *m)
+int machine_dedicated_init(struct machine *m)
 {
 	const u32 want = KVM_X86_DISABLE_EXITS_HLT | KVM_X86_DISABLE_EXITS_MWAIT |
 			 KVM_X86_DISABLE_EXITS_PAUSE;
@@ -116,6 +122,12 @@ static int kvm_dedicated_init(struct machine *m)
 	if (!m->cfg->dedicated)
 		return 0;
 	have = kvm_check_extension(&m->kvm, KVM_CAP_X86_DISABLE_EXITS);
+	if (have < 0) {
+		/* An error is not a bitmask of what KVM can do. */
+		pr_warn("cpus.dedicated: KVM_CHECK_EXTENSION(KVM_CAP_X86_DISABLE_EXITS): %s: exits stay on",
+			strerror(-have));
+		return 0;
+	}
 	if ((have & want) != want)
 		pr_warn("cpus.dedicated: KVM can only disable%s%s%s exits",
 			have & KVM_X86_DISABLE_EXITS_HLT ? " HLT" : "",
@@ -180,9 +192,9 @@ static int kvm_init(struct machine *m)
 	}
 	r = kvm_create_vm(&m->kvm);
 	if (!r)
-		r = kvm_x2apic_init(m);
+		r = machine_x2apic_init(m);
 	if (!r)
-		r = kvm_dedicated_init(m);
+		r = machine_dedicated_init(m);
 	if (!r)
 		r = kvm_halt_poll_init(m);
 	return r;
@@ -266,6 +278,9 @@ static int irqchip_init(struct machine *m)
 	return r;
 }
 
+/* Bits of machine.dev_up: which legacy devices devices_exit must undo. */
+enum { DEV_UART = 1, DEV_I8042 = 2, DEV_CMOS = 4, DEV_PM = 8 };
+
 static int devices_init(struct machine *m)
 {
 	struct irq_line com1 = { set_irq_level, m, COM1_IRQ };
@@ -275,20 +290,28 @@ static int devices_init(struct machine *m)
 	bus_init(&m->pio, "pio");
 	bus_init(&m->mmio, "mmio");
 	r = uart_init(&m->com1, &com1, STDOUT_FILENO);
-	if (!r)
+	if (!r) {
+		m->dev_up |= DEV_UART;
 		r = uart_register(&m->com1, &m->pio);
+	}
 	if (!r)
 		r = i8042_init(&m->i8042, &m->ctl);
-	if (!r)
+	if (!r) {
+		m->dev_up |= DEV_I8042;
 		r = i8042_register(&m->i8042, &m->pio);
+	}
 	if (!r)
 		r = cmos_init(&m->cmos);
-	if (!r)
+	if (!r) {
+		m->dev_up |= DEV_CMOS;
 		r = cmos_register(&m->cmos, &m->pio);
+	}
 	if (!r)
 		r = acpi_pm_init(&m->pm, &sci, &m->ctl);
-	if (!r)
+	if (!r) {
+		m->dev_up |= DEV_PM;
 		r = acpi_pm_register(&m->pm, &m->pio);
+	}
 	if (!r)
 		r = post_register(&m->pio);
 	if (r)
@@ -296,12 +319,18 @@ static int devices_init(struct machine *m)
 	return r;
 }
 
+/* Also after a failed devices_init: only what was set up is undone. */
 static void devices_exit(struct machine *m)
 {
-	acpi_pm_destroy(&m->pm);
-	cmos_destroy(&m->cmos);
-	i8042_destroy(&m->i8042);
-	uart_destroy(&m->com1);
+	if (m->dev_up & DEV_PM)
+		acpi_pm_destroy(&m->pm);
+	if (m->dev_up & DEV_CMOS)
+		cmos_destroy(&m->cmos);
+	if (m->dev_up & DEV_I8042)
+		i8042_destroy(&m->i8042);
+	if (m->dev_up & DEV_UART)
+		uart_destroy(&m->com1);
+	m->dev_up = 0;
 	bus_free(&m->pio);
 	bus_free(&m->mmio);
 }
@@ -528,6 +557,11 @@ static const struct step {
 	{ "io-start",	machine_iothreads_start, machine_iothreads_stop },
 };
 
+/*
+ * A step that fails has its own teardown run too, before the earlier
+ * steps': every exit function copes with a step that stopped half way
+ * (everything it frees is NULL, -1, counted or flagged until set up).
+ */
 int machine_init(struct machine *m, const struct config *cfg)
 {
 	int r;
@@ -538,8 +572,11 @@ int machine_init(struct machine *m, const struct config *cfg)
 	m->ctl = (struct vm_control){ request_exit, m };
 	atomic_init(&m->exit_reason, VM_EXIT_NONE);
 	m->exit_fd = eventfd(0, EFD_CLOEXEC);
-	if (m->exit_fd < 0)
-		return -errno;
+	if (m->exit_fd < 0) {
+		r = -errno;
+		pr_err("eventfd: %s", strerror(-r));
+		return r;
+	}
 	for (m->steps_done = 0; m->steps_done < (int)ARRAY_SIZE(steps); m->steps_done++) {
 		const struct step *st = &steps[m->steps_done];
 
@@ -547,6 +584,7 @@ int machine_init(struct machine *m, const struct config *cfg)
 		r = st->init(m);
 		if (r) {
 			pr_debug("init: %s failed: %s", st->name, strerror(-r));
+			m->steps_done++;	/* its teardown runs first */
 			machine_destroy(m);
 			return r;
 		}
@@ -586,21 +624,28 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 	struct signalfd_siginfo si;
 	struct pollfd pfd[2];
 	long deadline = -1;
-	sigset_t sigs;
+	sigset_t sigs, old;
 	int sfd, r;
 
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0) {
+		/* Blocked with nobody reading them, they could not stop us. */
+		pr_err("signalfd: %s", strerror(errno));
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return VM_EXIT_SETUP;
+	}
 
 	bus_seal(&m->pio);
 	bus_seal(&m->mmio);
 	if (vcpus_init_signals() || vcpus_start(&m->vcpus)) {
 		close(sfd);
-		return VM_EXIT_FATAL;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return VM_EXIT_SETUP;	/* no vCPU ran: a set-up error */
 	}
 	if (console_start(&m->console, &m->com1, &m->ctl))
 		pr_warn("console input is not available");
@@ -610,7 +655,7 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 	while (atomic_load(&m->exit_reason) == VM_EXIT_NONE) {
 		int timeout = deadline < 0 ? -1 : (int)MAX(deadline - now_ms(), 0);
 
-		r = poll(pfd, sfd >= 0 ? 2 : 1, timeout);
+		r = poll(pfd, 2, timeout);
 		if (r == 0) {
 			pr_warn("guest did not power off within %d ms: stopping it", grace_ms);
 			m->ctl.request_exit(m, VM_EXIT_USER);
@@ -631,7 +676,20 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 	vcpus_stop(&m->vcpus);
 	vcpus_join(&m->vcpus);
 	pv_report_use(&m->vcpus);
-	if (sfd >= 0)
-		close(sfd);
+	close(sfd);
 	return atomic_load(&m->exit_reason);
+}
+
+int machine_exit_status(enum vm_exit_reason why)
+{
+	switch (why) {
+	case VM_EXIT_POWEROFF:
+	case VM_EXIT_RESET:
+	case VM_EXIT_USER:
+		return 0;
+	case VM_EXIT_SETUP:
+		return 1;
+	default:
+		return 2;
+	}
 }

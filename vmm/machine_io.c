@@ -58,6 +58,8 @@ static int iothreads_per_node(struct machine *m, unsigned *n)
 	m->iot_pin = calloc(MAX(cpulist_count(&used), 1), sizeof(*m->iot_pin));
 	if (!m->iot_node || !m->iot_pin)
 		r = -ENOMEM;
+	else
+		m->nr_iot_pin = (unsigned)MAX(cpulist_count(&used), 1);
 	cpulist_for_each(id, &used) {
 		const struct numa_host_node *hn = numa_host_node(&h, (unsigned)id);
 		char *cpus;
@@ -156,7 +158,7 @@ void machine_iothreads_exit(struct machine *m)
 
 	for (i = 0; i < m->nr_iothreads; i++)
 		iothread_destroy(&m->iothreads[i]);
-	for (i = 0; m->iot_pin && i < m->nr_iothreads; i++)
+	for (i = 0; m->iot_pin && i < m->nr_iot_pin; i++)
 		cpulist_free(&m->iot_pin[i]);
 	free(m->iothreads);
 	free(m->iot_ptrs);
@@ -166,6 +168,7 @@ void machine_iothreads_exit(struct machine *m)
 	m->iot_ptrs = NULL;
 	m->iot_node = NULL;
 	m->iot_pin = NULL;
+	m->nr_iot_pin = 0;
 	m->nr_iothreads = 0;
 }
 

@@ -70,16 +70,9 @@ int main(int argc, char **argv)
 	machine_log_stats(&m);
 	machine_destroy(&m);
 	config_free(&cfg);
-	switch (why) {
-	case VM_EXIT_POWEROFF:
+	if (why == VM_EXIT_POWEROFF)
 		pr_info("guest powered off");
-		return 0;
-	case VM_EXIT_RESET:
+	else if (why == VM_EXIT_RESET)
 		pr_info("guest reset: VM ended");
-		return 0;
-	case VM_EXIT_USER:
-		return 0;
-	default:
-		return 2;
-	}
+	return machine_exit_status(why);
 }

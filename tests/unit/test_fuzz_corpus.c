@@ -24,6 +24,7 @@ static const struct {
 	int (*one)(const u8 *data, size_t size);
 } harnesses[] = {
 	{ "virtq", fuzz_virtq_one },
+	{ "vhost_user", fuzz_vhost_user_one },
 };
 
 #define CORPUS_MAX_INPUT	(1 << 20)

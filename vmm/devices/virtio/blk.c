@@ -69,6 +69,7 @@ struct blk_seg {
 
 struct blk_req {
 	bool busy, buffered;
+	u32 gen;		/* the queue's generation it was taken in */
 	bool zeroing;		/* write zeroes by writes of zero_buf */
 	u8 type;
 	u16 head;
@@ -90,6 +91,13 @@ struct blk_queue {
 	struct iothread *iot;	/* where cq_h is watched, or NULL */
 	struct blk_req *req;	/* VIRTIO_BLK_QUEUE_SIZE, by head */
 	unsigned inflight;
+	/*
+	 * Bumped by every reset: a completion of an older generation is
+	 * dropped, never pushed onto the ring the guest set up since.
+	 */
+	u32 gen;
+	bool stuck;		/* a reset could not drain: stay failed */
+	u64 submit_errors, reset_cancels;	/* stats */
 	struct virtq_elem elem;
 };
 
@@ -123,13 +131,46 @@ static void cfg_read(struct virtio_pci *vp, u32 off, u8 *data, u32 len)
 	memcpy(data, c + off, len);
 }
 
+/*
+ * How long a reset waits for requests already in the kernel before it
+ * cancels them, and then for the cancellation (it runs on the vCPU
+ * thread that wrote the status).
+ */
+#define BLK_DRAIN_MS		2000
+#define BLK_CANCEL_MS		1000
+
 /* Finish req: status byte, used ring; the caller raises the irq. */
 static void req_done(struct blk_queue *bq, struct blk_req *r, u8 status)
 {
-	*(volatile u8 *)r->status = status;
 	r->busy = false;
-	if (bq->vq->live)
-		virtq_push(&bq->vq->vq, r->head, r->used_len);
+	if (r->gen != bq->gen || !bq->vq->live)
+		return;		/* taken before a reset: the guest moved on */
+	*(volatile u8 *)r->status = status;
+	virtq_push(&bq->vq->vq, r->head, r->used_len);
+}
+
+/*
+ * Hand what was queued to the kernel. An -EBUSY (completions to reap
+ * first) leaves the rest for the completion handler, which submits again
+ * after reaping; the queue also kicks itself so nothing waits for the
+ * guest. Other errors cannot be retried: counted and logged.
+ */
+static void blk_submit(struct blk_queue *bq)
+{
+	u64 one = 1;
+	int r;
+
+	if (!io_uring_sq_ready(&bq->ring))
+		return;
+	r = io_uring_submit(&bq->ring);
+	if (r >= 0 || r == -EINTR)
+		return;
+	bq->submit_errors++;
+	if ((r == -EBUSY || r == -EAGAIN) &&
+	    write(bq->vq->notify_fd, &one, sizeof(one)) == sizeof(one))
+		return;
+	if (dev_ratelimit_ok(&rl, LOG_WARN))
+		pr_warn("%s: io_uring submit: %s", bq->blk->name, strerror(-r));
 }
 
 /* Queue the next io_uring step of r (its data from r->done on). */
@@ -231,6 +272,7 @@ static int req_start(struct blk_queue *bq, struct virtq_elem *e)
 		return -1;
 	memset(r, 0, offsetof(struct blk_req, iov));
 	r->busy = true;
+	r->gen = bq->gen;
 	r->head = e->head;
 	r->type = (u8)h.type;
 	r->used_len = 1;
@@ -300,13 +342,17 @@ static void queue_notify(struct virtio_queue *q)
 	struct blk_queue *bq = q->priv;
 	int r, st;
 
+	if (bq->stuck) {
+		virtio_queue_fail(q, "requests of before the last reset are still in the kernel");
+		return;
+	}
 	virtq_disable_notify(&q->vq);
 	do {
 		while ((r = virtq_pop(&q->vq, &bq->elem)) > 0) {
 			st = req_start(bq, &bq->elem);
 			if (st < 0) {
 				virtio_queue_fail(q, "request without header or status");
-				return;
+				goto out;
 			}
 			if (st != BLK_S_OK)
 				req_done(bq, &bq->req[bq->elem.head], (u8)st);
@@ -316,7 +362,14 @@ static void queue_notify(struct virtio_queue *q)
 			break;
 		}
 	} while (virtq_enable_notify(&q->vq));
-	io_uring_submit(&bq->ring);
+out:
+	/*
+	 * Whatever was taken goes to the kernel now, even when the queue
+	 * just failed: nothing may wait in the submission ring for a later
+	 * submit, which could run after a reset, when the guest has reused
+	 * the buffers. A reset drains what is in flight.
+	 */
+	blk_submit(bq);
 	blk_irq(bq);
 }
 
@@ -389,8 +442,11 @@ static void reap(struct blk_queue *bq)
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&bq->ring, cqe);
-		complete(bq, r, res);
+		if (r)		/* NULL: a reset's cancel request */
+			complete(bq, r, res);
 	}
+	if (!bq->inflight)
+		bq->stuck = false;
 }
 
 static void cq_handler(struct iothread_handler *h, u32 events)
@@ -403,23 +459,62 @@ static void cq_handler(struct iothread_handler *h, u32 events)
 		return;
 	pthread_mutex_lock(&bq->vq->lock);
 	reap(bq);
-	io_uring_submit(&bq->ring);
+	blk_submit(bq);
 	blk_irq(bq);
 	pthread_mutex_unlock(&bq->vq->lock);
 }
 
-/* Reset: wait for everything in flight (q->lock held, live cleared). */
+/* Reap until nothing is in flight or ms have passed: 0 when drained. */
+static int drain(struct blk_queue *bq, unsigned ms)
+{
+	u64 end = now_ns() + ms * 1000000ULL;
+	struct io_uring_cqe *cqe;
+
+	for (;;) {
+		u64 t = now_ns();
+		struct __kernel_timespec ts;
+
+		reap(bq);
+		if (io_uring_sq_ready(&bq->ring))
+			io_uring_submit(&bq->ring);
+		if (!bq->inflight && !io_uring_sq_ready(&bq->ring))
+			return 0;
+		if (t >= end)
+			return -ETIMEDOUT;
+		ts.tv_sec = (long long)((end - t) / 1000000000ULL);
+		ts.tv_nsec = (long long)((end - t) % 1000000000ULL);
+		io_uring_wait_cqe_timeout(&bq->ring, &cqe, &ts);
+	}
+}
+
+/*
+ * Reset (q->lock held, live cleared; any state: live, failed, never
+ * started). No request taken before it may touch guest memory, the disk
+ * or the ring after it: what is in the kernel is waited for (bounded),
+ * then cancelled (bounded); the generation moves on, so a completion that
+ * still arrives later is dropped, and the queue stays failed until it has.
+ */
 static void queue_reset(struct virtio_queue *q)
 {
 	struct blk_queue *bq = q->priv;
-	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
 
-	q->live = false;
-	io_uring_submit(&bq->ring);
-	while (bq->inflight) {
-		if (io_uring_wait_cqe(&bq->ring, &cqe))
-			break;
-		reap(bq);
+	if (!bq || !bq->ring_ok)
+		return;		/* set-up failed before this queue's ring */
+	if (drain(bq, BLK_DRAIN_MS)) {
+		bq->reset_cancels++;
+		sqe = io_uring_get_sqe(&bq->ring);
+		if (sqe) {
+			io_uring_prep_cancel(sqe, NULL, IORING_ASYNC_CANCEL_ANY);
+			io_uring_sqe_set_data(sqe, NULL);
+		}
+		drain(bq, BLK_CANCEL_MS);
+	}
+	bq->gen++;
+	if (bq->inflight) {
+		bq->stuck = true;
+		pr_warn("%s: queue %u: %u requests still in the kernel after a reset: the queue stays failed until they finish",
+			bq->blk->name, q->idx, bq->inflight);
 	}
 }
 

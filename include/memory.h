@@ -74,6 +74,14 @@ int guest_mem_layout_nodes(struct guest_mem *m, const u64 *node_size,
  */
 int guest_mem_alloc(struct guest_mem *m);
 /*
+ * Guest RAM is mapped MAP_NORESERVE, so nothing stops a guest larger than
+ * the host from starting and the host from running out of memory later.
+ * -ENOMEM with a one-line error when size is more than the host's RAM
+ * and swap together, unless overcommit (the config's memory.overcommit)
+ * says that is intended.
+ */
+int guest_mem_check_host(u64 size, bool overcommit);
+/*
  * Populate every mapped region now (write faults, so pages land where
  * the region's memory policy says), instead of on the guest's first touch.
  * 0 or -errno with a message.

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "files.h"
 #include "layout.h"
 #include "numa_place.h"
 #include "parse.h"
@@ -289,6 +290,7 @@ static const struct cfg_key memory_keys[] = {
 	{ "size",	CFG_SIZE, offsetof(struct config, mem_size), 0, NULL },
 	{ "hugepages",	CFG_BOOL, offsetof(struct config, mem_hugepages), 0, NULL },
 	{ "prefault",	CFG_BOOL, offsetof(struct config, mem_prefault), 0, NULL },
+	{ "overcommit",	CFG_BOOL, offsetof(struct config, mem_overcommit), 0, NULL },
 };
 
 /* "memory": "4G", 4294967296, or {"size": "4G", "hugepages": true, ...}. */
@@ -648,12 +650,9 @@ int config_parse_file(struct config *c, const char *path)
 	FILE *f;
 	int ret;
 
-	f = fopen(path, "r");
-	if (!f) {
-		ret = -errno;
-		pr_err("config %s: %s", path, strerror(errno));
-		return ret;
-	}
+	f = file_open_regular("config", path);
+	if (!f)
+		return -errno;
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
 	fclose(f);
 	if (!root) {
@@ -723,7 +722,9 @@ static const char usage_text[] =
 "                    N vCPUs as S sockets of C cores of T threads; any of the\n"
 "                    three may be left out (sockets and threads default to 1,\n"
 "                    cores to whatever makes up N); S x C x T must equal N\n"
-"  --memory SIZE     guest RAM (default 512M)\n"
+"  --memory SIZE     guest RAM (default 512M); more than the host's RAM and\n"
+"                    swap together is refused unless the config file says\n"
+"                    \"memory\": {\"overcommit\": true}\n"
 "  --disk PATH[,ro][,queues=N][,iothread=K][,serial=S]\n"
 "                    a virtio-blk disk on the raw image or block device PATH\n"
 "                    (repeatable): ro read-only, N queues (default one per\n"
@@ -754,7 +755,8 @@ static const char usage_text[] =
 "   \"cpus\": N or {\"count\": N, \"sockets\": S, \"cores\": C, \"threads\": T,\n"
 "            \"pin\": {VCPUS: CPUS, ...} or \"auto\", \"dedicated\": BOOL,\n"
 "            \"halt_poll_ns\": N},\n"
-"   \"memory\": SIZE or {\"size\": SIZE, \"hugepages\": BOOL, \"prefault\": BOOL},\n"
+"   \"memory\": SIZE or {\"size\": SIZE, \"hugepages\": BOOL, \"prefault\": BOOL,\n"
+"              \"overcommit\": BOOL},\n"
 "   \"numa\": \"auto\" or [{\"cpus\": VCPUS, \"memory\": SIZE, \"host_nodes\": NODES,\n"
 "             \"policy\": \"bind\"|\"preferred\"|\"interleave\",\n"
 "             \"distances\": [D, ...]}, ...],\n"

@@ -13,20 +13,29 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "files.h"
 #include "machine.h"
 
 #define SMPVISOR_VERSION "0.1.0"
 
-/* Fail early, before /dev/kvm is touched, on files that cannot be read. */
+/*
+ * Fail early, before /dev/kvm is touched, on files that cannot be read
+ * or would block start-up (a FIFO given as a kernel, say). A disk that
+ * does not exist is left to the disk's own set-up, which says why.
+ */
 static int check_files(const struct config *c)
 {
-	if (access(c->kernel, R_OK)) {
-		pr_err("kernel %s: %s", c->kernel, strerror(errno));
+	unsigned i;
+
+	if (file_check("kernel", c->kernel, false))
 		return -1;
-	}
-	if (c->initrd && access(c->initrd, R_OK)) {
-		pr_err("initrd %s: %s", c->initrd, strerror(errno));
+	if (c->initrd && file_check("initrd", c->initrd, false))
 		return -1;
+	for (i = 0; i < c->nr_disks; i++) {
+		const char *p = c->disks[i].path;
+
+		if (p && !access(p, F_OK) && file_check("disk", p, true))
+			return -1;
 	}
 	return 0;
 }

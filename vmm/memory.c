@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "layout.h"
@@ -96,6 +97,25 @@ int guest_mem_layout_nodes(struct guest_mem *m, const u64 *node_size,
 int guest_mem_layout(struct guest_mem *m, u64 size)
 {
 	return guest_mem_layout_nodes(m, &size, 1);
+}
+
+int guest_mem_check_host(u64 size, bool overcommit)
+{
+	struct sysinfo si;
+	u64 host;
+
+	if (overcommit)
+		return 0;
+	if (sysinfo(&si)) {
+		pr_warn("memory: cannot read the host's memory size: %s", strerror(errno));
+		return 0;
+	}
+	host = ((u64)si.totalram + si.totalswap) * si.mem_unit;
+	if (size <= host)
+		return 0;
+	pr_err("memory: %llu MiB of guest RAM is more than this host's %llu MiB of RAM and swap (set \"memory\": {\"overcommit\": true} in the config if that is intended)",
+	       (unsigned long long)(size / MiB), (unsigned long long)(host / MiB));
+	return -ENOMEM;
 }
 
 /*

@@ -267,14 +267,19 @@ BAD = [
 ]
 
 
+def bad_config_cases(sv, test_guest):
+    """(command, words of the one error line) for each config of BAD."""
+    return [(f"{sv} run --config {shlex.quote(write_cfg('bad-' + name, test_guest, **keys))}",
+             words) for name, keys, words in BAD]
+
+
 def test_bad_configs_fail_in_one_line(kvmhost, test_guest):
     """Each bad placement or topology: exit 1, one stderr line naming it,
     before any guest runs."""
     script = []
-    for name, keys, _ in BAD:
-        cfg = write_cfg("bad-" + name, test_guest, **keys)
-        script.append(f"echo '=== {name}'; {SMPVISOR} run --config {shlex.quote(cfg)} "
-                      f">/dev/null 2>/tmp/err; echo \"rc=$?\"; cat /tmp/err")
+    for (name, _, _), (cmd, _) in zip(BAD, bad_config_cases(SMPVISOR, test_guest)):
+        script.append(f"echo '=== {name}'; {cmd} >/dev/null 2>/tmp/err; "
+                      f"echo \"rc=$?\"; cat /tmp/err")
     r = kvmhost.run("\n".join(script), timeout=300)
     parts = dict(p.split("\n", 1) for p in r.out.split("=== ")[1:])
     for name, _, words in BAD:

@@ -116,16 +116,19 @@ def test_readonly_disk_refuses_writes(kvmhost, test_guest):
     assert blkpattern.sha256_from(b, "AFTER-SHA256") == before, b.explain()
 
 
-def test_bad_disk_options(kvmhost, test_guest):
-    kernel, _ = test_guest
-    sv, k = shlex.quote(SMPVISOR), shlex.quote(kernel)
-    cases = [
+def bad_disk_cases(sv, kernel):
+    """(command, words of the one error line) for each bad --disk."""
+    sv, k = shlex.quote(sv), shlex.quote(kernel)
+    return [
         (f"{sv} run --kernel {k} --disk /nonexistent/disk.img", ["/nonexistent/disk.img"]),
         (f"{sv} run --kernel {k} --disk /tmp/x.img,colour=blue", ["--disk", "colour"]),
         (f"{sv} run --kernel {k} --disk /tmp/x.img,queues=0", ["queues"]),
         (f"{sv} run --kernel {k} --disk /tmp/x.img,iothread=3", ["iothread 3"]),
     ]
-    for cmd, words in cases:
+
+
+def test_bad_disk_options(kvmhost, test_guest):
+    for cmd, words in bad_disk_cases(SMPVISOR, test_guest[0]):
         r = kvmhost.run(cmd, timeout=60)
         lines = [ln for ln in r.err.splitlines() if ln.strip()]
         assert r.rc == 1, f"{cmd}: rc={r.rc}\n{r.err}"

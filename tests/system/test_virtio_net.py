@@ -210,10 +210,10 @@ def test_net_vhost_multiqueue(kvmhost, test_guest):
     assert kicks <= 8 and irqs <= 8 and slow == 0, m.group(0)
 
 
-def test_bad_net_options(kvmhost, test_guest):
-    kernel, _ = test_guest
-    sv, k = shlex.quote(SMPVISOR), shlex.quote(kernel)
-    cases = [
+def bad_net_cases(sv, kernel):
+    """(command, words of the one error line) for each bad --net."""
+    sv, k = shlex.quote(sv), shlex.quote(kernel)
+    return [
         (f"{sv} run --kernel {k} --net tap=t0,queues=0", ["--net", "queues=0"]),
         (f"{sv} run --kernel {k} --net tap=t0,mac=01:00:00:00:00:01", ["mac="]),
         (f"{sv} run --kernel {k} --net queues=2", ["no tap=NAME"]),
@@ -222,7 +222,10 @@ def test_bad_net_options(kvmhost, test_guest):
         (f"ip tuntap add dev smpvtb mode tap; {sv} run --kernel {k} --net tap=smpvtb,queues=2;"
          " rc=$?; ip link del smpvtb; exit $rc", ["smpvtb", "multi_queue"]),
     ]
-    for cmd, words in cases:
+
+
+def test_bad_net_options(kvmhost, test_guest):
+    for cmd, words in bad_net_cases(SMPVISOR, test_guest[0]):
         r = kvmhost.run(cmd, timeout=60)
         lines = [ln for ln in r.err.splitlines() if ln.strip()]
         assert r.rc == 1, f"{cmd}: rc={r.rc}\n{r.err}"

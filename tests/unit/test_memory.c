@@ -239,6 +239,17 @@ static void test_shared_regions(void **state)
 	guest_mem_free(&m);	/* twice is fine */
 }
 
+/*
+ * Guest RAM the host can never provide is refused, unless overcommit is
+ * asked for; a size the host has is accepted. (No host has 4 EiB.)
+ */
+static void test_check_host(void **state)
+{
+	assert_int_equal(guest_mem_check_host(4ULL << 60, false), -ENOMEM);
+	assert_int_equal(guest_mem_check_host(4ULL << 60, true), 0);
+	assert_int_equal(guest_mem_check_host(64 * MiB, false), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_layout_node_ends_at_hole),
 		cmocka_unit_test(test_gpa_to_hva),
 		cmocka_unit_test(test_shared_regions),
+		cmocka_unit_test(test_check_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,9 @@
  * goes guest -> KVM -> back end -> KVM -> guest with no smpvisor thread
  * in between.
  *
+ * DRIVER_OK and reset never wait for the back end: its worker thread
+ * does the talking (see vhost_user_blk.c for how a reset stays safe).
+ *
  * Limitation: the call fd is the vector's irqfd, so while the guest masks
  * a queue's vector the back end's interrupts still arrive (Linux masks
  * MSI-X vectors only while it reprograms them; virtio drivers take a
@@ -17,16 +20,27 @@
 #ifndef SMPVISOR_VHOST_USER_BLK_H
 #define SMPVISOR_VHOST_USER_BLK_H
 
+#include <stdatomic.h>
+
+#include "devices.h"
 #include "vhost_user.h"
 #include "virtio.h"
 
 #define VHOST_USER_BLK_CFG_SIZE	60	/* virtio_blk_config up to unmap */
-#define VHOST_USER_TIMEOUT_MS	10000
+#define VHOST_USER_TIMEOUT_MS	10000	/* per message: request and reply */
 
 struct vhost_user_blk_opts {
 	const char *socket;
 	unsigned queues;	/* wanted; 0 = the back end's count */
 	unsigned max_queues;	/* with queues 0: at most this many (vCPUs) */
+	int timeout_ms;		/* per message; 0: VHOST_USER_TIMEOUT_MS */
+};
+
+/* What a start hands over for one queue (size 0: not enabled). */
+struct vub_ring {
+	u16 size;
+	u64 desc, avail, used;	/* our addresses of the rings */
+	int kick, call;		/* the notify ioeventfd, the vector's irqfd */
 };
 
 struct vhost_user_blk {
@@ -36,15 +50,33 @@ struct vhost_user_blk {
 	struct vhost_user u;
 	u8 cfg[VHOST_USER_BLK_CFG_SIZE];
 	unsigned nr_queues;
-	bool *handed;		/* per queue: the back end has it */
-	struct iothread_handler hup_h;	/* the back end hanging up */
-	struct iothread *hup_iot;
+	struct dev_ratelimit rl;	/* guest-caused messages (vp->lock) */
+	atomic_bool gone;	/* the back end is cut off, for good */
+
+	/* The target, set from vCPU threads (wlock; after vp->lock). */
+	pthread_mutex_t wlock;
+	bool wlock_ok;
+	u64 want_gen;		/* bumped by every start and stop */
+	u64 stop_gen;		/* the latest stop's generation */
+	u64 done_gen;		/* the worker reached this one */
+	bool want_run;		/* started (else: rings taken back) */
+	u64 want_features;
+	struct vub_ring *want;	/* [nr_queues] */
+	bool quit;
+
+	/* The worker thread: the only user of u after creation. */
+	pthread_t worker;
+	bool worker_ok;
+	int wake_fd;		/* eventfd: a new target, or quit */
+	struct vub_ring *run;	/* the target being handed over */
+	bool *handed;		/* per queue: the back end may hold it */
 };
 
 /*
- * Connect and negotiate; guest RAM (mem) must be shareable and mapped.
- * iot (may be NULL) watches for the back end going away. 0 or -errno
- * with a one-line message.
+ * Connect and negotiate (on the calling thread), then start the device's
+ * worker thread, which does every later round trip and watches for the
+ * back end going away. Guest RAM (mem) must be shareable and mapped. iot
+ * is unused (kept for the callers). 0 or -errno with a one-line message.
  */
 int vhost_user_blk_create(struct vhost_user_blk *b, unsigned idx,
 			  const struct vhost_user_blk_opts *o,

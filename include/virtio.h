@@ -129,6 +129,13 @@ struct virtio_pci {
 	struct virtio_queue *q;
 	u64 bar_addr;			/* BAR 4 while decoding, else 0 */
 	bool started;			/* ops->start was called (vp->lock) */
+	/*
+	 * Set by a device whose stop() finishes later (vhost-user: the back
+	 * end gives the rings back on another thread): while set, a status
+	 * of 0 reads as NEEDS_RESET, so a driver waiting for 0 after a
+	 * reset does not reuse its buffers yet.
+	 */
+	atomic_bool stopping;
 	u64 status_refused;		/* status writes refused (vp->lock) */
 	/*
 	 * Stats, from vCPU threads: BAR 4 accesses that exited to user space,

@@ -56,7 +56,9 @@ static u64 field_get(struct virtio_pci *vp, u32 off)
 				       (u32)(vp->drv_features >> (32 * vp->gfselect)) : 0;
 	case C_MSIX:		return vp->config_vector;
 	case C_NUMQ:		return vp->nr_queues;
-	case C_STATUS:		return atomic_load(&vp->status);
+	case C_STATUS:		/* a reset ends when the device is done */
+		return atomic_load(&vp->status) ? atomic_load(&vp->status) :
+		       atomic_load(&vp->stopping) ? VIRTIO_STATUS_NEEDS_RESET : 0;
 	case C_GEN:		return vp->config_gen;
 	case C_QSELECT:		return vp->qselect;
 	case C_QSIZE:		return q ? q->size : 0;

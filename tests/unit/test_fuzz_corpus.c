@@ -25,6 +25,7 @@ static const struct {
 } harnesses[] = {
 	{ "virtq", fuzz_virtq_one },
 	{ "vhost_user", fuzz_vhost_user_one },
+	{ "config", fuzz_config_one },
 };
 
 #define CORPUS_MAX_INPUT	(1 << 20)

@@ -24,8 +24,8 @@
 
 #define VDRV_MEM	(16 * MiB)
 #define VDRV_RING_GPA	0x10000ULL	/* + 0x4000 per queue */
-#define VDRV_BUF_GPA	0x100000ULL
-#define VDRV_BUF_LEN	0x100000ULL
+#define VDRV_BUF_GPA	0x30000ULL
+#define VDRV_BUF_LEN	0x10000ULL
 
 /* Common configuration offsets (virtio 1.2, 4.1.4.3). */
 #define VDRV_DFSELECT	0
@@ -55,6 +55,7 @@ struct vdrv {
 	bool iot_started;
 	struct virtio_pci *vp;
 	u64 bar;
+	u8 cfg0[64];		/* config space header as attached */
 	u16 avail[8], qsize[8];
 };
 
@@ -110,6 +111,7 @@ static inline int vdrv_attach(struct vdrv *d, struct virtio_pci *vp,
 		d->iot_started = true;
 	}
 	pci_cfg_write(&vp->pci, PCI_COMMAND, (const u8 *)"\x06\x00", 2);
+	pci_cfg_read(&vp->pci, 0, d->cfg0, sizeof(d->cfg0));
 	d->bar = atomic_load(&vp->pci.bar[VIRTIO_BAR].addr);
 	return d->bar ? 0 : -ENODEV;
 }
@@ -138,17 +140,42 @@ static inline void *vdrv_hva(struct vdrv *d, u64 gpa, u64 len)
 	return gpa_to_hva(&d->mem, gpa, len);
 }
 
+/* BAR 4 where it decodes now (the guest may move it), 0 if nowhere. */
+static inline u64 vdrv_bar(struct vdrv *d)
+{
+	return atomic_load(&d->vp->pci.bar[VIRTIO_BAR].addr);
+}
+
 static inline u64 vdrv_rd(struct vdrv *d, u64 off, u32 len)
 {
-	u64 v = 0;
+	u64 v = 0, bar = vdrv_bar(d);
 
-	bus_dispatch(&d->mmio, d->bar + off, (u8 *)&v, len, false);
+	if (bar)
+		bus_dispatch(&d->mmio, bar + off, (u8 *)&v, len, false);
 	return v;
 }
 
 static inline void vdrv_wr(struct vdrv *d, u64 off, u64 v, u32 len)
 {
-	bus_dispatch(&d->mmio, d->bar + off, (u8 *)&v, len, true);
+	u64 bar = vdrv_bar(d);
+
+	if (bar)
+		bus_dispatch(&d->mmio, bar + off, (u8 *)&v, len, true);
+}
+
+/*
+ * Put config space back the way vdrv_attach left it: the BARs where the
+ * host placed them (d->cfg0), decoding on, MSI-X off.
+ */
+static inline void vdrv_pci_restore(struct vdrv *d)
+{
+	u8 off0[2] = { 0, 0 };
+
+	pci_cfg_write(&d->vp->pci, PCI_COMMAND, off0, 2);
+	pci_cfg_write(&d->vp->pci, 0x10, d->cfg0 + 0x10, 24);
+	if (d->vp->pci.msix.cap)
+		pci_cfg_write(&d->vp->pci, d->vp->pci.msix.cap + 2, off0, 2);
+	pci_cfg_write(&d->vp->pci, PCI_COMMAND, (const u8 *)"\x06\x00", 2);
 }
 
 static inline u8 vdrv_status(struct vdrv *d)

@@ -24,6 +24,9 @@ static const struct {
 	int (*one)(const u8 *data, size_t size);
 } harnesses[] = {
 	{ "virtq", fuzz_virtq_one },
+	{ "virtio_net", fuzz_virtio_net_one },
+	{ "virtio_blk", fuzz_virtio_blk_one },
+	{ "virtio_pci", fuzz_virtio_pci_one },
 	{ "vhost_user", fuzz_vhost_user_one },
 	{ "config", fuzz_config_one },
 };

@@ -16,12 +16,36 @@
 #define UART_NR_PORTS	8
 #define UART_FIFO_LEN	16		/* as the real chip */
 #define UART_HOST_BUF	4096		/* host side, refills the FIFO */
+#define UART_OUT_BUF	65536		/* output the host has not taken yet */
+#define UART_EXIT_FLUSH_MS 500		/* for what is queued at exit */
+
+/* How output reaches the host without blocking a vCPU (uart16550.c). */
+enum uart_out_mode {
+	UART_OUT_DIRECT,	/* write(): a file, or a non-blocking fd */
+	UART_OUT_SOCKET,	/* send(MSG_DONTWAIT) */
+	UART_OUT_BLOCKING,	/* only the drain thread writes */
+};
 
 struct uart {
-	pthread_mutex_t lock;		/* everything below but out_fd */
-	pthread_mutex_t out_lock;	/* serialises writes to out_fd */
+	pthread_mutex_t lock;		/* the registers and input */
 	struct irq_line irq;
-	int out_fd;
+
+	/* Output (out_lock; the fds and mode are fixed at init). */
+	pthread_mutex_t out_lock;
+	int out_fd;		/* as given */
+	int out_wfd;		/* what we write to: out_fd or our reopen */
+	bool out_own;		/* out_wfd is ours to close */
+	enum uart_out_mode out_mode;
+	u8 *obuf;		/* UART_OUT_BUF ring */
+	size_t o_head, o_cnt;
+	bool o_busy;		/* the drain thread is writing from it */
+	bool o_kicked;		/* out_wake was written since it last slept */
+	bool o_stop;
+	int out_wake;		/* eventfd: work for the drain thread */
+	pthread_t o_thread;
+	bool o_thread_ok;
+	u64 out_bytes, out_dropped;	/* stats */
+	bool out_broken;	/* out_fd failed once: drop output */
 
 	u8 ier, lcr, mcr, scr, dll, dlm;
 	u8 fcr;			/* FIFO enable, DMA mode, trigger bits */
@@ -39,7 +63,6 @@ struct uart {
 	void (*rx_notify)(void *opaque);
 	void *rx_notify_opaque;
 
-	bool out_broken;	/* out_fd failed once: drop output */
 	struct dev_ratelimit rl;
 };
 

@@ -518,11 +518,8 @@ static void test_random_pokes(void **state)
 	static const u32 lens[] = { 1, 2, 4, 8 };
 	unsigned int seed = 12345;
 	u8 d[8], in[37];
-	int i, j, fd;
+	int i, j;
 
-	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	f->u.out_fd = fd;
 	for (i = 0; i < 200000; i++) {
 		u32 len = lens[rand_r(&seed) % 4];
 		u16 port = COM1_PORT + rand_r(&seed) % (9 - len);
@@ -540,12 +537,10 @@ static void test_random_pokes(void **state)
 		assert_true(f->u.host_cnt <= UART_HOST_BUF);
 		assert_int_equal(irq_level(f), f->u.irq_level);
 	}
-	/* Still a working UART afterwards. */
-	f->u.out_fd = f->out[1];
+	/* Still a working UART afterwards (output nobody read: dropped). */
 	out8(f, LCR, 0x03);
 	out8(f, MCR, 0x00);
 	assert_string_equal(probe_type(f), "16550A");
-	close(fd);
 }
 
 struct writer {

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UART output when the host side does not keep up (test_uart.c has the
+ * chip itself): a pipe nobody reads and a terminal whose output is
+ * stopped (Ctrl-S). A vCPU writing THR must never wait for either: every
+ * write returns at once, what fits in the output ring waits there, the
+ * rest is dropped and counted, and what was kept comes out in order, by
+ * the drain thread, once the host side reads again.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "layout.h"
+#include "uart.h"
+
+#define THR	(COM1_PORT + 0)
+#define LCR	(COM1_PORT + 3)
+#define TOTAL	(256 * 1024)	/* well past pipe + ring */
+
+struct fixture {
+	struct uart u;
+	struct bus pio;
+	int rd, wr;		/* the host side: we read rd, the UART writes wr */
+};
+
+static long long mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void attach(struct fixture *f, int rd, int wr)
+{
+	f->rd = rd;
+	f->wr = wr;
+	assert_int_equal(uart_init(&f->u, NULL, wr), 0);
+	bus_init(&f->pio, "pio");
+	assert_int_equal(uart_register(&f->u, &f->pio), 0);
+	bus_seal(&f->pio);
+}
+
+static void detach(struct fixture *f)
+{
+	bus_free(&f->pio);
+	uart_destroy(&f->u);
+	close(f->rd);
+	close(f->wr);
+}
+
+static void out8(struct fixture *f, u16 port, u8 v)
+{
+	assert_true(bus_dispatch(&f->pio, port, &v, 1, true));
+}
+
+/*
+ * Write TOTAL bytes (i % 251) as a vCPU would; returns the slowest
+ * single write in microseconds.
+ */
+static long long write_all(struct fixture *f)
+{
+	long long worst = 0, t;
+	unsigned i;
+
+	out8(f, LCR, 0x03);
+	for (i = 0; i < TOTAL; i++) {
+		t = mono_us();
+		out8(f, THR, (u8)(i % 251));
+		t = mono_us() - t;
+		if (t > worst)
+			worst = t;
+	}
+	return worst;
+}
+
+/* Read until n bytes came or 2 s passed: the count read. */
+static size_t read_back(int fd, u8 *buf, size_t n)
+{
+	long long end = mono_us() + 2000000;
+	size_t got = 0;
+
+	while (got < n && mono_us() < end) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r > 0)
+			got += (size_t)r;
+		else
+			usleep(1000);
+	}
+	return got;
+}
+
+/* What came out is the start of what was written, in order. */
+static void check_prefix(const u8 *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (buf[i] != (u8)(i % 251))
+			fail_msg("byte %zu is %u, not %zu", i, buf[i], i % 251);
+}
+
+static void stalled_host_side(struct fixture *f)
+{
+	u8 *buf = malloc(TOTAL);
+	long long t0 = mono_us(), worst;
+	size_t kept, got;
+	u64 written, dropped;
+
+	assert_non_null(buf);
+	worst = write_all(f);
+	print_message("%d bytes in %lld ms, slowest write %lld us\n", TOTAL,
+		      (mono_us() - t0) / 1000, worst);
+	assert_true(worst < 100000);		/* never a wait for the host */
+	assert_true(mono_us() - t0 < 5000000);
+	pthread_mutex_lock(&f->u.out_lock);
+	written = f->u.out_bytes;
+	dropped = f->u.out_dropped;
+	kept = f->u.o_cnt;
+	pthread_mutex_unlock(&f->u.out_lock);
+	print_message("written %llu, queued %zu, dropped %llu\n",
+		      (unsigned long long)written, kept,
+		      (unsigned long long)dropped);
+	assert_int_equal(written + kept + dropped, TOTAL);
+	assert_true(dropped > 0);
+	assert_int_equal(kept, UART_OUT_BUF);	/* the ring filled up */
+	/* The host side reads again: the ring drains with no guest write. */
+	got = read_back(f->rd, buf, written + kept);
+	assert_int_equal(got, written + kept);
+	check_prefix(buf, got);
+	free(buf);
+}
+
+/* A pipe nobody reads (a VMM piped into a stuck program). */
+static void test_pipe_nobody_reads(void **state)
+{
+	struct fixture f;
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	attach(&f, p[0], p[1]);
+	/* Ours is a private non-blocking description: the pipe's own is not. */
+	assert_false(fcntl(p[1], F_GETFL) & O_NONBLOCK);
+	stalled_host_side(&f);
+	detach(&f);
+}
+
+/* A terminal with its output stopped (Ctrl-S; tcflow TCOOFF). */
+static void test_stopped_terminal(void **state)
+{
+	struct fixture f;
+	struct termios tio;
+	int master, slave;
+
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(slave >= 0);
+	assert_int_equal(tcgetattr(slave, &tio), 0);
+	cfmakeraw(&tio);
+	assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
+	assert_int_equal(fcntl(master, F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(tcflow(slave, TCOOFF), 0);
+	attach(&f, master, slave);
+	{
+		long long worst = write_all(&f);
+
+		print_message("stopped terminal: slowest write %lld us, %llu dropped\n",
+			      worst, (unsigned long long)f.u.out_dropped);
+		assert_true(worst < 100000);
+		assert_true(f.u.out_dropped > 0);
+	}
+	/* Ctrl-Q: what was kept comes out, in order. */
+	assert_int_equal(tcflow(slave, TCOON), 0);
+	{
+		u8 *buf = malloc(TOTAL);
+		size_t want = (size_t)(TOTAL - f.u.out_dropped), got;
+
+		assert_non_null(buf);
+		got = read_back(master, buf, want);
+		assert_int_equal(got, want);
+		check_prefix(buf, got);
+		free(buf);
+	}
+	detach(&f);
+}
+
+/* Exit with output still stuck: bounded by UART_EXIT_FLUSH_MS. */
+static void test_exit_with_output_stuck(void **state)
+{
+	struct fixture f;
+	long long t0;
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	attach(&f, p[0], p[1]);
+	write_all(&f);
+	t0 = mono_us();
+	bus_free(&f.pio);
+	uart_destroy(&f.u);
+	assert_true(mono_us() - t0 < (UART_EXIT_FLUSH_MS + 500) * 1000LL);
+	close(p[0]);
+	close(p[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pipe_nobody_reads),
+		cmocka_unit_test(test_stopped_terminal),
+		cmocka_unit_test(test_exit_with_output_stuck),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

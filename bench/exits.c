@@ -124,14 +124,6 @@ struct xbench {
 	atomic_bool go;
 };
 
-static u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* --- the bench device and the ranges around it --- */
 
 static void dev_read(void *opaque, u64 off, u8 *data, u32 len)

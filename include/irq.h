@@ -77,7 +77,16 @@ struct irq_router {
 	bool ext_dest;		/* guest may use the extended dest ID */
 	bool x2apic_ids;	/* KVM takes 32-bit IDs in address_hi */
 	u64 commits;		/* KVM_SET_GSI_ROUTING calls made */
+	struct pace pace;	/* of those commits (guest-driven churn) */
 };
+
+/*
+ * Routing table installs a guest can cause, paced: a boot's worth at
+ * once (every vector of every device programmed a few times), then at
+ * most this many per second.
+ */
+#define IRQ_COMMITS_PER_SEC	1000
+#define IRQ_COMMIT_BURST	512
 
 /*
  * Build the default table (PIC and IOAPIC identity routes) and install it

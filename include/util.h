@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <errno.h>
+#include <stdatomic.h>
 #include <time.h>
 
 typedef uint8_t u8;
@@ -46,6 +48,40 @@ static inline u64 now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+/*
+ * Pacing for work a guest can make the host do at will (an ioctl per
+ * register write, say): after a burst of `burst` operations, at most one
+ * per `interval_ns`, the excess slept off by the thread asking, which is
+ * the offending vCPU's own. The schedule is one atomic word.
+ */
+struct pace {
+	_Atomic u64 next;	/* when the next operation is due, 0: never ran */
+	u64 interval_ns, burst;
+	_Atomic u64 slept_ns;	/* stats */
+};
+
+#define PACE_INIT(per_sec, burst_ops) \
+	{ 0, 1000000000ULL / (per_sec), (burst_ops), 0 }
+
+static inline void pace_wait(struct pace *p)
+{
+	u64 now = now_ns(), slack = p->interval_ns * p->burst;
+	u64 next = atomic_load(&p->next), due, want;
+	struct timespec ts;
+
+	do {
+		due = next + slack > now ? next : now - slack;
+		want = due + p->interval_ns;
+	} while (!atomic_compare_exchange_weak(&p->next, &next, want));
+	if (due <= now)
+		return;
+	atomic_fetch_add(&p->slept_ns, due - now);
+	ts.tv_sec = (time_t)((due - now) / 1000000000ULL);
+	ts.tv_nsec = (long)((due - now) % 1000000000ULL);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 #endif

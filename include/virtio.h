@@ -61,6 +61,9 @@
 #define VIRTIO_BAR_SIZE			0x4000
 #define VIRTIO_MAX_QUEUES		((0x4000 - VIRTIO_NOTIFY_OFF) / VIRTIO_NOTIFY_MULT)
 
+#define VIRTIO_BAR_MOVES_PER_SEC	100
+#define VIRTIO_BAR_MOVE_BURST		32
+
 struct virtio_pci;
 
 struct virtio_queue {
@@ -137,6 +140,12 @@ struct virtio_pci {
 	 */
 	atomic_bool stopping;
 	u64 status_refused;		/* status writes refused (vp->lock) */
+	/*
+	 * BAR 4 moves re-register every queue's ioeventfd (two ioctls per
+	 * queue): a boot sizes and places it a few times, a guest that keeps
+	 * moving it is paced to VIRTIO_BAR_MOVES_PER_SEC.
+	 */
+	struct pace bar_pace;
 	/*
 	 * Stats, from vCPU threads: BAR 4 accesses that exited to user space,
 	 * and of those the queue notifies (0 while every ioeventfd works).

@@ -45,11 +45,17 @@ static int find_msi(const struct irq_router *r, u32 gsi)
 	return -1;
 }
 
+/*
+ * Install the table. Each KVM_SET_GSI_ROUTING costs the host an RCU
+ * grace period, and a guest can ask for one per MSI-X table write: paced
+ * (r->pace), the excess slept off by the vCPU thread that asked.
+ */
 static int commit(struct irq_router *r)
 {
 	r->commits++;
 	if (!r->kvm)
 		return 0;
+	pace_wait(&r->pace);
 	return kvm_set_gsi_routing(r->kvm, r->table);
 }
 
@@ -60,6 +66,7 @@ int irq_router_init(struct irq_router *r, struct kvm_vm *kvm)
 
 	memset(r, 0, sizeof(*r));
 	r->kvm = kvm;
+	r->pace = (struct pace)PACE_INIT(IRQ_COMMITS_PER_SEC, IRQ_COMMIT_BURST);
 	r->next_gsi = IRQ_MSI_GSI_BASE;
 	r->table = calloc(1, sizeof(*r->table) +
 			  IRQ_MAX_ROUTES * sizeof(r->table->entries[0]));

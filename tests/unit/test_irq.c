@@ -207,6 +207,55 @@ static void test_router_live(void **state)
 	kvm_close(&vm);
 }
 
+/* A burst goes through at once, the rest at the paced rate. */
+static void test_pace(void **state)
+{
+	struct pace p = PACE_INIT(1000, 10);
+	u64 t0 = now_ns(), dt;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		pace_wait(&p);
+	assert_true(now_ns() - t0 < 5000000ULL);
+	assert_int_equal(p.slept_ns, 0);
+	for (i = 0; i < 100; i++)
+		pace_wait(&p);
+	dt = now_ns() - t0;
+	assert_true(dt >= 95000000ULL);		/* 100 at 1 ms each */
+	assert_true(p.slept_ns > 0);		/* and it was slept, not spun */
+}
+
+/*
+ * A guest rewriting one MSI-X entry without end: each write is a
+ * KVM_SET_GSI_ROUTING, paced after IRQ_COMMIT_BURST of them.
+ */
+static void test_router_paced(void **state)
+{
+	struct kvm_vm vm = { .sys_fd = -1, .vm_fd = -1 };
+	struct irq_router r;
+	unsigned n = IRQ_COMMIT_BURST + 100, i;
+	u64 t0;
+	u32 g;
+
+	if (access("/dev/kvm", R_OK | W_OK) || kvm_open(&vm, NULL) ||
+	    kvm_create_vm(&vm) || kvm_create_irqchip(&vm)) {
+		kvm_close(&vm);
+		skip();
+	}
+	assert_int_equal(irq_router_init(&r, &vm), 0);
+	assert_int_equal(irq_msi_alloc(&r, &g), 0);
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		assert_int_equal(irq_route_msi(&r, g, 0xfee00000,
+					       0x40 + (i & 1)), 0);
+	assert_true(now_ns() - t0 >=
+		    (n - IRQ_COMMIT_BURST - 10) * (1000000000ULL / IRQ_COMMITS_PER_SEC));
+	assert_true(r.pace.slept_ns > 0);
+	irq_msi_free(&r, g);
+	irq_router_destroy(&r);
+	kvm_close(&vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +267,8 @@ int main(void)
 		cmocka_unit_test(test_router_msi),
 		cmocka_unit_test(test_router_full),
 		cmocka_unit_test(test_router_live),
+		cmocka_unit_test(test_pace),
+		cmocka_unit_test(test_router_paced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -416,6 +416,8 @@ static void bar_moved(struct pci_dev *d, int bar, u64 addr)
 		vp->intx_assigned = true;
 	if (bar != VIRTIO_BAR)
 		return;
+	if (vp->kvm)		/* two ioctls per queue: guest churn is paced */
+		pace_wait(&vp->bar_pace);
 	vp->bar_addr = addr;
 	for (i = 0; i < vp->nr_queues && vp->kvm; i++) {
 		struct virtio_queue *q = &vp->q[i];
@@ -608,6 +610,8 @@ int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
 	atomic_init(&vp->reg_exits, 0);
 	atomic_init(&vp->slow_notifies, 0);
 	vp->irq = irq;
+	vp->bar_pace = (struct pace)PACE_INIT(VIRTIO_BAR_MOVES_PER_SEC,
+					      VIRTIO_BAR_MOVE_BURST);
 	vp->intx_fd = vp->resample_fd = -1;
 	r = queues_init(vp, iots, nr_iots);
 	if (!r)

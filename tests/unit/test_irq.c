@@ -181,6 +181,17 @@ static void test_router_full(void **state)
 }
 
 /* On a real /dev/kvm: the default table, an MSI route and an irqfd. */
+/* A VM with an in-kernel irqchip and a router on it, or the test skips. */
+static void live_router(struct kvm_vm *vm, struct irq_router *r)
+{
+	if (access("/dev/kvm", R_OK | W_OK) || kvm_open(vm, NULL) ||
+	    kvm_create_vm(vm) || kvm_create_irqchip(vm)) {
+		kvm_close(vm);
+		skip();
+	}
+	assert_int_equal(irq_router_init(r, vm), 0);
+}
+
 static void test_router_live(void **state)
 {
 	struct kvm_vm vm = { .sys_fd = -1, .vm_fd = -1 };
@@ -188,12 +199,7 @@ static void test_router_live(void **state)
 	int fd;
 	u32 g;
 
-	if (access("/dev/kvm", R_OK | W_OK) || kvm_open(&vm, NULL) ||
-	    kvm_create_vm(&vm) || kvm_create_irqchip(&vm)) {
-		kvm_close(&vm);
-		skip();
-	}
-	assert_int_equal(irq_router_init(&r, &vm), 0);
+	live_router(&vm, &r);
 	assert_int_equal(irq_msi_alloc(&r, &g), 0);
 	assert_int_equal(irq_route_msi(&r, g, 0xfee00000, 0x40), 0);
 	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -237,12 +243,7 @@ static void test_router_paced(void **state)
 	u64 t0;
 	u32 g;
 
-	if (access("/dev/kvm", R_OK | W_OK) || kvm_open(&vm, NULL) ||
-	    kvm_create_vm(&vm) || kvm_create_irqchip(&vm)) {
-		kvm_close(&vm);
-		skip();
-	}
-	assert_int_equal(irq_router_init(&r, &vm), 0);
+	live_router(&vm, &r);
 	assert_int_equal(irq_msi_alloc(&r, &g), 0);
 	t0 = now_ns();
 	for (i = 0; i < n; i++)

@@ -41,6 +41,7 @@ struct uart {
 	bool o_busy;		/* the drain thread is writing from it */
 	bool o_kicked;		/* out_wake was written since it last slept */
 	bool o_stop;
+	u64 o_deadline;		/* with o_stop: now_ns() when the drain thread quits */
 	int out_wake;		/* eventfd: work for the drain thread */
 	pthread_t o_thread;
 	bool o_thread_ok;

@@ -457,9 +457,26 @@ static void emit(struct uart *u, const u8 *buf, size_t n)
 }
 
 /*
+ * The drain thread's poll() timeout, out_lock held: none until out_exit
+ * stops it, then what is left of the exit flush (0: it is over).
+ */
+static int drain_wait_ms(const struct uart *u)
+{
+	u64 now;
+
+	if (!u->o_stop)
+		return -1;
+	now = now_ns();
+	if (now >= u->o_deadline)
+		return 0;
+	return (int)((u->o_deadline - now + 999999) / 1000000);
+}
+
+/*
  * The drain thread: writes out what the vCPUs queued, without out_lock
  * held while it writes (the ring's used part is only ever appended to),
  * waiting for the fd with poll() unless it blocks in write() itself.
+ * Once stopped it quits when the ring is empty or the exit flush is over.
  */
 static void *drain_thread(void *arg)
 {
@@ -471,17 +488,19 @@ static void *drain_thread(void *arg)
 	ssize_t r;
 	size_t n;
 	u64 v;
+	int wait;
 
 	/* Cancelled (out_exit) only where it may block, never holding out_lock. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&u->out_lock);
 	for (;;) {
-		if (u->o_stop && (!u->o_cnt || u->out_broken))
+		wait = drain_wait_ms(u);
+		if (u->o_stop && (!u->o_cnt || u->out_broken || !wait))
 			break;
 		if (!u->o_cnt || u->out_broken) {
 			u->o_kicked = false;
 			pthread_mutex_unlock(&u->out_lock);
-			poll(p, 1, -1);
+			poll(p, 1, wait);
 			if (read(u->out_wake, &v, sizeof(v)) < 0)
 				v = 0;
 			pthread_mutex_lock(&u->out_lock);
@@ -493,7 +512,7 @@ static void *drain_thread(void *arg)
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 		r = out_write(u, u->obuf + u->o_head, n, true);
 		if (!r) {	/* full: wait for room (or a stop) */
-			poll(p, 2, -1);
+			poll(p, 2, wait);
 			if (p[0].revents && read(u->out_wake, &v, sizeof(v)) < 0)
 				v = 0;
 		}
@@ -603,8 +622,9 @@ static int out_init(struct uart *u, int out_fd)
 
 /*
  * Stop the drain thread: what is queued gets UART_EXIT_FLUSH_MS to go
- * out, then the thread is stopped wherever it is (a blocking write to a
- * stopped terminal included).
+ * out, then the thread quits by itself. Only one blocked in write()
+ * (UART_OUT_BLOCKING, a stopped terminal) is cancelled, 100 ms later:
+ * ASan keeps a cancelled thread's stack poisoned and reports its exit.
  */
 static void out_exit(struct uart *u)
 {
@@ -614,11 +634,12 @@ static void out_exit(struct uart *u)
 	if (u->o_thread_ok) {
 		pthread_mutex_lock(&u->out_lock);
 		u->o_stop = true;
+		u->o_deadline = now_ns() + UART_EXIT_FLUSH_MS * 1000000ULL;
 		pthread_mutex_unlock(&u->out_lock);
 		if (write(u->out_wake, &one, sizeof(one)) < 0)
 			one = 0;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (UART_EXIT_FLUSH_MS % 1000) * 1000000L;
+		ts.tv_nsec += (UART_EXIT_FLUSH_MS % 1000 + 100) * 1000000L;
 		ts.tv_sec += UART_EXIT_FLUSH_MS / 1000 + ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
 		if (pthread_timedjoin_np(u->o_thread, NULL, &ts)) {

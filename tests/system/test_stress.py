@@ -25,7 +25,6 @@ def test_four_guests_at_once(kvmhost, test_guest):
     """The core-set variant: one round of each VMM."""
     t = stress(kvmhost, *test_guest, guests=4, rounds=1, append=APPEND)
     print(_check(t).splitlines()[0])
-    assert t["qemu"].died == 0, _check(t)
 
 
 @pytest.mark.slow

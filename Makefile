@@ -47,6 +47,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 KVM_SRCS  := $(sort $(wildcard tests/kvm/*.c))
 KVM_BINS  := $(KVM_SRCS:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
 AGENT     := $(BUILD)/guest/agent
+AGENT_SRCS := $(sort $(wildcard tests/guest/agent/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%) $(BUILD)/bench/firstrun.so
 
@@ -117,10 +118,11 @@ $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/main-%.o $(FUZZ_BUILD)/obj/tests/fuzz/%_harne
 fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 
 # The guest agent runs as PID 1 in the test guest: static, no sanitizers.
-$(AGENT): tests/guest/agent.c | deps-check
+# Its files (tests/guest/agent/) are few and small: one compiler run.
+$(AGENT): $(AGENT_SRCS) tests/guest/agent/agent.h | deps-check
 	$(E) "  CC      $@ (static)"
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -o $@ $<
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -pthread -o $@ $(AGENT_SRCS)
 
 deps:
 	$(Q)scripts/deps.sh

@@ -5,7 +5,7 @@
 #   vmlinuz         the Debian cloud kernel (serial, ext4, KVM guest, PVH and
 #                   ACPI NUMA built in; virtio drivers are modules)
 #   initrd.img      gzip'ed newc cpio: /init = our static agent
-#                   (tests/guest/agent.c), busybox-static with its applets in
+#                   (tests/guest/agent/), busybox-static with its applets in
 #                   /bin, the virtio modules plus /etc/agent-modules, their
 #                   load order (the .deb has no modules.dep)
 #   kernel.config   the kernel's config, kernel.release its `uname -r`

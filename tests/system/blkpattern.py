@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The test guest agent's disk pattern (tests/guest/agent.c), on the host side.
+"""The test guest agent's disk pattern (tests/guest/agent/disk.c), on the host side.
 
 Block b (4 KiB) of a disk written with agent.disk=DEV,write,seed=S holds the
 little-endian words b, S, then mix64(h + i) for i = 2..511 with

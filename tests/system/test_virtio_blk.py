@@ -3,7 +3,7 @@
 Each test boots the test guest under build/smpvisor in the nested test host
 with a raw image in L1's /tmp and checks what the guest agent reports: the
 PCI function and its MSI-X vectors, one blk-mq queue per vCPU, and the
-agent's O_DIRECT data pattern (tests/guest/agent.c) written by every vCPU,
+agent's O_DIRECT data pattern (tests/guest/agent/disk.c) written by every vCPU,
 found byte for byte in the image after poweroff (blkpattern.py recomputes
 it), read back on a second boot, and refused on a read-only disk."""
 import json

@@ -2,7 +2,7 @@
 
 In the nested test host L1, in a network namespace of its own (unshare),
 a tap interface gets 10.77.N.1/24; the guest
-agent (agent.net, tests/guest/agent.c) brings up its virtio-net interface
+agent (agent.net, tests/guest/agent/net.c) brings up its virtio-net interface
 as 10.77.N.2, pings L1 and runs a TCP exchange with a small peer started in
 L1 (netpeer below): 1 MiB from the guest, checked byte for byte by the
 peer, then 2 MiB back, hashed by the agent. While the guest sleeps

@@ -3,7 +3,12 @@ CSV files, gnuplot plots and the progress line.
 
 Every comparing figure is a pair of sample lists measured in the same run,
 alternated A B A B; rows carry median, min and max of each side and the
-ratio of the medians (smpvisor / reference).
+ratio of the medians (smpvisor / reference), and a status: ok, ok after a
+retry, or failed, with the reason (a guest that died is a failed row, never
+a missing one).
+
+A benchmark's table and its CSV are one thing: publish() writes the CSV and
+prints the table from the rows read back from that file.
 """
 import csv
 import datetime
@@ -23,7 +28,11 @@ RESULTS = os.path.join(BENCH, "results")
 
 # Columns every CSV starts with, whatever the benchmark.
 COMMON_COLUMNS = ["benchmark", "config", "machine", "cpu_model", "host_kind",
-                  "kvm_host_cpus", "date", "revision", "reference", "runs"]
+                  "kvm_host_cpus", "date", "revision", "reference", "runs", "status"]
+# Common columns that stay text when a CSV is read back (a revision such as
+# 1234e56 is not a number).
+TEXT_COLUMNS = {"benchmark", "config", "machine", "cpu_model", "host_kind", "date",
+                "revision", "reference", "status"}
 STAT_FIELDS = ["median", "min", "max"]
 
 
@@ -57,6 +66,37 @@ def metric_values(metric, systems, samples):
                     f"{metric}_{s}_max": hi})
     out[f"{metric}_ratio"] = ratio(meds[0], meds[1]) if len(meds) > 1 else None
     return out
+
+
+def status(failed=(), retried=()):
+    """The status column of a row: "ok", "ok after a retry: WHAT" or
+    "failed: WHAT" (with what was retried, if anything). WHAT names the
+    system and why, e.g. "smpvisor: no guest shell (exit 1): vcpu 0: guest
+    triple fault (KVM_EXIT_SHUTDOWN)"."""
+    failed, retried = [plain(x).replace("\n", " ") for x in failed], \
+        [plain(x).replace("\n", " ") for x in retried]
+    if failed:
+        return ("failed: " + "; ".join(failed)
+                + (f" (retried once: {'; '.join(retried)})" if retried else ""))
+    if retried:
+        return "ok after a retry: " + "; ".join(retried)
+    return "ok"
+
+
+# Terminal control in text that comes from consoles: CSI and OSC sequences,
+# other escapes, and C0 controls but tab and newline. QEMU's -nographic
+# console starts with ESC c ESC [?7l ESC [2J (SeaBIOS: reset the terminal,
+# switch line wrap off, clear the screen), which a console tail printed
+# raw does to the terminal the tables are on.
+_CONTROL = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]*[0-~])?"
+                      r"|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def plain(text):
+    """text fit for a terminal and a CSV cell: line ends made \\n, escape
+    sequences and other control characters removed."""
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text)
 
 
 def cpu_model():
@@ -99,7 +139,8 @@ class Machine:
         return {"benchmark": benchmark, "config": config, "machine": self.name,
                 "cpu_model": self.cpu, "host_kind": host_kind_label(host_kind or self.host_kind),
                 "kvm_host_cpus": self.kvm_host_cpus, "date": self.date,
-                "revision": self.revision, "reference": reference, "runs": runs}
+                "revision": self.revision, "reference": reference, "runs": runs,
+                "status": "ok"}
 
 
 def fmt(v, digits=3):
@@ -119,16 +160,59 @@ def fmt(v, digits=3):
     return str(v)
 
 
-def print_table(title, headers, rows, out=sys.stdout):
-    """A plain aligned text table."""
-    cells = [[fmt(c) for c in r] for r in rows]
+def format_table(title, headers, rows):
+    """A plain aligned text table: numbers right-aligned, a last status
+    column left-aligned; "(no rows)" when there are none."""
+    cells = [[plain(fmt(c)).replace("\n", " ") for c in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    print(f"\n{title}", file=out)
-    print("  ".join(h.rjust(w) for h, w in zip(headers, widths)), file=out)
-    print("  ".join("-" * w for w in widths), file=out)
-    for r in cells:
-        print("  ".join(c.rjust(w) for c, w in zip(r, widths)), file=out)
+    left = headers[-1] == "status"
+
+    def line(items):
+        out = [c.ljust(w) if left and i == len(items) - 1 else c.rjust(w)
+               for i, (c, w) in enumerate(zip(items, widths))]
+        return "  ".join(out).rstrip()
+    lines = [f"\n{title}", line(headers), line(["-" * w for w in widths])]
+    lines += [line(r) for r in cells] or ["(no rows)"]
+    return "\n".join(lines) + "\n"
+
+
+def print_table(title, headers, rows, out=None):
+    """format_table on out (sys.stdout at the time of the call)."""
+    out = out or sys.stdout
+    out.write(format_table(title, headers, rows))
     out.flush()
+
+
+class Table:
+    """One printed table of a benchmark's CSV: its title and headers, the
+    cells of a row (a function of the row as read back from the CSV), and
+    which rows it shows (all, or those where(row) is true). A status column
+    is added as the last."""
+
+    def __init__(self, title, headers, cells, where=None):
+        self.title, self.headers, self.cells, self.where = title, headers, cells, where
+
+
+def publish(name, columns, rows, tables, results=RESULTS, progress=None, out=None):
+    """Write NAME.csv from rows, then print each Table from the rows read
+    back from that file, so the terminal shows what the CSV holds, row for
+    row (nothing printed from a list of its own, nothing written after the
+    printing). The tables go out in one write, under the progress line's
+    lock (no status tick lands between two rows). Returns (csv path, the
+    printed text)."""
+    path = write_csv(name, columns, rows, results)
+    back = read_csv_typed(path)
+    text = "".join(format_table(t.title, t.headers + ["status"],
+                                [t.cells(r) + [r.get("status")] for r in back
+                                 if t.where is None or t.where(r)])
+                   for t in tables)
+    if progress is not None:
+        progress.block(text, out)
+    else:
+        out = out or sys.stdout
+        out.write(text)
+        out.flush()
+    return path, text
 
 
 def write_csv(name, columns, rows, results=RESULTS):
@@ -149,6 +233,29 @@ def write_csv(name, columns, rows, results=RESULTS):
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+_INT = re.compile(r"-?[0-9]+$")
+
+
+def typed(column, value):
+    """A CSV cell as write_csv wrote it, back as a value: None for an empty
+    cell, int, float, or the text (always for TEXT_COLUMNS)."""
+    if value is None or value == "":
+        return None
+    if column in TEXT_COLUMNS:
+        return value
+    if _INT.match(value):
+        return int(value)
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def read_csv_typed(path):
+    """read_csv with typed() cells."""
+    return [{c: typed(c, v) for c, v in r.items()} for r in read_csv(path)]
 
 
 class Series:
@@ -298,7 +405,9 @@ class Progress:
             elapsed = time.monotonic() - self.t0
             line = f"[bench {_mmss(elapsed)} elapsed, ~{_mmss(self.left())} left] {self._what}"
             if self.tty:
-                self.out.write("\r\033[K" + line[:200])
+                # Narrower than the terminal: a wrapped status line would
+                # leave its first part behind at every tick.
+                self.out.write("\r\033[K" + line[:self._width() - 1])
             else:
                 self.out.write(line + "\n")
             self.out.flush()
@@ -307,12 +416,33 @@ class Progress:
     def what(self):
         return self._what
 
+    def _width(self):
+        try:
+            return max(min(os.get_terminal_size(self.out.fileno()).columns, 200), 20)
+        except (OSError, ValueError, AttributeError):
+            return 200
+
     def note(self, msg):
+        """A message line (or several) above the status line. Console tails
+        in it are made plain() first."""
         with self._lock:
             if self.tty:
                 self.out.write("\r\033[K")
-            self.out.write(msg + "\n")
+            self.out.write(plain(msg) + "\n")
             self.out.flush()
+
+    def block(self, text, out=None):
+        """Write text (a table) to out, sys.stdout by default, in one piece:
+        the status line is cleared first and cannot be redrawn in the middle
+        (the ticker waits for the lock); line wrap is switched back on in
+        case something switched it off."""
+        out = out or sys.stdout
+        with self._lock:
+            if self.tty:
+                self.out.write("\r\033[K\033[?7h")
+                self.out.flush()
+            out.write(text)
+            out.flush()
 
     def _tick(self):
         while True:

@@ -149,31 +149,55 @@ def bench_db(ctx, counts=None):
     got = {}
     for n in counts:
         for system in ("smpvisor", "qemu"):
-            disk = dbguest.fresh_disk(host, f"dbbench-{system}.img")
-            append = cmdline(n, secs, reps)
-            argv = (smpvisor_argv(n, disk, append) if system == "smpvisor"
-                    else qemu_argv(n, disk, append, cache))
-            limit = 900 + 2 * reps * (secs + 30) + 20 * n
-            ctx.progress.step(f"db: {system}, {n} vCPU{'s' * (n > 1)}: boot to PostgreSQL, then "
-                              f"{2 * reps} pgbench runs of {secs} s", 120 + 2 * reps * (secs + 3))
-            out, rc = ctx.run_tolerant(BOOT.format(limit=limit, argv=shlex.join(argv)),
-                                       timeout=limit + 60)
-            ctx.progress.finish()
-            try:
-                os.unlink(disk)
-            except OSError:
-                pass
-            m = re.search(r"^=== rc=(\d+)$", out, re.M)
-            runs, ready, cpus, errors = parse_boot(out)
-            if not m or m.group(1) != "0" or not runs or errors or cpus not in (None, n):
-                ctx.progress.note(f"bench: db: {system} with {n} vCPUs: exit "
-                                  f"{m.group(1) if m else rc}, {len(runs)} pgbench results, "
-                                  f"guest saw {cpus} CPUs; {'; '.join(errors)}\n"
-                                  f"{out[-1500:]}")
-            got[(system, n)] = {"runs": runs, "ready": ready}
+            # A boot that fails is run once more; the row says so.
+            first = None
+            for attempt in (1, 2):
+                res = db_boot(ctx, host, system, n, secs, reps, cache)
+                if not res["failed"] or attempt == 2:
+                    break
+                first = res["failed"]
+                ctx.progress.note(f"bench: db: {system} with {n} vCPUs failed ({first}); "
+                                  "running it once more")
+            res["retried"] = first
+            got[(system, n)] = res
     rows = db_rows(ctx, got, counts, secs, reps, cache)
     db_report(ctx, rows, secs, reps)
     return rows
+
+
+def db_boot(ctx, host, system, n, secs, reps, cache):
+    """One boot of system with n vCPUs and its pgbench runs: {"runs",
+    "ready", "failed": why or None}; why ends with the VMM's last stderr
+    line."""
+    disk = dbguest.fresh_disk(host, f"dbbench-{system}.img")
+    append = cmdline(n, secs, reps)
+    argv = (smpvisor_argv(n, disk, append) if system == "smpvisor"
+            else qemu_argv(n, disk, append, cache))
+    limit = 900 + 2 * reps * (secs + 30) + 20 * n
+    ctx.progress.step(f"db: {system}, {n} vCPU{'s' * (n > 1)}: boot to PostgreSQL, then "
+                      f"{2 * reps} pgbench runs of {secs} s", 120 + 2 * reps * (secs + 3))
+    out, rc = ctx.run_tolerant(BOOT.format(limit=limit, argv=shlex.join(argv)),
+                               timeout=limit + 60)
+    ctx.progress.finish()
+    try:
+        os.unlink(disk)
+    except OSError:
+        pass
+    m = re.search(r"^=== rc=(\d+)$", out, re.M)
+    runs, ready, cpus, errors = parse_boot(out)
+    failed = None
+    if not m or m.group(1) != "0" or not runs or errors or cpus not in (None, n):
+        ctx.progress.note(f"bench: db: {system} with {n} vCPUs: exit "
+                          f"{m.group(1) if m else rc}, {len(runs)} pgbench results, "
+                          f"guest saw {cpus} CPUs; {'; '.join(errors)}\n"
+                          f"{out[-1500:]}")
+        err = out.split("=== stderr", 1)[1] if "=== stderr" in out else out
+        last = next((ln.strip() for ln in reversed(common.plain(err).splitlines())
+                     if ln.strip()), "")
+        failed = (f"exit {m.group(1) if m else rc}, {len(runs)} pgbench results"
+                  + (f", guest saw {cpus} CPUs" if cpus not in (None, n) else "")
+                  + (f", {errors[0]}" if errors else "") + (f": {last[:300]}" if last else ""))
+    return {"runs": runs, "ready": ready, "failed": failed}
 
 
 def samples(got, system, n, mode, key):
@@ -206,29 +230,38 @@ def db_rows(ctx, got, counts, secs, reps, cache):
                 row.update(common.metric_values(
                     key, ["smpvisor", "qemu"],
                     {s: samples(got, s, n, mode, key) for s in ("smpvisor", "qemu")}))
+            failed, retried = [], []
             for s in ("smpvisor", "qemu"):
                 med = row[f"tps_{s}_median"]
                 if n == counts[0] and med:
                     base[s] = med
                 row[f"speedup_{s}"] = common.ratio(med, base.get(s)) if counts[0] == 1 else None
-                row[f"ready_s_{s}"] = got.get((s, n), {}).get("ready")
+                res = got.get((s, n), {})
+                row[f"ready_s_{s}"] = res.get("ready")
+                if res.get("failed"):
+                    failed.append(f"{s}: {res['failed']}")
+                elif med is None:
+                    failed.append(f"{s}: no result")
+                if res.get("retried"):
+                    retried.append(f"{s}: {res['retried']}")
+            row["status"] = common.status(failed, retried)
             rows.append(row)
     return rows
 
 
 def db_report(ctx, rows, secs, reps):
-    common.print_table(
+    table = common.Table(
         f"db: pgbench in the PostgreSQL guest, clients = threads = vCPUs, scale {SCALE}, "
         f"{secs} s per run; TPS median [min-max] of {reps}; ratio = smpvisor / QEMU; "
         "speed-up = TPS / the same system's 1-vCPU TPS",
         ["mode", "vCPUs", "smpvisor tps", "range", "QEMU tps", "range", "ratio",
          "sv lat ms", "QEMU lat ms", "sv speed-up", "QEMU speed-up", "sv ready s",
          "QEMU ready s"],
-        [[r["mode"], r["vcpus"], r["tps_smpvisor_median"], suite.rng(r, "tps_smpvisor"),
-          r["tps_qemu_median"], suite.rng(r, "tps_qemu"), r["tps_ratio"],
-          r["latency_ms_smpvisor_median"], r["latency_ms_qemu_median"],
-          r["speedup_smpvisor"], r["speedup_qemu"], r["ready_s_smpvisor"],
-          r["ready_s_qemu"]] for r in rows])
+        lambda r: [r["mode"], r["vcpus"], r["tps_smpvisor_median"], suite.rng(r, "tps_smpvisor"),
+                   r["tps_qemu_median"], suite.rng(r, "tps_qemu"), r["tps_ratio"],
+                   r["latency_ms_smpvisor_median"], r["latency_ms_qemu_median"],
+                   r["speedup_smpvisor"], r["speedup_qemu"], r["ready_s_smpvisor"],
+                   r["ready_s_qemu"]])
     panels = []
     for mode, label in MODES:
         mine = [r for r in rows if r["mode"] == mode]
@@ -236,4 +269,5 @@ def db_report(ctx, rows, secs, reps):
                             "transactions per second (median, min-max)",
                             [suite.series(mine, "vcpus", "tps_smpvisor", "smpvisor"),
                              suite.series(mine, "vcpus", "tps_qemu", "QEMU")], logx=True))
-    suite.write_outputs(ctx, "db", DB_COLUMNS, rows, f"db ({suite.host_note(ctx)})", panels)
+    suite.write_outputs(ctx, "db", DB_COLUMNS, rows, f"db ({suite.host_note(ctx)})", panels,
+                        [table])

@@ -2,7 +2,10 @@
 
 Each takes a Ctx (where KVM is, quick or full, the progress line), runs its
 measurements with smpvisor and the reference alternated (A B A B), then
-prints a table, writes bench/results/NAME.csv and draws NAME.png.
+writes bench/results/NAME.csv, prints its table from that file and draws
+NAME.png (write_outputs). A guest that dies is retried once (vmprobe.py);
+one that dies again gives rows whose status says failed and why, not
+missing rows.
 """
 import json
 import os
@@ -35,6 +38,11 @@ SHELL_APPEND = "agent.shell=1 loglevel=1 rcupdate.rcu_cpu_stall_suppress=1 nosof
 
 class BenchError(Exception):
     pass
+
+
+# Seconds a session guest has to reach its shell (vmprobe boot_timeout);
+# a session's time has this much more for one guest's restart.
+SESSION_BOOT_TIMEOUT = 400
 
 
 class Ctx:
@@ -93,6 +101,57 @@ class Ctx:
         if self.host:
             self.host.close()
             self.host = None
+
+
+def run_session(ctx, label, job, timeout):
+    """vmprobe.py's session job: its records. A session that could not run
+    at all gives an "error" record for each of its guests (their rows say
+    failed, with the first line of the error)."""
+    try:
+        return ctx.probe(job, timeout)
+    except (BenchError, hosttest.HostTestError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        ctx.progress.note(f"bench: {label}: the session did not run: {e}")
+        return [{"probe": "error", "system": s, "step": None, "error": "the session did not run",
+                 "reason": first, "tail": None} for s in list(job["vmms"]) + ["host"]]
+
+
+def note_session(ctx, label, recs):
+    """Say what happened to guests that were retried or gave up."""
+    for r in recs:
+        if r.get("probe") in ("retry", "error") and r.get("tail") is not None:
+            step = "" if r.get("step") is None else f" (step {r['step'] + 1})"
+            then = "; retrying it once" if r["probe"] == "retry" else ""
+            ctx.progress.note(f"bench: {label}: {r.get('system')}: {r.get('error')}{step}: "
+                              f"{r.get('reason')}{then}\n{(r.get('tail') or '')[-1500:]}")
+
+
+def session_status(recs, systems, match, have):
+    """The status column of a row of a session benchmark: the row is made
+    of the steps match(step record) picks for systems, and have says which
+    systems gave it samples. Failed: a step of the row failed (its guest
+    dead), the session did not run, or a system gave no result; retried: a
+    system of the row was restarted at boot or in one of the row's steps."""
+    steps = {r.get("n"): r for r in recs if r.get("probe") == "step"}
+    failed, retried = [], []
+
+    def add(lst, text):
+        if text not in lst:
+            lst.append(text)
+    for r in recs:
+        kind, s = r.get("probe"), r.get("system")
+        if s not in systems:
+            continue
+        if kind == "step" and r.get("failed") and match(r):
+            add(failed, f"{s}: {r['failed']}")
+        elif kind == "error" and r.get("step") is None:
+            add(failed, f"{s}: {r.get('error')}: {r.get('reason')}")
+        elif kind == "retry" and (r.get("step") is None or match(steps.get(r["step"], {}))):
+            add(retried, f"{s}: {r.get('error')}: {r.get('reason')}")
+    for s in systems:
+        if not have.get(s) and not any(f.startswith(f"{s}: ") for f in failed):
+            failed.append(f"{s}: no result")
+    return common.status(failed, retried)
 
 
 def parse_probe(text):
@@ -219,8 +278,10 @@ def vmm_cmd(system, kernel, initrd, n, mem_mb, append, extra=(), topo=None):
     return argv if plain else qemu_topo_args(argv, topo, n, mem_mb)
 
 
-def write_outputs(ctx, name, columns, rows, title, panels):
-    csv_path = common.write_csv(name, columns, rows, ctx.results)
+def write_outputs(ctx, name, columns, rows, title, panels, tables):
+    """NAME.csv, then the tables printed from it (common.publish), then
+    NAME.png."""
+    csv_path, _ = common.publish(name, columns, rows, tables, ctx.results, ctx.progress)
     png = common.plot(name, title, panels, ctx.results)
     ctx.progress.note(f"bench: wrote {os.path.relpath(csv_path, common.ROOT)}"
                       + (f" and {os.path.relpath(png, common.ROOT)}" if png else ""))
@@ -236,47 +297,74 @@ BOOT_METRICS = ["report_s", "uptime_s", "first_run_s", "vmm_kb", "rss_kb"]
 
 
 def boot_samples(ctx, n, label, topo=None, timeout=None):
-    """reps alternated boots of smpvisor and QEMU with n vCPUs, cached."""
+    """reps alternated boots of smpvisor and QEMU with n vCPUs, cached:
+    (samples, failures per system, {"failed": [...], "retried": [...]}).
+    vmprobe runs a failed boot once more at once; a boot that fails twice
+    counts as a failure, and both say why in the status column."""
     cache = ctx.cache.setdefault("boots", {})
     key = n if topo is None or topo.plain() else (n, topo.label(n))
     if key in cache:
         return cache[key]
     kernel, initrd = ctx.guest()
     mem = guest_mem_mb(n)
-    samples = {s: {m: [] for m in BOOT_METRICS} for s in ("smpvisor", "qemu")}
-    fails = {"smpvisor": 0, "qemu": 0}
     timeout = timeout or 240 + 6 * n
-    boots = [{"system": system, "tag": rep, "guest_mb": mem, "timeout": timeout,
+    boots = [{"system": system, "tag": rep, "guest_mb": mem, "timeout": timeout, "cpus": n,
               "cmd": vmm_cmd(system, kernel, initrd, n, mem, BOOT_APPEND, topo=topo)}
              for rep in range(ctx.reps) for system in ("smpvisor", "qemu")]
+    # Room for two boots run again after a failure; the job keeps to it.
+    deadline = (len(boots) + 2) * (timeout + 30)
     est = len(boots) * boot_estimate(n)
     ctx.progress.step(f"{label}: {ctx.reps} x (smpvisor, QEMU) boots with {n} "
                       f"vCPU{'s' * (n > 1)}", est)
+    error = None
     try:
-        recs = ctx.probe({"job": "boots", "boots": boots}, len(boots) * (timeout + 30))
+        recs = ctx.probe({"job": "boots", "boots": boots, "deadline": deadline}, deadline + 60)
     except (BenchError, hosttest.HostTestError) as e:
         ctx.progress.note(f"bench: {label}: boots with {n} vCPUs failed: {e}")
+        error = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         recs = []
     ctx.progress.finish()
+    cache[key] = boot_results(ctx, recs, n, error)
+    return cache[key]
+
+
+def boot_results(ctx, recs, n, error=None):
+    """(samples, failures per system, {"failed": [...], "retried": [...]})
+    from the boots job's records (ctx.reps boots of each system expected;
+    error: why the job did not run)."""
+    samples = {s: {m: [] for m in BOOT_METRICS} for s in ("smpvisor", "qemu")}
+    fails = {"smpvisor": 0, "qemu": 0}
+    events = {"failed": [] if error is None else [f"the boots did not run: {error}"],
+              "retried": []}
     for rec in recs:
         system = rec.get("system")
         if system not in samples:
             continue
-        if not rec.get("ok") or rec.get("online_cpus") != n:
+        which = f"{system} boot {(rec.get('tag') or 0) + 1}"
+        first = rec.get("retried")
+        if first:
+            ctx.progress.note(f"bench: {which} with {n} vCPUs failed ({first.get('reason')}); "
+                              f"ran it once more: {'ok' if rec.get('ok') else 'failed again'}"
+                              f"\n{(first.get('tail') or '')[-1200:]}")
+        if not rec.get("ok"):
             fails[system] += 1
-            ctx.progress.note(f"bench: {system} {n} vCPUs boot {rec.get('tag', 0) + 1} failed: "
-                              f"{rec.get('error') or '%s CPUs online' % rec.get('online_cpus')}"
-                              f"\n{rec.get('tail', '')[-1200:]}")
+            why = rec.get("reason") or rec.get("error") or "failed"
+            events["failed"].append(f"{which}: {why}" + (", also on its retry" if first else ""))
+            ctx.progress.note(f"bench: {which} with {n} vCPUs failed: {why}"
+                              f"\n{(rec.get('tail') or '')[-1200:]}")
             continue
+        if first:
+            events["retried"].append(f"{which}: {first.get('reason') or first.get('error')}")
         for m in BOOT_METRICS:
             if rec.get(m) is not None:
                 samples[system][m].append(rec[m])
-    missing = ctx.reps * 2 - len(recs)
-    if missing > 0:
-        fails["smpvisor"] += (missing + 1) // 2
-        fails["qemu"] += missing // 2
-    cache[key] = (samples, fails)
-    return cache[key]
+    for s in fails:
+        k = ctx.reps - sum(1 for r in recs if r.get("system") == s)
+        if k > 0:
+            fails[s] += k
+            if error is None:
+                events["failed"].append(f"{s}: {k} boot{'s' * (k > 1)} gave no record")
+    return samples, fails, events
 
 
 def boot_estimate(n):
@@ -300,9 +388,6 @@ def bench_boot(ctx, counts=None, topo=None, timeout=None):
     for n in counts:
         if topo:
             topo.check(n)
-    metrics = ["report_s", "uptime_s"]
-    columns = (common.COMMON_COLUMNS + ["vcpus", "guest_mb", "failures"]
-               + sum((common.metric_columns(m, ["smpvisor", "qemu"]) for m in metrics), []))
     rows, spent = [], 0.0
     for i, n in enumerate(counts):
         if spent + 2 * ctx.reps * boot_estimate(n) > budget and i > 0:
@@ -312,33 +397,12 @@ def bench_boot(ctx, counts=None, topo=None, timeout=None):
                                    max(budget - spent, 0)))
             break
         t0 = time.monotonic()
-        samples, fails = boot_samples(ctx, n, "boot", topo, timeout)
+        samples, fails, events = boot_samples(ctx, n, "boot", topo, timeout)
         spent += time.monotonic() - t0
-        plain = topo is None or topo.plain()
-        ref = "qemu -accel kvm -cpu host -M pc"
-        if not plain and topo.max_apic_id(n) > 254:
-            ref = "qemu -accel kvm -cpu host -M q35,kernel-irqchip=split intel-iommu eim"
-        row = ctx.machine.columns("boot", f"vcpus={n}" + ("" if plain else
-                                                          f" topology={topo.label(n)}"),
-                                  ref, ctx.reps)
-        row.update(vcpus=n, guest_mb=guest_mem_mb(n),
-                   failures=fails["smpvisor"] + fails["qemu"])
-        for m in metrics:
-            row.update(common.metric_values(m, ["smpvisor", "qemu"],
-                                            {s: samples[s][m] for s in samples}))
-        rows.append(row)
+        rows.append(boot_row(ctx, n, topo, samples, fails, events))
         if not samples["smpvisor"]["report_s"] and not samples["qemu"]["report_s"] and n >= 16:
             ctx.progress.note(f"bench: boot: no guest booted with {n} vCPUs; stopping here")
             break
-    common.print_table(
-        "boot: launch to AGENT-REPORT (wall s) and guest uptime_s at the report; "
-        f"median [min-max] of {ctx.reps}",
-        ["vCPUs", "smpvisor s", "range", "QEMU s", "range", "ratio",
-         "sv uptime", "QEMU uptime", "ratio", "fail"],
-        [[r["vcpus"], r["report_s_smpvisor_median"], rng(r, "report_s_smpvisor"),
-          r["report_s_qemu_median"], rng(r, "report_s_qemu"), r["report_s_ratio"],
-          r["uptime_s_smpvisor_median"], r["uptime_s_qemu_median"], r["uptime_s_ratio"],
-          r["failures"]] for r in rows])
     panels = [
         Panel("launch to agent report", "vCPUs", "seconds (wall, median, min-max)",
               [series(rows, "vcpus", "report_s_smpvisor", "smpvisor"),
@@ -346,8 +410,43 @@ def bench_boot(ctx, counts=None, topo=None, timeout=None):
         Panel("guest uptime at report", "vCPUs", "seconds (guest /proc/uptime)",
               [series(rows, "vcpus", "uptime_s_smpvisor", "smpvisor"),
                series(rows, "vcpus", "uptime_s_qemu", "QEMU (-M pc)")], logx=True)]
-    write_outputs(ctx, "boot", columns, rows, f"boot ({host_note(ctx)})", panels)
+    write_outputs(ctx, "boot", BOOT_COLUMNS, rows, f"boot ({host_note(ctx)})", panels,
+                  [boot_table(ctx)])
     return rows
+
+
+BOOT_COLUMNS = (common.COMMON_COLUMNS + ["vcpus", "guest_mb", "failures"]
+                + sum((common.metric_columns(m, ["smpvisor", "qemu"])
+                       for m in ("report_s", "uptime_s")), []))
+
+
+def boot_row(ctx, n, topo, samples, fails, events):
+    """The boot row of n vCPUs from boot_samples' results."""
+    plain = topo is None or topo.plain()
+    ref = "qemu -accel kvm -cpu host -M pc"
+    if not plain and topo.max_apic_id(n) > 254:
+        ref = "qemu -accel kvm -cpu host -M q35,kernel-irqchip=split intel-iommu eim"
+    row = ctx.machine.columns("boot", f"vcpus={n}" + ("" if plain else
+                                                      f" topology={topo.label(n)}"),
+                              ref, ctx.reps)
+    row.update(vcpus=n, guest_mb=guest_mem_mb(n), failures=fails["smpvisor"] + fails["qemu"],
+               status=common.status(events["failed"], events["retried"]))
+    for m in ("report_s", "uptime_s"):
+        row.update(common.metric_values(m, ["smpvisor", "qemu"],
+                                        {s: samples[s][m] for s in samples}))
+    return row
+
+
+def boot_table(ctx):
+    return common.Table(
+        "boot: launch to AGENT-REPORT (wall s) and guest uptime_s at the report; "
+        f"median [min-max] of {ctx.reps}",
+        ["vCPUs", "smpvisor s", "range", "QEMU s", "range", "ratio",
+         "sv uptime", "QEMU uptime", "ratio", "fail"],
+        lambda r: [r["vcpus"], r["report_s_smpvisor_median"], rng(r, "report_s_smpvisor"),
+                   r["report_s_qemu_median"], rng(r, "report_s_qemu"), r["report_s_ratio"],
+                   r["uptime_s_smpvisor_median"], r["uptime_s_qemu_median"],
+                   r["uptime_s_ratio"], r["failures"]])
 
 
 def rng(row, prefix):
@@ -371,8 +470,16 @@ def host_note(ctx):
 
 # --- footprint ---------------------------------------------------------------
 
+def harness_reason(prog, where, rc, out):
+    """Why a C harness gave no row: its exit status and last output line."""
+    last = next((ln.strip() for ln in reversed(common.plain(out).splitlines()) if ln.strip()), "")
+    return (f"{prog} ({where}) " + ("gave no result" if rc == 0 else f"exited with status {rc}")
+            + (f": {last[:300]}" if last else ""))
+
+
 def run_vcpu_create(ctx, counts, where):
-    """vcpu_create samples {(mode, n): [us_per_vcpu]} in the KVM host or here."""
+    """vcpu_create samples {(mode, n): [us_per_vcpu]} in the KVM host or
+    here, and why counts without samples have none."""
     cmd = (f"{BENCH_BIN}/vcpu_create --counts {','.join(map(str, counts))} "
            f"--reps {ctx.reps}")
     ctx.progress.step(f"footprint: vCPU creation {counts[0]}..{counts[-1]} ({where})",
@@ -390,7 +497,7 @@ def run_vcpu_create(ctx, counts, where):
     samples = {}
     for rec in parse_tagged(out, "VCPUCREATE"):
         samples.setdefault((rec["mode"], rec["vcpus"]), []).append(rec["us_per_vcpu"])
-    return samples
+    return samples, harness_reason("vcpu_create", where, rc, out)
 
 
 def local_pvm():
@@ -407,46 +514,49 @@ def bench_footprint(ctx):
                + common.metric_columns("create_us_per_vcpu", ["smpvisor", "raw"]))
     rows = []
     for n in boot_ns:
-        samples, _ = boot_samples(ctx, n, "footprint")
+        samples, _, events = boot_samples(ctx, n, "footprint")
         row = ctx.machine.columns("footprint", f"memory vcpus={n}",
                                   "qemu -accel kvm -cpu host -M pc", ctx.reps)
-        row.update(vcpus=n, guest_mb=guest_mem_mb(n))
+        row.update(vcpus=n, guest_mb=guest_mem_mb(n),
+                   status=common.status(events["failed"], events["retried"]))
         for m in mem_metrics:
             row.update(common.metric_values(m, ["smpvisor", "qemu"],
                                             {s: samples[s][m] for s in samples}))
         rows.append(row)
     wheres = ["kvm"] + (["pvm"] if local_pvm() and not hosttest.has_hw_virt() else [])
     for where in wheres:
-        samples = run_vcpu_create(ctx, counts, where)
+        samples, why = run_vcpu_create(ctx, counts, where)
         for n in counts:
-            if (("raw", n)) not in samples:
-                continue
             row = ctx.machine.columns("footprint", f"vcpu_create n={n}",
                                       "raw KVM_CREATE_VCPU + mmap", ctx.reps,
                                       host_kind=None if where == "kvm" else "pvm")
             row.update(vcpus=n)
-            row.update(common.metric_values("create_us_per_vcpu", ["smpvisor", "raw"],
-                                            {"smpvisor": samples.get(("smpvisor", n), []),
-                                             "raw": samples[("raw", n)]}))
+            got = {m: samples.get((m, n), []) for m in ("smpvisor", "raw")}
+            row.update(common.metric_values("create_us_per_vcpu", ["smpvisor", "raw"], got))
+            if not all(got.values()):
+                row["status"] = common.status([why])
             rows.append(row)
     mem_rows = [r for r in rows if r["config"].startswith("memory")]
     cr_rows = [r for r in rows if r["config"].startswith("vcpu_create")]
-    common.print_table(
-        "footprint: VMM resident memory beyond guest RAM (MiB) while the guest sleeps, "
-        f"and time to first KVM_RUN (ms); median of {ctx.reps}",
-        ["vCPUs", "guest MiB", "smpvisor MiB", "QEMU MiB", "ratio", "sv RSS", "QEMU RSS",
-         "sv 1st run ms", "QEMU 1st run ms", "ratio"],
-        [[r["vcpus"], r["guest_mb"], mib(r.get("vmm_kb_smpvisor_median")),
-          mib(r.get("vmm_kb_qemu_median")), r["vmm_kb_ratio"],
-          mib(r.get("rss_kb_smpvisor_median")), mib(r.get("rss_kb_qemu_median")),
-          ms(r.get("first_run_s_smpvisor_median")), ms(r.get("first_run_s_qemu_median")),
-          r["first_run_s_ratio"]] for r in mem_rows])
-    common.print_table(
-        f"footprint: vCPU creation, microseconds per vCPU; median [min-max] of {ctx.reps}",
-        ["vCPUs", "where", "smpvisor us", "range", "raw us", "range", "ratio"],
-        [[r["vcpus"], r["host_kind"], r["create_us_per_vcpu_smpvisor_median"],
-          rng(r, "create_us_per_vcpu_smpvisor"), r["create_us_per_vcpu_raw_median"],
-          rng(r, "create_us_per_vcpu_raw"), r["create_us_per_vcpu_ratio"]] for r in cr_rows])
+    tables = [
+        common.Table(
+            "footprint: VMM resident memory beyond guest RAM (MiB) while the guest sleeps, "
+            f"and time to first KVM_RUN (ms); median of {ctx.reps}",
+            ["vCPUs", "guest MiB", "smpvisor MiB", "QEMU MiB", "ratio", "sv RSS", "QEMU RSS",
+             "sv 1st run ms", "QEMU 1st run ms", "ratio"],
+            lambda r: [r["vcpus"], r["guest_mb"], mib(r.get("vmm_kb_smpvisor_median")),
+                       mib(r.get("vmm_kb_qemu_median")), r["vmm_kb_ratio"],
+                       mib(r.get("rss_kb_smpvisor_median")), mib(r.get("rss_kb_qemu_median")),
+                       ms(r.get("first_run_s_smpvisor_median")),
+                       ms(r.get("first_run_s_qemu_median")), r["first_run_s_ratio"]],
+            where=lambda r: r["config"].startswith("memory")),
+        common.Table(
+            f"footprint: vCPU creation, microseconds per vCPU; median [min-max] of {ctx.reps}",
+            ["vCPUs", "where", "smpvisor us", "range", "raw us", "range", "ratio"],
+            lambda r: [r["vcpus"], r["host_kind"], r["create_us_per_vcpu_smpvisor_median"],
+                       rng(r, "create_us_per_vcpu_smpvisor"), r["create_us_per_vcpu_raw_median"],
+                       rng(r, "create_us_per_vcpu_raw"), r["create_us_per_vcpu_ratio"]],
+            where=lambda r: r["config"].startswith("vcpu_create"))]
     kinds = sorted({r["host_kind"] for r in cr_rows})
     cr_series = []
     for k in kinds:
@@ -463,7 +573,8 @@ def bench_footprint(ctx):
                series(mem_rows, "vcpus", "first_run_s_qemu", "QEMU", 1000)]),
         Panel("vCPU creation", "vCPUs created", "microseconds per vCPU (log scale)", cr_series,
               logx=True, logy=True)]
-    write_outputs(ctx, "footprint", columns, rows, f"footprint ({host_note(ctx)})", panels)
+    write_outputs(ctx, "footprint", columns, rows, f"footprint ({host_note(ctx)})", panels,
+                  tables)
     return rows
 
 
@@ -496,18 +607,21 @@ def bench_exits(ctx):
         ctx.progress.finish()
         if rc != 0:
             ctx.progress.note(f"bench: exits ({where}) failed (rc {rc}): {out[-800:]}")
+        cpl = 3 if where == "pvm" else 0
         rows += exits_rows(ctx, parse_tagged(out, "EXITS"), iters,
-                           None if where == "kvm" else "pvm")
-    common.print_table(
+                           None if where == "kvm" else "pvm",
+                           expect=[(k, n, cpl) for k in ("pio", "mmio") for n in counts],
+                           why=harness_reason("exits", where, rc, out))
+    table = common.Table(
         "exits: one port-I/O or MMIO exit answered by smpvisor's dispatch vs a bare "
         f"KVM_RUN loop; ns per exit per vCPU and total exits/s, median of {ctx.reps}",
         ["kind", "vCPUs", "CPL", "smpvisor ns", "range", "bare ns", "range", "ratio",
          "sv exits/s", "bare exits/s", "ratio"],
-        [[r["kind"], r["vcpus"], r["cpl"], r["ns_per_exit_smpvisor_median"],
-          rng(r, "ns_per_exit_smpvisor"), r["ns_per_exit_bare_median"],
-          rng(r, "ns_per_exit_bare"), r["ns_per_exit_ratio"],
-          r["exits_per_s_smpvisor_median"], r["exits_per_s_bare_median"],
-          r["exits_per_s_ratio"]] for r in rows])
+        lambda r: [r["kind"], r["vcpus"], r["cpl"], r["ns_per_exit_smpvisor_median"],
+                   rng(r, "ns_per_exit_smpvisor"), r["ns_per_exit_bare_median"],
+                   rng(r, "ns_per_exit_bare"), r["ns_per_exit_ratio"],
+                   r["exits_per_s_smpvisor_median"], r["exits_per_s_bare_median"],
+                   r["exits_per_s_ratio"]])
     panels = []
     for metric, label in (("ns_per_exit", "ns per exit (per vCPU)"),
                           ("exits_per_s", "exits per second (all vCPUs)")):
@@ -518,12 +632,15 @@ def bench_exits(ctx):
             ss += [series(sub, "vcpus", f"{metric}_smpvisor", f"smpvisor {tag}"),
                    series(sub, "vcpus", f"{metric}_bare", f"bare KVM_RUN {tag}")]
         panels.append(Panel(label, "vCPUs exiting at once", label, ss, logx=True))
-    write_outputs(ctx, "exits", columns, rows, f"exits ({host_note(ctx)})", panels)
+    write_outputs(ctx, "exits", columns, rows, f"exits ({host_note(ctx)})", panels, [table])
     return rows
 
 
-def exits_rows(ctx, recs, iters, host_kind):
-    groups = {}
+def exits_rows(ctx, recs, iters, host_kind, expect=(), why=None):
+    """A row per (kind, vCPUs, CPL) measured, and per one of expect that
+    was not (or only on one side): status failed, why (the harness's exit
+    status and last line)."""
+    groups = {key: [] for key in expect}
     for rec in recs:
         groups.setdefault((rec["kind"], rec["vcpus"], rec["cpl"]), []).append(rec)
     rows = []
@@ -536,6 +653,8 @@ def exits_rows(ctx, recs, iters, host_kind):
             row.update(common.metric_values(m, ["smpvisor", "bare"],
                                             {s: [x[m] for x in rs if x["mode"] == s]
                                              for s in ("smpvisor", "bare")}))
+        if not all(any(x["mode"] == s for x in rs) for s in ("smpvisor", "bare")):
+            row["status"] = common.status([why or "exits gave no result"])
         rows.append(row)
     return rows
 
@@ -579,21 +698,28 @@ def bench_ipi(ctx):
     est = ipi_estimate(len(systems), len(steps), iters)
     ctx.progress.step(f"ipi: booting {', '.join(systems)} ({n} vCPUs), then {len(steps)} "
                       "alternated ping-pong runs", est)
-    recs = ctx.probe({"job": "session", "vmms": vmms, "steps": steps, "pre": " && ".join(pre),
-                      "timeout": 300 * len(systems) + 60 * len(steps)},
-                     timeout=300 * len(systems) + 60 * len(steps) + 60)
+    # A guest that dies gets one restart (boot_timeout more).
+    limit = 300 * len(systems) + 60 * len(steps) + SESSION_BOOT_TIMEOUT
+    recs = run_session(ctx, "ipi", {"job": "session", "vmms": vmms, "steps": steps,
+                                    "pre": " && ".join(pre), "timeout": limit,
+                                    "boot_timeout": SESSION_BOOT_TIMEOUT, "step_timeout": 300},
+                       timeout=limit + 60)
     ctx.progress.finish()
     rows = ipi_rows(ctx, recs, systems, iters)
-    common.print_table(
+    panels = ipi_panels(rows, list(variants))
+    write_outputs(ctx, "ipi", IPI_COLUMNS, rows, f"ipi ({host_note(ctx)})", panels,
+                  [ipi_table(ctx)])
+    return rows
+
+
+def ipi_table(ctx):
+    return common.Table(
         "ipi: cross-vCPU wake-up round trip (agent.pingpong CPUs 0<->1), ns; "
         f"median over {ctx.reps} runs of each run's median [min-max]",
         ["mode", "system", "smpvisor ns", "range", "QEMU ns", "range", "ratio", "host ns"],
-        [[r["mode"], r["variant"], r["rtt_ns_smpvisor_median"], rng(r, "rtt_ns_smpvisor"),
-          r["rtt_ns_qemu_median"], rng(r, "rtt_ns_qemu"), r["rtt_ns_ratio"],
-          r["host_rtt_ns_median"]] for r in rows])
-    panels = ipi_panels(rows, list(variants))
-    write_outputs(ctx, "ipi", IPI_COLUMNS, rows, f"ipi ({host_note(ctx)})", panels)
-    return rows
+        lambda r: [r["mode"], r["variant"], r["rtt_ns_smpvisor_median"],
+                   rng(r, "rtt_ns_smpvisor"), r["rtt_ns_qemu_median"], rng(r, "rtt_ns_qemu"),
+                   r["rtt_ns_ratio"], r["host_rtt_ns_median"]])
 
 
 IPI_COLUMNS = (common.COMMON_COLUMNS + ["mode", "variant", "dedicated", "pv_send_ipi", "vcpus",
@@ -620,9 +746,9 @@ def ipi_panels(rows, variants):
 
 
 def ipi_rows(ctx, recs, systems, iters):
-    errs = [r for r in recs if r.get("probe") == "error"]
-    for e in errs:
-        ctx.progress.note(f"bench: ipi: {e.get('system')}: {e.get('error')}\n{e.get('tail', '')[-1500:]}")
+    """A row per mode and smpvisor variant, against QEMU and the host; a
+    row whose guest died says failed (and why) in its status."""
+    note_session(ctx, "ipi", recs)
     got = {}
     for r in recs:
         if r.get("probe") != "step":
@@ -645,6 +771,9 @@ def ipi_rows(ctx, recs, systems, iters):
             row.update(common.metric_values("rtt_ns", ["smpvisor", "qemu"],
                                             {"smpvisor": got.get((v, mode), []),
                                              "qemu": got.get(("qemu", mode), [])}))
+            row["status"] = session_status(
+                recs, [v, "qemu", "host"], lambda r, mode=mode: r.get("tag") == mode,
+                {s: bool(got.get((s, mode))) for s in (v, "qemu", "host")})
             rows.append(row)
     return rows
 
@@ -686,24 +815,24 @@ def bench_scaling(ctx):
     est = scaling_estimate(len(steps), loop_ms)
     ctx.progress.step(f"scaling: booting smpvisor with {n} vCPUs, then {len(steps)} "
                       f"alternated cpuloop/lockloop runs (guest, host) at 1..{n} CPUs", est)
-    recs = ctx.probe({"job": "session", "vmms": vmms, "steps": steps,
-                      "timeout": 400 + 30 * len(steps)}, timeout=460 + 30 * len(steps))
+    limit = 400 + 30 * len(steps) + SESSION_BOOT_TIMEOUT
+    recs = run_session(ctx, "scaling", {"job": "session", "vmms": vmms, "steps": steps,
+                                        "timeout": limit, "step_timeout": 300,
+                                        "boot_timeout": SESSION_BOOT_TIMEOUT},
+                       timeout=limit + 60)
     ctx.progress.finish()
-    for e in (r for r in recs if r.get("probe") == "error"):
-        ctx.progress.note(f"bench: scaling: {e.get('system')}: {e.get('error')}\n"
-                          f"{e.get('tail', '')[-1500:]}")
     rows = scaling_rows(ctx, recs, ks, loop_ms)
-    common.print_table(
+    table = common.Table(
         f"scaling: agent loops, throughput on k of {n} vCPUs vs the same loop on the "
         f"host (L1) on k CPUs; median of {ctx.reps}; eff. = speed-up / k",
         ["workload", "k", "guest Miter/s", "host Miter/s", "ratio", "guest speed-up",
          "host speed-up", "guest eff.", "host eff.", "eff. ratio"],
-        [[r["workload"], r["cpus"], mega(r["iters_per_s_smpvisor_median"]),
-          mega(r["iters_per_s_host_median"]), r["iters_per_s_ratio"], r["speedup_smpvisor"],
-          r["speedup_host"], r["efficiency_smpvisor"], r["efficiency_host"],
-          r["efficiency_ratio"]] for r in rows])
+        lambda r: [r["workload"], r["cpus"], mega(r["iters_per_s_smpvisor_median"]),
+                   mega(r["iters_per_s_host_median"]), r["iters_per_s_ratio"],
+                   r["speedup_smpvisor"], r["speedup_host"], r["efficiency_smpvisor"],
+                   r["efficiency_host"], r["efficiency_ratio"]])
     write_outputs(ctx, "scaling", SCALING_COLUMNS, rows, f"scaling ({host_note(ctx)})",
-                  scaling_panels(rows))
+                  scaling_panels(rows), [table])
     return rows
 
 
@@ -735,20 +864,26 @@ def mega(v):
     return None if v is None else v / 1e6
 
 
+def scaling_tag(rec):
+    """[workload, k] of a step record (a bare k is a cpuloop step)."""
+    tag = rec.get("tag")
+    return list(tag) if isinstance(tag, list) else ["cpuloop", tag]
+
+
 def scaling_rows(ctx, recs, ks, loop_ms):
+    """A row per workload and k; one whose runs failed says so (status)."""
+    note_session(ctx, "scaling", recs)
     got = {}
     for r in recs:
         if r.get("probe") != "step":
             continue
-        tag = r["tag"] if isinstance(r["tag"], list) else ["cpuloop", r["tag"]]
+        tag = scaling_tag(r)
         for kind, x in r["agent"]:
             if kind in ("CPULOOP", "LOCKLOOP") and x.get("ms"):
                 got.setdefault((r["system"], kind.lower(), tag[1]), []).append(
                     x["total"] / (x["ms"] / 1000))
     rows = []
     for w in SCALING_WORKLOADS:
-        if not any(key[1] == w for key in got):
-            continue
         base = {s: common.summary(got.get((s, w, 1), []))[0] for s in ("smpvisor", "host")}
         for k in ks:
             row = ctx.machine.columns("scaling", f"{w} cpus={k}",
@@ -764,6 +899,9 @@ def scaling_rows(ctx, recs, ks, loop_ms):
                 row[f"efficiency_{s}"] = None if sp is None else sp / k
             row["efficiency_ratio"] = common.ratio(row["efficiency_smpvisor"],
                                                    row["efficiency_host"])
+            row["status"] = session_status(
+                recs, ["smpvisor", "host"], lambda r, wk=[w, k]: scaling_tag(r) == wk,
+                {s: bool(got.get((s, w, k))) for s in ("smpvisor", "host")})
             rows.append(row)
     return rows
 
@@ -883,20 +1021,19 @@ def bench_blk(ctx):
                       f"(guest, guest, host)", est)
     # The images go away with the nested host; on hardware they are removed
     # here, unless the run is interrupted (no command may wait on it then).
+    # A guest that dies gets one restart (600 s more).
+    limit = 1200 + 90 * len(steps) + 600
     try:
-        recs = ctx.probe({"job": "session", "pre": pre,
-                          "vmms": blk_vmms(kernel, initrd, n, img_sv, img_q, conf),
-                          "steps": steps, "boot_timeout": 600,
-                          "timeout": 1200 + 90 * len(steps)},
-                         timeout=1260 + 90 * len(steps))
+        recs = run_session(ctx, "blk", {"job": "session", "pre": pre,
+                                        "vmms": blk_vmms(kernel, initrd, n, img_sv, img_q, conf),
+                                        "steps": steps, "boot_timeout": 600,
+                                        "step_timeout": 600, "timeout": limit},
+                           timeout=limit + 60)
     except Exception:
         ctx.run_tolerant(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
         raise
     ctx.run_tolerant(f"rm -f {img_sv} {img_q} {conf}", timeout=60)
     ctx.progress.finish()
-    for e in (r for r in recs if r.get("probe") == "error"):
-        ctx.progress.note(f"bench: blk: {e.get('system')}: {e.get('error')}\n"
-                          f"{e.get('tail', '')[-1500:]}")
     boots = [f"{r['system']} {r['seconds']:.0f} s" for r in recs if r.get("probe") == "booted"]
     if boots:
         ctx.progress.note(f"bench: blk: guests with the fio initramfs booted to their shell in "
@@ -909,6 +1046,8 @@ def bench_blk(ctx):
 
 
 def blk_rows(ctx, recs, n, runtime, size_mb, fs):
+    """A row per workload and job count; one whose runs failed says so."""
+    note_session(ctx, "blk", recs)
     got = {}
     for r in recs:
         if r.get("probe") != "step":
@@ -941,6 +1080,9 @@ def blk_rows(ctx, recs, n, runtime, size_mb, fs):
                                               row["value_qemu_median"])
             row["value_host_ratio"] = common.ratio(row["value_smpvisor_median"],
                                                    row["value_host_median"])
+            row["status"] = session_status(
+                recs, ["smpvisor", "qemu", "host"], lambda r: True,
+                {s: bool(got.get((s, (name, jobs)))) for s in ("smpvisor", "qemu", "host")})
             rows.append(row)
     return rows
 
@@ -954,17 +1096,17 @@ BLK_COLUMNS = (common.COMMON_COLUMNS
 
 def blk_report(ctx, rows, n, runtime, size_mb, fs):
     """The table, blk.csv and blk.png."""
-    common.print_table(
+    table = common.Table(
         f"blk: fio, {n}-vCPU guests, {n}-queue virtio-blk, {size_mb} MiB image "
         f"on the KVM host's {fs}, {runtime} s per job; 4 KiB random: IOPS, 1 MiB sequential: "
         f"MB/s; median [min-max] of {ctx.reps}; ratio = smpvisor / QEMU, "
         "of host = smpvisor / fio on the host",
         ["workload", "jobs", "unit", "smpvisor", "range", "QEMU", "range", "ratio",
          "host", "of host"],
-        [[r["workload"], r["jobs"], "IOPS" if r["unit"] == "iops" else "MB/s",
-          r["value_smpvisor_median"], rng(r, "value_smpvisor"), r["value_qemu_median"],
-          rng(r, "value_qemu"), r["value_ratio"], r["value_host_median"],
-          r["value_host_ratio"]] for r in rows])
+        lambda r: [r["workload"], r["jobs"], "IOPS" if r["unit"] == "iops" else "MB/s",
+                   r["value_smpvisor_median"], rng(r, "value_smpvisor"), r["value_qemu_median"],
+                   rng(r, "value_qemu"), r["value_ratio"], r["value_host_median"],
+                   r["value_host_ratio"]])
     panels = []
     for unit, title, ylabel, names in (
             ("iops", "4 KiB random I/O", "IOPS (thousands; median, min-max)",
@@ -988,7 +1130,7 @@ def blk_report(ctx, rows, n, runtime, size_mb, fs):
             ss.append(Series(label, pts))
         panels.append(Panel(title, "workload, fio jobs (one queue each)", ylabel, ss,
                             logy=True, xtics=xt))
-    write_outputs(ctx, "blk", BLK_COLUMNS, rows, f"blk ({host_note(ctx)})", panels)
+    write_outputs(ctx, "blk", BLK_COLUMNS, rows, f"blk ({host_note(ctx)})", panels, [table])
 
 
 def blk_estimate(nsteps, runtime):

@@ -9,11 +9,22 @@ Jobs:
            the agent's AGENT-REPORT line; the guest's own uptime_s; the
            VMM's resident memory while the guest sleeps after its report
            (from /proc/PID/smaps, split into guest RAM and the rest).
+           A boot that fails is run once more at once; its record says
+           so ("retried": the first try's error, reason and tail).
   session  boot VMMs with agent.shell=1 (all at once), then run a list of steps
            alternating between them and the host itself (after an
            optional host command "pre"): each step is a
            shell command for one guest (typed on its console) or for the
            host, and the AGENT-* lines it printed come back.
+           A guest that does not reach its shell, or dies (or hangs) in a
+           step, is restarted once ("retry" record) and the step run
+           again; one that fails again is dead ("error" record), and its
+           remaining steps come back as "step" records with "failed" set,
+           while the other guests go on.
+
+Every failure carries a "reason": what failed, the VMM's exit status if it
+exited, and its last stderr line (smpvisor says why a guest died there,
+e.g. "vcpu 0: guest triple fault (KVM_EXIT_SHUTDOWN)").
 """
 import json
 import os
@@ -85,19 +96,24 @@ class Vmm:
             env["LD_PRELOAD"] = FIRSTRUN
         self.lines = queue.Queue()
         self.out = []
+        self.err = []
+        self.eof = False        # its stdout ended: the VMM exited (or is exiting)
         self.first_run = None
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env)
         self.t_exec = self.t0
-        threading.Thread(target=self._read_out, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self._t_out = threading.Thread(target=self._read_out, daemon=True)
+        self._t_err = threading.Thread(target=self._read_err, daemon=True)
+        self._t_out.start()
+        self._t_err.start()
 
     def _read_out(self):
         for raw in iter(self.proc.stdout.readline, b""):
             line = raw.decode(errors="replace")
             self.out.append(line)
             self.lines.put((time.monotonic(), line))
+        self.eof = True
         self.lines.put((time.monotonic(), None))
 
     def _read_err(self):
@@ -106,6 +122,7 @@ class Vmm:
             if line.startswith("BENCH-FIRST-KVM-RUN "):
                 self.first_run = int(line.split()[1]) / 1e9
             else:
+                self.err.append(line)
                 self.out.append("[stderr] " + line)
 
     def wait_for(self, marker, deadline):
@@ -137,6 +154,26 @@ class Vmm:
     def tail(self, n=40):
         return "".join(self.out[-n:])
 
+    def reason(self, what):
+        """what failed, the exit status if the VMM exited, and the VMM's
+        last stderr line: "no guest shell (exit 1): vcpu 0: guest triple
+        fault (KVM_EXIT_SHUTDOWN)". Call it before killing the VMM."""
+        if self.eof:
+            try:
+                self.proc.wait(timeout=2)   # stdout ends a moment before the exit
+            except subprocess.TimeoutExpired:
+                pass
+        rc = self.proc.poll()
+        if rc is not None:
+            self._t_err.join(2)     # its last line may still be in the pipe
+        last = next((ln.strip() for ln in reversed(self.err) if ln.strip()), "")
+        return (what + (f" (exit {rc})" if rc is not None else "")
+                + (f": {last[:300]}" if last else ""))
+
+    def kill(self):
+        self.proc.kill()
+        return self.stop()
+
 
 def boot_once(j):
     """One boot: timings and the VMM's memory while the guest sleeps.
@@ -144,13 +181,15 @@ def boot_once(j):
     Once the numbers are taken the VMM is killed: waiting for the guest
     to power off would only add time that nothing here measures."""
     v = Vmm(j["cmd"])
-    deadline = v.t0 + j.get("timeout", 300)
+    timeout = j.get("timeout", 300)
+    deadline = v.t0 + timeout
     t_rep, line = v.wait_for("AGENT-REPORT", deadline)
     res = {"system": j.get("system"), "ok": False}
     if t_rep is None:
-        v.proc.kill()
-        res.update(rc=v.stop(), error="no AGENT-REPORT before the timeout or VMM exit",
-                   tail=v.tail())
+        dead = v.eof or v.proc.poll() is not None
+        reason = v.reason("no AGENT-REPORT" if dead else f"no AGENT-REPORT in {timeout:.0f} s")
+        res.update(rc=v.kill(), error="no AGENT-REPORT before the timeout or VMM exit",
+                   reason=reason, tail=v.tail())
         return res
     rep = dict(agent_lines(line)).get("REPORT") or {}
     time.sleep(j.get("settle", 0.3))
@@ -159,22 +198,43 @@ def boot_once(j):
     except OSError:
         rss = guest = None
     alive = v.proc.poll() is None
-    v.proc.kill()
-    v.stop()
+    reason = None if alive else v.reason("VMM exited after the report")
+    v.kill()
     res.update(ok=alive and rss is not None, report_s=t_rep - v.t0,
                first_run_s=None if v.first_run is None else v.first_run - v.t0,
                uptime_s=rep.get("uptime_s"), online_cpus=rep.get("online_cpus"),
                rss_kb=rss, guest_rss_kb=guest,
                vmm_kb=None if rss is None else rss - guest)
     if not res["ok"]:
-        res.update(error="VMM exited before its memory was read", tail=v.tail())
+        res.update(error="VMM exited before its memory was read",
+                   reason=reason or "its memory could not be read", tail=v.tail())
+    elif j.get("cpus") and res["online_cpus"] != j["cpus"]:
+        res.update(ok=False, error=f"{res['online_cpus']} CPUs online of {j['cpus']}",
+                   reason=f"{res['online_cpus']} CPUs online of {j['cpus']}", tail=v.tail())
     return res
 
 
+def boot_checked(b, t_end):
+    """boot_once within the job's time (t_end), or a failed record."""
+    left = t_end - time.monotonic()
+    if left < min(b.get("timeout", 300), 60):
+        return {"system": b.get("system"), "ok": False, "error": "not run",
+                "reason": "not run: the job's time ran out", "tail": ""}
+    return boot_once(dict(b, timeout=min(b.get("timeout", 300), left)))
+
+
 def job_boots(j):
-    """The boots of j["boots"] one after another (the caller alternates)."""
+    """The boots of j["boots"] one after another (the caller alternates);
+    one that fails is run once more at once, if the job's time (deadline,
+    seconds) leaves room for it. Every boot gives one record."""
+    t_end = time.monotonic() + j.get("deadline", 1e9)
     for b in j["boots"]:
-        res = boot_once(b)
+        res = boot_checked(b, t_end)
+        if not res["ok"] and res.get("error") != "not run" \
+                and t_end - time.monotonic() >= b.get("timeout", 300):
+            first = res
+            res = boot_checked(b, t_end)
+            res["retried"] = {k: first.get(k) for k in ("error", "reason", "tail")}
         res["tag"] = b.get("tag")
         emit("boot", res)
 
@@ -186,42 +246,107 @@ def run_host(cmd, timeout):
 
 
 def job_session(j):
-    """Boot the guests of j["vmms"], then run j["steps"] in order."""
-    vmms = {}
+    """Boot the guests of j["vmms"], then run j["steps"] in order.
+
+    A guest gets one retry (a restart) in the whole session: when it does
+    not reach its shell, or a step of it does not finish (the VMM exited,
+    or the step ran past step_timeout), it is restarted and the step run
+    again. A guest that fails again is dead: its remaining steps come back
+    failed, the other guests' steps still run."""
+    vmms, dead, retried = {}, {}, set()
     t_end = time.monotonic() + j.get("timeout", 900)
+    boot_timeout = j.get("boot_timeout", 400)
+    step_timeout = j.get("step_timeout")
     if j.get("pre"):
         emit("pre", {"output": run_host(j["pre"], 300)[-2000:]})
-    try:
-        # All guests boot at once (nothing here times the boots): on a KVM
-        # host with CPUs to spare that takes the time of the slowest one.
-        for name, cmd in j["vmms"].items():
-            vmms[name] = Vmm(cmd, preload=False)
-        t_boot = min(t_end, time.monotonic() + j.get("boot_timeout", 400))
-        for name, v in vmms.items():
+
+    def launch(names, attempt):
+        """Start names at once (nothing here times the boots: on a KVM host
+        with CPUs to spare that takes the time of the slowest one); return
+        {name: (reason, tail)} of those that did not reach their shell."""
+        failed = {}
+        for name in names:
+            try:
+                vmms[name] = Vmm(j["vmms"][name], preload=False)
+            except OSError as e:
+                vmms.pop(name, None)
+                failed[name] = (f"cannot start the VMM: {e}", "")
+        t_boot = min(t_end, time.monotonic() + boot_timeout)
+        for name in names:
+            if name in failed:
+                continue
+            v = vmms[name]
             t, _ = v.wait_for("AGENT-SHELL", t_boot)
             if t is None:
-                emit("error", {"system": name, "error": "guest shell did not start",
-                               "tail": v.tail()})
-                return
-            v.send(j.get("setup", "") + "\n")
-            emit("booted", {"system": name, "seconds": t - v.t0})
+                failed[name] = (v.reason("no guest shell"), v.tail())
+                v.kill()
+                continue
+            try:
+                v.send(j.get("setup", "") + "\n")
+            except OSError:
+                pass    # died just now: its first step finds out
+            emit("booted", {"system": name, "seconds": t - v.t0, "attempt": attempt})
+        return failed
+
+    def give_up(name, error, reason, tail, step=None):
+        dead[name] = f"{error}: {reason}"
+        emit("error", {"system": name, "step": step, "error": error, "reason": reason,
+                       "tail": tail})
+
+    def guest_step(n, name, cmd):
+        """(console text, None) or (None, (reason, tail)) when the guest
+        died or the step ran out of time."""
+        v = vmms[name]
+        start = len(v.out)
+        limit = t_end if step_timeout is None else min(t_end, time.monotonic() + step_timeout)
+        # The marker is computed by the guest shell, so the echo of
+        # the typed command never matches it.
+        try:
+            v.send(f"{cmd}; echo BENCH-STEP-$(({n} + 1000))\n")
+        except OSError:
+            pass        # the VMM is gone: wait_for sees its end
+        t, _ = v.wait_for(f"BENCH-STEP-{n + 1000}", limit)
+        if t is None:
+            failed = (v.reason("the guest died in the step" if v.eof or v.proc.poll() is not None
+                               else "the step timed out"), v.tail())
+            v.kill()
+            return None, failed
+        return "".join(v.out[start:]), None
+
+    try:
+        failed = launch(list(j["vmms"]), 1)
+        for name, (reason, tail) in failed.items():
+            retried.add(name)
+            emit("retry", {"system": name, "step": None, "error": "guest shell did not start",
+                           "reason": reason, "tail": tail})
+        for name, (reason, tail) in (launch(list(failed), 2) if failed else {}).items():
+            give_up(name, "guest shell did not start, twice", reason, tail)
         for n, step in enumerate(j["steps"]):
             sysname, cmd = step["system"], step["cmd"]
             t0 = time.monotonic()
+            rec = {"n": n, "system": sysname, "tag": step.get("tag")}
+            if sysname in dead:
+                emit("step", dict(rec, seconds=0.0, agent=[], bad=[], failed=dead[sysname]))
+                continue
             if sysname == "host":
                 text = run_host(cmd, max(t_end - t0, 10))
             else:
-                v = vmms[sysname]
-                start = len(v.out)
-                # The marker is computed by the guest shell, so the echo of
-                # the typed command never matches it.
-                v.send(f"{cmd}; echo BENCH-STEP-$(({n} + 1000))\n")
-                t, _ = v.wait_for(f"BENCH-STEP-{n + 1000}", t_end)
-                if t is None:
-                    emit("error", {"system": sysname, "step": n, "error": "step timed out",
-                                   "tail": v.tail()})
-                    return
-                text = "".join(v.out[start:])
+                text, why = guest_step(n, sysname, cmd)
+                if why and sysname not in retried and t_end - time.monotonic() > 60:
+                    retried.add(sysname)
+                    emit("retry", {"system": sysname, "step": n, "error": "the step failed",
+                                   "reason": why[0], "tail": why[1]})
+                    again = launch([sysname], 2)
+                    if sysname in again:
+                        why = again[sysname]
+                    else:
+                        text, why = guest_step(n, sysname, cmd)
+                if why:
+                    give_up(sysname, "the step failed" + (", after a retry" if sysname in retried
+                                                          else ""), why[0], why[1], n)
+                    emit("step", dict(rec, seconds=time.monotonic() - t0, agent=[], bad=[],
+                                      failed=dead[sysname]))
+                    continue
             lines = agent_lines(text)
             found = [(k, x) for k, x in lines if isinstance(x, dict)]
             # An agent line that did not parse: its length and both ends,
@@ -229,14 +354,13 @@ def job_session(j):
             # it, a lost byte on the console).
             bad = [{"length": len(x), "head": x[:300], "tail": x[-300:]}
                    for k, x in lines if k == "BADJSON"]
-            emit("step", {"n": n, "system": sysname, "tag": step.get("tag"),
-                          "seconds": time.monotonic() - t0, "agent": found, "bad": bad})
+            emit("step", dict(rec, seconds=time.monotonic() - t0, agent=found, bad=bad,
+                              failed=None))
     finally:
         # Nothing is measured after the last step: no need to wait for
         # the guests to power off.
         for v in vmms.values():
-            v.proc.kill()
-            v.stop()
+            v.kill()
 
 
 def main():

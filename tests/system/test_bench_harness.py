@@ -1,10 +1,15 @@
 """The benchmark harness itself (bench/), not the speed: its parsers read
 what the real programs print, the CSVs get the documented columns, the
-plots are drawn, and blk says why it is skipped. Runs in seconds, without
-a guest: the agent runs here as an ordinary process through the same
-vmprobe.py session code that drives guests."""
+plots are drawn, and blk says why it is skipped; a guest that dies is
+retried once and then gives a row marked failed, and the printed table is
+the CSV. Runs in seconds, without a guest: the agent runs here as an
+ordinary process through the same vmprobe.py session code that drives
+guests, and the VMMs that die are the real ones failing here."""
+import io
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 
@@ -272,3 +277,231 @@ def test_db_rows_from_the_guest_scripts_own_lines(tmp_path):
         dbbench.db_report(ctx, rows, 5, 3)
         with open(tmp_path / "db.png", "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# --- a guest that dies: a failed row, a retried one, and the table is the CSV ---
+#
+# The benchmarks run here with this machine as their KVM host
+# (hosttest.Host(direct=True): ctx.probe runs vmprobe.py right here, as on
+# vmx/svm hardware). The guests that die are the real VMMs failing for
+# real (smpvisor and QEMU given a kernel that does not exist, or no
+# /dev/kvm); a guest that lives is a shell running the real agent.
+
+SMPVISOR = os.path.join(ROOT, "build", "smpvisor")
+QEMU = suite.shutil_which("qemu-system-x86_64")
+needs_vmms = pytest.mark.skipif(
+    not (os.access(AGENT, os.X_OK) and os.access(SMPVISOR, os.X_OK) and QEMU),
+    reason="needs build/guest/agent, build/smpvisor and qemu-system-x86_64")
+
+
+def direct_ctx(tmp_path, reps=1):
+    ctx = suite.Ctx(quick=True, reps=reps, l1_cpus=2, results=str(tmp_path),
+                    progress=common.Progress(out=open(os.devnull, "w")))
+    ctx.host = suite.hosttest.Host(direct=True)
+    return ctx
+
+
+def sh(script):
+    return ["/bin/sh", "-c", script]
+
+
+def dead_smpvisor():
+    """smpvisor that exits at once, saying why on stderr."""
+    return [SMPVISOR, "run", "--kernel", "/nonexistent-bench-kernel", "--cpus", "2",
+            "--memory", "256M"]
+
+
+def dead_qemu():
+    return [QEMU, "-M", "pc", "-accel", "tcg", "-display", "none", "-no-reboot",
+            "-kernel", "/nonexistent-bench-kernel"]
+
+
+def first_dead_then(tmp_path, name, dead, alive):
+    """A VMM command that is dead (argv) the first time and alive (shell)
+    every time after."""
+    mark = tmp_path / f"{name}.tried"
+    return sh(f"if [ -e {mark} ]; then {alive}; fi; touch {mark}; exec {shlex.join(dead)}")
+
+
+def printed_tables(text):
+    """{title: [cells of each row]} of format_table's output: the dashes
+    line gives the columns (numbers right-aligned in them, the last one,
+    status, left-aligned and as long as it is)."""
+    out, lines, i = {}, text.splitlines(), 0
+    while i < len(lines):
+        if i + 2 < len(lines) and lines[i + 2] and set(lines[i + 2]) <= {"-", " "}:
+            spans = [(m.start(), m.end()) for m in re.finditer("-+", lines[i + 2])]
+            rows, j = [], i + 3
+            while j < len(lines) and lines[j] and lines[j] != "(no rows)":
+                ln = lines[j]
+                rows.append([ln[a:b].strip() for a, b in spans[:-1]] + [ln[spans[-1][0]:].strip()])
+                j += 1
+            out[lines[i]] = rows
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def cell(v):
+    """What the table shows for a CSV cell as the csv module reads it."""
+    if v == "":
+        return "-"
+    try:
+        return common.fmt(int(v))
+    except ValueError:
+        pass
+    try:
+        return common.fmt(float(v))
+    except ValueError:
+        return v
+
+
+def test_plain_takes_qemu_console_control_out():
+    """QEMU's -nographic console starts with SeaBIOS's terminal reset,
+    line wrap off and clear screen; a console tail in a note must not do
+    that to the terminal the tables are on."""
+    head = "\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2)\r\n\r\nBooting from ROM..\r\n"
+    buf = io.StringIO()
+    common.Progress(out=buf).note("bench: qemu boot 1 failed\n" + head)
+    assert "\x1b" not in buf.getvalue() and "\r" not in buf.getvalue()
+    assert "SeaBIOS (version 1.16.2)\n\nBooting from ROM..\n" in buf.getvalue()
+    assert common.status(["qemu: x\x1b[2Jy\r\nz"]) == "failed: qemu: xy z"
+
+
+@needs_vmms
+def test_ipi_dead_and_retried_guests_and_table_equals_csv(tmp_path, capsys):
+    """One session, four guests: smpvisor dies at boot once (then lives),
+    smpvisor-no-pv-ipi dies at boot twice (dead: its rows say failed, with
+    smpvisor's own stderr line), qemu dies in its first spin step once
+    (restarted, the step run again); the rest of the session runs. The
+    printed table is the CSV, row for row."""
+    ctx = direct_ctx(tmp_path)
+    cpu_b = 1 if (os.cpu_count() or 1) > 1 else 0
+    alive = "echo 'AGENT-SHELL pid 1'; exec sh"
+    vmms = {"smpvisor": first_dead_then(tmp_path, "sv", dead_smpvisor(), alive),
+            "smpvisor-no-pv-ipi": dead_smpvisor(),
+            "smpvisor-dedicated": sh(alive),
+            "qemu": sh(alive)}
+    systems = list(vmms)
+    crash = tmp_path / "qemu-crashed"
+    steps = []
+    for mode in ("futex", "spin"):
+        for s in systems + ["host"]:
+            cmd = f"{AGENT} agent.report=0 agent.pingpong=0,{cpu_b},50,{mode}"
+            if s == "qemu" and mode == "spin":
+                cmd = (f"[ -e {crash} ] || {{ touch {crash}; "
+                       "echo 'qemu-system-x86_64: KVM internal error' >&2; kill -9 $$; }; " + cmd)
+            steps.append({"system": s, "tag": mode, "cmd": cmd})
+    recs = suite.run_session(ctx, "ipi", {"job": "session", "vmms": vmms, "steps": steps,
+                                          "timeout": 240, "boot_timeout": 30,
+                                          "step_timeout": 60}, timeout=300)
+    kinds = [(r["probe"], r.get("system")) for r in recs if r["probe"] in ("retry", "error")]
+    assert kinds == [("retry", "smpvisor"), ("retry", "smpvisor-no-pv-ipi"),
+                     ("error", "smpvisor-no-pv-ipi"), ("retry", "qemu")], recs
+    rows = suite.ipi_rows(ctx, recs, systems, 50)
+    st = {(r["mode"], r["variant"]): r["status"] for r in rows}
+    boot_err = "smpvisor: error: kernel /nonexistent-bench-kernel: No such file or directory"
+    assert st[("futex", "smpvisor")] == (
+        f"ok after a retry: smpvisor: guest shell did not start: no guest shell (exit 1): "
+        f"{boot_err}")
+    assert st[("futex", "smpvisor-no-pv-ipi")].startswith(
+        "failed: smpvisor-no-pv-ipi: guest shell did not start, twice: no guest shell (exit 1): "
+        + boot_err)
+    assert st[("futex", "smpvisor-dedicated")] == "ok"
+    assert st[("spin", "smpvisor-dedicated")] == (
+        "ok after a retry: qemu: the step failed: the guest died in the step (exit -9): "
+        "qemu-system-x86_64: KVM internal error")
+    by = {(r["mode"], r["variant"]): r for r in rows}
+    assert by[("spin", "smpvisor")]["rtt_ns_smpvisor_median"] > 0
+    assert by[("spin", "smpvisor-dedicated")]["rtt_ns_qemu_median"] > 0
+    assert by[("futex", "smpvisor-no-pv-ipi")]["rtt_ns_smpvisor_median"] is None
+
+    suite.write_outputs(ctx, "ipi", suite.IPI_COLUMNS, rows, "test",
+                        suite.ipi_panels(rows, systems[:-1]), [suite.ipi_table(ctx)])
+    [table] = printed_tables(capsys.readouterr().out).values()
+    csv_rows = common.read_csv(str(tmp_path / "ipi.csv"))
+    assert len(csv_rows) == len(rows) == 6
+
+    def span(c, prefix):
+        lo, hi = c[prefix + "_min"], c[prefix + "_max"]
+        return "-" if lo == "" else f"{cell(lo)}-{cell(hi)}"
+    assert table == [[c["mode"], c["variant"], cell(c["rtt_ns_smpvisor_median"]),
+                      span(c, "rtt_ns_smpvisor"), cell(c["rtt_ns_qemu_median"]),
+                      span(c, "rtt_ns_qemu"), cell(c["rtt_ns_ratio"]),
+                      cell(c["host_rtt_ns_median"]), c["status"]] for c in csv_rows]
+    assert [c["status"] for c in csv_rows] == [r["status"] for r in rows]
+
+
+@needs_vmms
+def test_boot_retried_and_failed_boots_and_table_equals_csv(tmp_path, capsys):
+    """The boots job: smpvisor's first boot dies once (smpvisor's stderr
+    line says why) and is run again at once, QEMU's second boot dies twice.
+    The row has the three good boots' figures, one failure, and a status
+    that names both; the printed table is the CSV."""
+    ctx = direct_ctx(tmp_path, reps=2)
+    with open("/sys/devices/system/cpu/online") as f:     # what the agent reports
+        n = sum(int(b) - int(a) + 1 for a, _, b in
+                (r.partition("-") if "-" in r else (r, "-", r) for r in f.read().strip().split(",")))
+    alive = f"{AGENT} agent.sleep=0; exec sleep 30"
+    boots = [{"system": "smpvisor", "tag": 0, "cmd": first_dead_then(tmp_path, "b0", dead_smpvisor(),
+                                                                     alive)},
+             {"system": "qemu", "tag": 0, "cmd": sh(alive)},
+             {"system": "smpvisor", "tag": 1, "cmd": sh(alive)},
+             {"system": "qemu", "tag": 1, "cmd": dead_qemu()}]
+    for b in boots:
+        b.update(guest_mb=256, timeout=60, cpus=n)
+    recs = ctx.probe({"job": "boots", "boots": boots, "deadline": 600}, 660)
+    assert [(r["system"], r["ok"], bool(r.get("retried"))) for r in recs] == [
+        ("smpvisor", True, True), ("qemu", True, False), ("smpvisor", True, False),
+        ("qemu", False, True)], recs
+    samples, fails, events = suite.boot_results(ctx, recs, n)
+    assert len(samples["smpvisor"]["report_s"]) == 2 and len(samples["qemu"]["report_s"]) == 1
+    assert fails == {"smpvisor": 0, "qemu": 1}
+    row = suite.boot_row(ctx, n, None, samples, fails, events)
+    assert row["status"] == (
+        "failed: qemu boot 2: no AGENT-REPORT (exit 1): qemu: could not open kernel file "
+        "'/nonexistent-bench-kernel': No such file or directory, also on its retry "
+        "(retried once: smpvisor boot 1: no AGENT-REPORT (exit 1): smpvisor: error: kernel "
+        "/nonexistent-bench-kernel: No such file or directory)")
+    ok = suite.boot_row(ctx, n, None, {"smpvisor": samples["smpvisor"], "qemu": samples["qemu"]},
+                        {"smpvisor": 0, "qemu": 0}, {"failed": [], "retried": []})
+    assert ok["status"] == "ok"
+    rows = [row, ok]
+    path, text = common.publish("boot", suite.BOOT_COLUMNS, rows, [suite.boot_table(ctx)],
+                                str(tmp_path), ctx.progress)
+    out = capsys.readouterr().out
+    assert out == text
+    [table] = printed_tables(out).values()
+    csv_rows = common.read_csv(path)
+    assert len(table) == len(csv_rows) == 2
+    for shown, c in zip(table, csv_rows):
+        assert shown[0] == cell(c["vcpus"])
+        assert shown[1] == cell(c["report_s_smpvisor_median"])
+        assert shown[3] == cell(c["report_s_qemu_median"])
+        assert shown[9] == cell(c["failures"])
+        assert shown[10] == c["status"]
+    assert table[0][9] == "1" and table[0][10].startswith("failed: qemu boot 2: ")
+
+
+@needs_vmms
+@pytest.mark.skipif(os.path.exists("/dev/kvm"), reason="the VMMs die here for want of /dev/kvm")
+def test_bench_boot_without_kvm_prints_its_failed_row(tmp_path, capsys):
+    """bench_boot end to end with the real smpvisor and QEMU command lines
+    on a machine without /dev/kvm: every boot dies, is run again and dies
+    again; the table still has the row, marked failed with both VMMs' own
+    words, and it is the CSV's row."""
+    kernel, initrd = (os.path.join(ROOT, "build", "guest", x) for x in ("vmlinuz", "initrd.img"))
+    if not (os.path.exists(kernel) and os.path.exists(initrd)):
+        pytest.skip("the test guest is not built")
+    ctx = direct_ctx(tmp_path)
+    ctx._guest = (kernel, initrd)
+    rows = suite.bench_boot(ctx, [1], timeout=60)
+    assert len(rows) == 1 and rows[0]["failures"] == 2
+    st = rows[0]["status"]
+    assert st.startswith("failed: smpvisor boot 1: no AGENT-REPORT (exit 1): smpvisor: error: "
+                         "cannot open /dev/kvm"), st
+    assert "qemu boot 1: no AGENT-REPORT (exit 1): " in st and "also on its retry" in st
+    [table] = printed_tables(capsys.readouterr().out).values()
+    [c] = common.read_csv(str(tmp_path / "boot.csv"))
+    assert table == [[cell(c["vcpus"]), "-", "-", "-", "-", "-", "-", "-", "-", "2", c["status"]]]

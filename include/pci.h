@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 
 #include "bus.h"
+#include "devices.h"
 #include "irq.h"
 #include "util.h"
 
@@ -100,6 +101,7 @@ struct pci_msix {
 	int *fd;		/* irqfd per vector, -1 until first routed */
 	atomic_bool enabled, fmask;
 	u64 fired;		/* stats: vectors delivered (racy, fine) */
+	struct dev_ratelimit rl;	/* unroutable messages (config lock) */
 };
 
 struct pci_dev {
@@ -114,7 +116,6 @@ struct pci_dev {
 	u32 intx_gsi;		/* GSI of INTA# per the _PRT */
 	struct pci_msix msix;
 	const struct pci_dev_ops *ops;
-	void *opaque;
 };
 
 struct pci_host {

@@ -21,6 +21,19 @@ typedef uint32_t u32;
 typedef uint64_t u64;
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * The struct of type `type` whose member `member` ptr points to: how an
+ * object gets back to itself from a member it handed out (a callback's
+ * handler, an embedded transport). Refuses to compile when ptr is not a
+ * pointer to that member's type.
+ */
+#define container_of(ptr, type, member) ({				\
+	_Static_assert(__builtin_types_compatible_p(__typeof__(*(ptr)),	\
+			__typeof__(((type *)0)->member)),		\
+		       "container_of: ptr is not a " #member " of " #type); \
+	(type *)((char *)(ptr) - offsetof(type, member)); })
+
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

@@ -44,7 +44,7 @@ struct vub_ring {
 };
 
 struct vhost_user_blk {
-	struct virtio_pci vp;	/* first: the transport casts back */
+	struct virtio_pci vp;
 	char name[32];
 	char label[128];	/* "disk vhost-user=SOCKET" */
 	struct vhost_user u;

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "devices.h"
 #include "iothread.h"
 #include "kvm.h"
 #include "pci.h"
@@ -87,6 +88,8 @@ struct virtio_queue {
 	struct iothread_handler notify_h;
 	struct iothread *iot;
 	u64 kicks, irqs;	/* stats, I/O thread only */
+	/* virtio_queue_fail's messages: q->lock, or vp->lock while unserved */
+	struct dev_ratelimit rl;
 	void *priv;		/* the device's per-queue state */
 };
 
@@ -116,7 +119,6 @@ struct virtio_pci {
 	struct pci_dev pci;
 	const char *name;
 	const struct virtio_dev_ops *ops;
-	void *opaque;
 	struct kvm_vm *kvm;		/* NULL in unit tests: no ioeventfds */
 	const struct guest_mem *mem;
 	pthread_mutex_t lock;
@@ -140,6 +142,7 @@ struct virtio_pci {
 	 */
 	atomic_bool stopping;
 	u64 status_refused;		/* status writes refused (vp->lock) */
+	struct dev_ratelimit rl;	/* their messages (vp->lock) */
 	/*
 	 * BAR 4 moves re-register every queue's ioeventfd (two ioctls per
 	 * queue): a boot sizes and places it a few times, a guest that keeps
@@ -172,7 +175,7 @@ struct virtio_pci {
 int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
 		    u32 class_code, u64 features, u16 nr_queues, u16 queue_max,
 		    u32 cfg_size, const struct virtio_dev_ops *ops,
-		    void *opaque, struct kvm_vm *kvm, struct irq_router *irq,
+		    struct kvm_vm *kvm, struct irq_router *irq,
 		    const struct guest_mem *mem, struct iothread **iots,
 		    unsigned nr_iots);
 /* Stop serving (I/O threads must be stopped) and free. */

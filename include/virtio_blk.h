@@ -26,7 +26,7 @@ struct virtio_blk_opts {
 struct blk_queue;
 
 struct virtio_blk {
-	struct virtio_pci vp;	/* first: the transport casts back */
+	struct virtio_pci vp;
 	char name[32];
 	char serial[VIRTIO_BLK_ID_BYTES + 1];
 	int fd;			/* O_DIRECT when direct */

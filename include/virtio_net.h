@@ -43,7 +43,7 @@ struct virtio_net_opts {
 struct net_queue;
 
 struct virtio_net {
-	struct virtio_pci vp;	/* first: the transport casts back */
+	struct virtio_pci vp;
 	char name[32];
 	char ifname[16];	/* the tap's name as the kernel gave it */
 	u8 mac[6];

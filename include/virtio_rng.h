@@ -13,9 +13,10 @@
 #define VIRTIO_RNG_MAX_REQ	(64 * 1024)	/* bytes filled per request */
 
 struct virtio_rng {
-	struct virtio_pci vp;	/* first: the transport casts back */
+	struct virtio_pci vp;
 	struct virtq_elem elem;
 	u64 bytes;		/* stats, I/O thread only */
+	struct dev_ratelimit rl;	/* getrandom failures (I/O thread) */
 };
 
 /* Build the device (not yet on a bus); its queue goes to iot. */

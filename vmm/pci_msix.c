@@ -61,7 +61,6 @@ bool pci_msix_notify(struct pci_msix *x, unsigned v)
  */
 static void vec_update(struct pci_msix *x, unsigned v)
 {
-	static struct dev_ratelimit rl;
 	u64 addr;
 	u32 data;
 	int r;
@@ -72,7 +71,7 @@ static void vec_update(struct pci_msix *x, unsigned v)
 	       (u64)atomic_load(&x->entry[v * 4 + ENT_ADDR_HI]) << 32;
 	data = atomic_load(&x->entry[v * 4 + ENT_DATA]);
 	r = irq_route_msi(x->router, x->gsi[v], addr, data);
-	if (r && dev_ratelimit_ok(&rl, LOG_WARN))
+	if (r && dev_ratelimit_ok(&x->rl, LOG_WARN))
 		pr_warn("pci %s: MSI-X vector %u: message 0x%llx/0x%x not routable: %s",
 			x->dev->name, v, (unsigned long long)addr, data,
 			strerror(-r));

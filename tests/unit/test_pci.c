@@ -56,7 +56,7 @@ static const struct bus_ops bar_ops = { bar_rd, bar_wr };
 
 static void moved(struct pci_dev *d, int bar, u64 addr)
 {
-	struct fixture *f = d->opaque;
+	struct fixture *f = container_of(d, struct fixture, dev);
 
 	f->moved[bar] = addr;
 	f->nr_moved++;
@@ -80,7 +80,6 @@ static int setup(void **state)
 	assert_int_equal(pci_host_init(&f->h, MEM_END), 0);
 	pci_dev_init(&f->dev, "test", 0x1af4, 0x1042, 0x018000, 1);
 	f->dev.ops = &dev_ops;
-	f->dev.opaque = f;
 	assert_int_equal(pci_dev_add_bar(&f->dev, 0, 64 * KiB, 0, &bar_ops, f), 0);
 	assert_int_equal(pci_dev_add_bar(&f->dev, 4, 16 * KiB,
 					 PCI_BAR_MEM64 | PCI_BAR_PREFETCH,

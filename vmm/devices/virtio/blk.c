@@ -98,10 +98,10 @@ struct blk_queue {
 	u32 gen;
 	bool stuck;		/* a reset could not drain: stay failed */
 	u64 submit_errors, reset_cancels;	/* stats */
+	struct dev_ratelimit rl;	/* I/O errors (the queue's I/O thread) */
 	struct virtq_elem elem;
 };
 
-static struct dev_ratelimit rl;
 /* Source of write zeroes where fallocate(2) is not supported; never written. */
 static u8 zero_buf[1 << 20];
 
@@ -115,7 +115,7 @@ static void put_le(u8 *p, u64 v, unsigned n)
 
 static void cfg_read(struct virtio_pci *vp, u32 off, u8 *data, u32 len)
 {
-	struct virtio_blk *b = (struct virtio_blk *)vp;
+	struct virtio_blk *b = container_of(vp, struct virtio_blk, vp);
 	u8 c[BLK_CFG_SIZE] = { 0 };
 
 	put_le(c + 0, b->size / SECTOR, 8);		/* capacity */
@@ -169,7 +169,7 @@ static void blk_submit(struct blk_queue *bq)
 	if ((r == -EBUSY || r == -EAGAIN) &&
 	    write(bq->vq->notify_fd, &one, sizeof(one)) == sizeof(one))
 		return;
-	if (dev_ratelimit_ok(&rl, LOG_WARN))
+	if (dev_ratelimit_ok(&bq->rl, LOG_WARN))
 		pr_warn("%s: io_uring submit: %s", bq->blk->name, strerror(-r));
 }
 
@@ -425,7 +425,7 @@ static void complete(struct blk_queue *bq, struct blk_req *r, int res)
 	}
 	if (res < 0 && r->type == BLK_T_DISCARD)
 		res = 0;		/* discard is a hint */
-	if (res < 0 && dev_ratelimit_ok(&rl, LOG_WARN))
+	if (res < 0 && dev_ratelimit_ok(&bq->rl, LOG_WARN))
 		pr_warn("%s: I/O error at byte %llu: %s", bq->blk->name,
 			(unsigned long long)r->off, strerror(-res));
 	if (res == 0 && r->type == BLK_T_IN && r->len)
@@ -451,8 +451,7 @@ static void reap(struct blk_queue *bq)
 
 static void cq_handler(struct iothread_handler *h, u32 events)
 {
-	struct blk_queue *bq = (struct blk_queue *)
-		((u8 *)h - offsetof(struct blk_queue, cq_h));
+	struct blk_queue *bq = container_of(h, struct blk_queue, cq_h);
 	u64 n;
 
 	if (read(bq->cq_fd, &n, sizeof(n)) < 0)
@@ -619,8 +618,8 @@ int virtio_blk_create(struct virtio_blk *b, unsigned idx,
 		goto out_close;
 	b->nr_queues = nq;
 	r = virtio_pci_init(&b->vp, b->name, VIRTIO_ID_BLOCK, 0x018000, f, nq,
-			    VIRTIO_BLK_QUEUE_SIZE, BLK_CFG_SIZE, &blk_ops, b,
-			    kvm, irq, mem, iots, nr_iots);
+			    VIRTIO_BLK_QUEUE_SIZE, BLK_CFG_SIZE, &blk_ops, kvm,
+			    irq, mem, iots, nr_iots);
 	if (r)
 		goto out_close;
 	b->bq = calloc(nq, sizeof(*b->bq));

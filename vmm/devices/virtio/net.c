@@ -82,13 +82,13 @@ struct net_queue {
 	int nr_nb;
 	struct virtq_elem rx_elem, tx_elem;
 	u64 rx_packets, tx_packets, rx_dropped, tx_dropped;	/* stats */
+	struct dev_ratelimit rx_rl;	/* TUNSETOFFLOAD (whoever serves rxq) */
+	struct dev_ratelimit tx_rl;	/* tap writes (txq->lock) */
 };
-
-static struct dev_ratelimit rl;
 
 static void cfg_read(struct virtio_pci *vp, u32 off, u8 *data, u32 len)
 {
-	struct virtio_net *n = (struct virtio_net *)vp;
+	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
 	u8 c[NET_CFG_SIZE] = { 0 };
 
 	memcpy(c, n->mac, 6);
@@ -128,7 +128,7 @@ static unsigned rx_offloads(const struct virtio_pci *vp)
 static void set_offload(struct net_queue *nq, unsigned f)
 {
 	if (nq->net->is_tap && ioctl(nq->fd, TUNSETOFFLOAD, f) < 0 &&
-	    dev_ratelimit_ok(&rl, LOG_WARN))
+	    dev_ratelimit_ok(&nq->rx_rl, LOG_WARN))
 		pr_warn("%s: TUNSETOFFLOAD %#x: %s", nq->net->name, f,
 			strerror(errno));
 }
@@ -265,7 +265,7 @@ static void tx_run(struct net_queue *nq)
 			if (writev(nq->fd, e->iov, (int)e->nr_out) < 0) {
 				nq->tx_dropped++;
 				if (errno != EIO && errno != EAGAIN &&
-				    dev_ratelimit_ok(&rl, LOG_WARN))
+				    dev_ratelimit_ok(&nq->tx_rl, LOG_WARN))
 					pr_warn("%s: tap %s: write: %s",
 						nq->net->name, nq->net->ifname,
 						strerror(errno));
@@ -369,7 +369,7 @@ static void ctrl_run(struct virtio_net *n, struct virtio_queue *q)
 /* Guest kick: on the queue's I/O thread, q->lock held. */
 static void queue_notify(struct virtio_queue *q)
 {
-	struct virtio_net *n = q->vp->opaque;
+	struct virtio_net *n = container_of(q->vp, struct virtio_net, vp);
 
 	if (q->idx == 2 * n->nr_pairs)
 		ctrl_run(n, q);
@@ -382,7 +382,7 @@ static void queue_notify(struct virtio_queue *q)
 /* Reset: nothing is in flight; forget the packet being received. */
 static void queue_reset(struct virtio_queue *q)
 {
-	struct virtio_net *n = q->vp->opaque;
+	struct virtio_net *n = container_of(q->vp, struct virtio_net, vp);
 	struct net_queue *nq;
 
 	if (q->idx == 2 * n->nr_pairs) {
@@ -401,8 +401,7 @@ static void queue_reset(struct virtio_queue *q)
 /* The tap has packets: on the receive queue's I/O thread. */
 static void tap_handler(struct iothread_handler *h, u32 events)
 {
-	struct net_queue *nq = (struct net_queue *)
-		((u8 *)h - offsetof(struct net_queue, tap_h));
+	struct net_queue *nq = container_of(h, struct net_queue, tap_h);
 
 	pthread_mutex_lock(&nq->rxq->lock);
 	if (nq->rxq->live)
@@ -456,7 +455,7 @@ static int vhost_ring(struct virtio_net *n, unsigned p, unsigned r)
  */
 static int vhost_start(struct virtio_pci *vp)
 {
-	struct virtio_net *n = vp->opaque;
+	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
 	struct virtio_queue *ctrl = &vp->q[2 * n->nr_pairs];
 	unsigned p;
 	int r = 0;
@@ -492,7 +491,7 @@ static int vhost_start(struct virtio_pci *vp)
 /* Reset: take the rings back from vhost-net. */
 static void vhost_stop(struct virtio_pci *vp)
 {
-	struct virtio_net *n = vp->opaque;
+	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
 	unsigned p, r, base;
 
 	for (p = 0; p < n->nr_pairs; p++) {
@@ -747,7 +746,7 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 	r = virtio_pci_init(&n->vp, n->name, VIRTIO_ID_NET, 0x020000, f,
 			    (u16)(2 * np + 1), VIRTIO_NET_QUEUE_SIZE,
 			    NET_CFG_SIZE, n->vhost_fd ? &net_vhost_ops : &net_ops,
-			    n, kvm, irq, mem, iots, nr_iots);
+			    kvm, irq, mem, iots, nr_iots);
 	if (r)
 		goto out_free;
 	if (n->vhost_fd)	/* ring features only as far as vhost serves them */

@@ -35,8 +35,6 @@ static const u8 field_width[VIRTIO_COMMON_LEN] = {
 	[C_QNDATA] = 2, [C_QRESET] = 2,
 };
 
-static struct dev_ratelimit rl;
-
 static struct virtio_queue *selected(struct virtio_pci *vp)
 {
 	return vp->qselect < vp->nr_queues ? &vp->q[vp->qselect] : NULL;
@@ -101,8 +99,7 @@ static void intx_raise(struct virtio_pci *vp)
 /* The guest EOI'd INTA#: raise it again if the ISR still says so. */
 static void resample_handler(struct iothread_handler *h, u32 events)
 {
-	struct virtio_pci *vp = (struct virtio_pci *)
-		((u8 *)h - offsetof(struct virtio_pci, resample_h));
+	struct virtio_pci *vp = container_of(h, struct virtio_pci, resample_h);
 	u64 n;
 
 	if (read(vp->resample_fd, &n, sizeof(n)) < 0)
@@ -183,7 +180,7 @@ static void status_refuse(struct virtio_pci *vp, u8 old, u8 val, const char *why
 {
 	vp->status_refused++;
 	atomic_fetch_or(&vp->status, VIRTIO_STATUS_NEEDS_RESET);
-	if (dev_ratelimit_ok(&rl, LOG_WARN))
+	if (dev_ratelimit_ok(&vp->rl, LOG_WARN))
 		pr_warn("%s: status %#x -> %#x refused (%s): device needs reset",
 			vp->name, old, val, why);
 	raise_config_irq(vp);
@@ -406,7 +403,7 @@ static const struct bus_ops bar_ops = { bar_read, bar_write };
 /* BAR 4 moved or (un)decoded: move the notify ioeventfds with it. */
 static void bar_moved(struct pci_dev *d, int bar, u64 addr)
 {
-	struct virtio_pci *vp = (struct virtio_pci *)d;
+	struct virtio_pci *vp = container_of(d, struct virtio_pci, pci);
 	unsigned i;
 
 	/* The slot, hence the INTx GSI, is known once the guest enables us. */
@@ -455,8 +452,7 @@ void virtio_queue_kick(struct virtio_queue *q)
 
 static void notify_handler(struct iothread_handler *h, u32 events)
 {
-	struct virtio_queue *q = (struct virtio_queue *)
-		((u8 *)h - offsetof(struct virtio_queue, notify_h));
+	struct virtio_queue *q = container_of(h, struct virtio_queue, notify_h);
 	u64 n;
 
 	if (read(q->notify_fd, &n, sizeof(n)) < 0)
@@ -500,7 +496,7 @@ void virtio_queue_fail(struct virtio_queue *q, const char *why)
 	/* ISR first: a driver that sees NEEDS_RESET also sees why. */
 	atomic_fetch_or(&vp->isr, VIRTIO_ISR_CONFIG);
 	atomic_fetch_or(&vp->status, VIRTIO_STATUS_NEEDS_RESET);
-	if (dev_ratelimit_ok(&rl, LOG_WARN))
+	if (dev_ratelimit_ok(&q->rl, LOG_WARN))
 		pr_warn("%s: queue %u: %s: device needs reset", vp->name,
 			q->idx, why);
 	raise_config_irq(vp);
@@ -576,7 +572,7 @@ static int intx_init(struct virtio_pci *vp, struct iothread *iot)
 int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
 		    u32 class_code, u64 features, u16 nr_queues, u16 queue_max,
 		    u32 cfg_size, const struct virtio_dev_ops *ops,
-		    void *opaque, struct kvm_vm *kvm, struct irq_router *irq,
+		    struct kvm_vm *kvm, struct irq_router *irq,
 		    const struct guest_mem *mem, struct iothread **iots,
 		    unsigned nr_iots)
 {
@@ -586,7 +582,6 @@ int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
 	if (!nr_queues || nr_queues > VIRTIO_MAX_QUEUES ||
 	    cfg_size > VIRTIO_NOTIFY_OFF - VIRTIO_DEVICE_OFF)
 		return -EINVAL;
-	/* pci_dev must stay first: bar_moved casts back from it. */
 	pci_dev_init(d, name, VIRTIO_PCI_VENDOR,
 		     VIRTIO_PCI_DEVICE_BASE + device_id, class_code, 1);
 	pci_set16(d, PCI_SUBSYS_VENDOR, VIRTIO_PCI_VENDOR);
@@ -594,7 +589,6 @@ int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
 	d->ops = &pci_ops;
 	vp->name = name;
 	vp->ops = ops;
-	vp->opaque = opaque;
 	vp->kvm = kvm;
 	vp->mem = mem;
 	pthread_mutex_init(&vp->lock, NULL);

@@ -16,8 +16,6 @@
 #include "devices.h"
 #include "virtio_rng.h"
 
-static struct dev_ratelimit rl;
-
 /* Fill the writable part of e; returns the bytes written. */
 static u32 fill(struct virtio_rng *r, const struct virtq_elem *e)
 {
@@ -34,7 +32,7 @@ static u32 fill(struct virtio_rng *r, const struct virtq_elem *e)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				if (dev_ratelimit_ok(&rl, LOG_WARN))
+				if (dev_ratelimit_ok(&r->rl, LOG_WARN))
 					pr_warn("virtio-rng: getrandom: %s",
 						strerror(errno));
 				return (u32)(done + got);
@@ -50,7 +48,7 @@ static u32 fill(struct virtio_rng *r, const struct virtq_elem *e)
 /* Guest kick: on the queue's I/O thread, q->lock held. */
 static void queue_notify(struct virtio_queue *q)
 {
-	struct virtio_rng *r = q->priv;
+	struct virtio_rng *r = container_of(q->vp, struct virtio_rng, vp);
 	int ret;
 
 	virtq_disable_notify(&q->vq);
@@ -80,17 +78,11 @@ int virtio_rng_create(struct virtio_rng *r, struct kvm_vm *kvm,
 		      struct irq_router *irq, const struct guest_mem *mem,
 		      struct iothread *iot)
 {
-	int ret;
-
 	memset(r, 0, sizeof(*r));
 	/* PCI class 0x00ff00: unclassified "other" device. */
-	ret = virtio_pci_init(&r->vp, "virtio-rng", VIRTIO_ID_RNG, 0x00ff00, 0,
-			      1, VIRTIO_RNG_QUEUE_SIZE, 0, &rng_ops, r, kvm,
-			      irq, mem, iot ? &iot : NULL, iot ? 1 : 0);
-	if (ret)
-		return ret;
-	r->vp.q[0].priv = r;
-	return 0;
+	return virtio_pci_init(&r->vp, "virtio-rng", VIRTIO_ID_RNG, 0x00ff00,
+			       0, 1, VIRTIO_RNG_QUEUE_SIZE, 0, &rng_ops, kvm,
+			       irq, mem, iot ? &iot : NULL, iot ? 1 : 0);
 }
 
 void virtio_rng_destroy(struct virtio_rng *r)

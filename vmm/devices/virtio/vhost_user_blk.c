@@ -51,7 +51,7 @@
 
 static void cfg_read(struct virtio_pci *vp, u32 off, u8 *data, u32 len)
 {
-	struct vhost_user_blk *b = (struct vhost_user_blk *)vp;
+	struct vhost_user_blk *b = container_of(vp, struct vhost_user_blk, vp);
 
 	memcpy(data, b->cfg + off, len);	/* the transport checked the range */
 }
@@ -250,7 +250,7 @@ static void *worker_fn(void *arg)
  */
 static int start(struct virtio_pci *vp)
 {
-	struct vhost_user_blk *b = (struct vhost_user_blk *)vp;
+	struct vhost_user_blk *b = container_of(vp, struct vhost_user_blk, vp);
 	const struct guest_mem *mem = vp->mem;
 	unsigned i;
 	int r = 0;
@@ -315,7 +315,7 @@ static int start(struct virtio_pci *vp)
  */
 static void stop(struct virtio_pci *vp)
 {
-	struct vhost_user_blk *b = (struct vhost_user_blk *)vp;
+	struct vhost_user_blk *b = container_of(vp, struct vhost_user_blk, vp);
 
 	pthread_mutex_lock(&b->wlock);
 	b->want_run = false;
@@ -464,7 +464,7 @@ int vhost_user_blk_create(struct vhost_user_blk *b, unsigned idx,
 	/* No I/O threads: the kicks are the back end's, not ours to read. */
 	r = virtio_pci_init(&b->vp, b->name, VIRTIO_ID_BLOCK, 0x018000, 0,
 			    (u16)b->nr_queues, VIRTIO_BLK_QUEUE_SIZE,
-			    VHOST_USER_BLK_CFG_SIZE, &ops, b, kvm, irq, mem,
+			    VHOST_USER_BLK_CFG_SIZE, &ops, kvm, irq, mem,
 			    NULL, 0);
 	if (r)
 		goto out_close;

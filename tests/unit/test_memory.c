@@ -160,6 +160,9 @@ static void test_gpa_to_hva(void **state)
 	high = m.regions[1].hva;
 	assert_non_null(low);
 	assert_non_null(high);
+	/* 2 MiB aligned, so KVM can map it with 2 MiB entries (issue 12). */
+	assert_int_equal((uintptr_t)low & (2 * MiB - 1), 0);
+	assert_int_equal((uintptr_t)high & (2 * MiB - 1), 0);
 
 	assert_ptr_equal(gpa_to_hva(&m, 0, 1), low);
 	assert_ptr_equal(gpa_to_hva(&m, 0x1234, 16), low + 0x1234);
@@ -222,6 +225,7 @@ static void test_shared_regions(void **state)
 		struct guest_region *r = &m.regions[i];
 
 		assert_true(r->flags & GUEST_REGION_SHARED);
+		assert_int_equal((uintptr_t)r->hva & (2 * MiB - 1), 0);
 		assert_true(r->fd >= 0);
 		assert_int_equal(fstat(r->fd, &st), 0);
 		assert_int_equal(st.st_size, r->size);

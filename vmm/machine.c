@@ -50,9 +50,9 @@ static void set_irq_level(void *opaque, u32 gsi, int level)
 /* --- init steps --- */
 
 /*
- * The host side of the config, before anything is built: the host can
- * hold guest RAM at all, the host nodes named exist and have room,
- * every pin is inside the CPUs we may use.
+ * The host side of the config, before anything is built: the host nodes
+ * named exist and have room, the host can hold guest RAM at all, every
+ * pin is inside the CPUs we may use.
  * Then the main thread takes its "vmm.pin" (threads it starts inherit it;
  * vCPU threads set their own).
  */
@@ -62,16 +62,16 @@ static int host_init(struct machine *m)
 	struct numa_host h;
 	int r;
 
-	r = guest_mem_check_host(c->mem_size, c->mem_overcommit);
-	if (r)
-		return r;
 	r = numa_host_read(&h);
 	if (r) {
 		pr_err("cannot read the host NUMA topology: %s", strerror(-r));
 		return r;
 	}
+	/* A node's binding first: its error names the node and its size. */
 	r = numa_check_host(c, &h);
 	numa_host_free(&h);
+	if (!r)
+		r = guest_mem_check_host(c->mem_size, c->mem_overcommit);
 	if (!r)
 		r = smp_pin_check_config(c);
 	if (!r && c->vmm_pinned)

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
+#include <malloc.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -352,9 +353,38 @@ static void test_receive_mergeable(void **state)
 	assert_false(rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+/*
+ * A set-up that fails at its first tap closes no descriptor it never
+ * opened (issue 13: tap_fd[] was left uninitialised and closed). glibc's
+ * M_PERTURB makes fresh allocations read as 0, so the old code closed
+ * fd 0; with the fix every slot is -1 until it holds a descriptor.
+ */
+static void test_failed_create_closes_nothing_else(void **state)
+{
+	struct virtio_net_opts o = { .queues = 4, .mac = mac, .tap = "no/tap" };
+	struct virtio_net n;
+	struct guest_mem mem;
+	int p[2], saved = dup(0), r;
+
+	assert_true(saved >= 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(dup2(p[0], 0), 0);
+	assert_int_equal(guest_mem_layout(&mem, 16 * MiB), 0);
+	mallopt(M_PERTURB, 0xff);
+	r = virtio_net_create(&n, 0, &o, NULL, NULL, &mem, NULL, 0);
+	mallopt(M_PERTURB, 0);
+	assert_true(r < 0);
+	assert_true(fcntl(0, F_GETFD) >= 0);	/* fd 0 still open */
+	assert_int_equal(dup2(saved, 0), 0);
+	close(saved);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_failed_create_closes_nothing_else),
 		cmocka_unit_test_setup_teardown(test_mac_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_mergeable, setup,

@@ -2,7 +2,8 @@
 #
 #   make demo       the main job: a 4-vCPU two-node PostgreSQL guest running pgbench
 #   make            build build/smpvisor, the test guest and the test programs
-#   make test       unit tests + core system tests (nested test host if needed)
+#   make test       layer check, unit tests + core system tests (nested test host if needed)
+#   make check-layers  grep proves the folder DAG lib <- kernel <- irq <- smp <- vmm
 #   make test-all   everything, slow system tests included
 #   make bench      benchmarks (bench/README.md)
 #   make deps       install missing Debian packages (called by the others)
@@ -37,7 +38,7 @@ E := @true
 endif
 
 # The core is a static library so tests and benchmarks link the real code.
-CORE_SRCS := $(sort $(wildcard kernel/*.c smp/*.c irq/*.c vmm/*.c vmm/devices/*/*.c))
+CORE_SRCS := $(sort $(wildcard lib/*.c kernel/*.c irq/*.c smp/*.c vmm/*.c vmm/devices/*/*.c))
 CORE_SRCS := $(filter-out vmm/main.c,$(CORE_SRCS))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libsmpvisor.a
@@ -127,6 +128,11 @@ $(AGENT): $(AGENT_SRCS) tests/guest/agent/agent.h | deps-check
 deps:
 	$(Q)scripts/deps.sh
 
+# The folders form a DAG (README, Layout): a grep over the #include lines,
+# naming each file:line that breaks it.
+check-layers:
+	$(Q)scripts/check-layers.sh
+
 # Cheap check so plain `make` installs what is missing on a fresh machine.
 deps-check:
 	$(Q)scripts/deps.sh
@@ -137,11 +143,11 @@ unit: deps-check $(UNIT_BINS)
 systest: all
 	$(Q)$(PYTHON) -m pytest -q -ra --durations=25 -m "not slow" tests/system
 
-test: all
+test: all check-layers
 	$(Q)$(PYTHON) scripts/run-unit.py $(UNIT_BINS)
 	$(Q)$(PYTHON) -m pytest -q -ra --durations=25 -m "not slow" tests/system
 
-test-all: all
+test-all: all check-layers
 	$(Q)$(PYTHON) scripts/run-unit.py $(UNIT_BINS)
 	$(Q)$(PYTHON) -m pytest -q -ra --durations=25 tests/system
 
@@ -174,7 +180,7 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/tsan $(BUILD)/smpvisor $(BUILD)/libsmpvisor.a \
 	       $(BUILD)/tests $(BUILD)/bench $(BUILD)/guest/agent
 
-.PHONY: fuzz demo all deps deps-check unit systest test test-all test-asan test-tsan test-valgrind bench clean
+.PHONY: fuzz demo all deps deps-check check-layers unit systest test test-all test-asan test-tsan test-valgrind bench clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

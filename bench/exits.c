@@ -39,11 +39,11 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "bus.h"
-#include "kvm.h"
-#include "layout.h"
-#include "vcpu.h"
 #include "../tests/kvm/payload.h"
+#include "kernel/kvm.h"
+#include "lib/bus.h"
+#include "lib/layout.h"
+#include "smp/vcpu.h"
 
 #define EXIT_SKIP	77
 #define EXIT_USAGE	2

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kvm.h"
+#include "kernel/kvm.h"
 
 #define EXIT_SKIP	77
 #define EXIT_USAGE	2

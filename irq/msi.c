@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "irq.h"
+#include "irq/irq.h"
 
 bool irq_msi_decode(u64 addr, u32 data, bool ext_dest, struct irq_msi *m)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "irq.h"
-#include "layout.h"
+#include "irq/irq.h"
+#include "lib/layout.h"
 
 static struct kvm_irq_routing_entry *table_add(struct irq_router *r)
 {

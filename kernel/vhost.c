@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vhost_kernel.h"
+#include "kernel/vhost_kernel.h"
 
 static int io(int fd, unsigned long req, void *arg)
 {
@@ -50,26 +50,21 @@ int vhost_set_features(int fd, u64 features)
 	return io(fd, VHOST_SET_FEATURES, &features);
 }
 
-int vhost_set_mem_table(int fd, const struct guest_mem *m)
+int vhost_set_mem_table(int fd, const struct vhost_mem_region *m, unsigned nr)
 {
 	struct vhost_memory *t;
-	unsigned i, n = 0;
+	unsigned i;
 	int r;
 
-	t = calloc(1, sizeof(*t) + m->nr * sizeof(t->regions[0]));
+	t = calloc(1, sizeof(*t) + nr * sizeof(t->regions[0]));
 	if (!t)
 		return -ENOMEM;
-	for (i = 0; i < m->nr; i++) {
-		const struct guest_region *g = &m->regions[i];
-
-		if (!g->hva)
-			continue;
-		t->regions[n].guest_phys_addr = g->gpa;
-		t->regions[n].memory_size = g->size;
-		t->regions[n].userspace_addr = (u64)(uintptr_t)g->hva;
-		n++;
+	for (i = 0; i < nr; i++) {
+		t->regions[i].guest_phys_addr = m[i].gpa;
+		t->regions[i].memory_size = m[i].size;
+		t->regions[i].userspace_addr = (u64)(uintptr_t)m[i].hva;
 	}
-	t->nregions = n;
+	t->nregions = nr;
 	r = io(fd, VHOST_SET_MEM_TABLE, t);
 	free(t);
 	return r;

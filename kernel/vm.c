@@ -13,7 +13,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "kvm.h"
+#include "kernel/kvm.h"
 
 /* The only KVM API version there has ever been in mainline. */
 #define KVM_API_VERSION_EXPECTED 12

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Thread affinity from the config. The set of CPUs the process may use is
+ * Thread affinity of our threads. The set of CPUs the process may use is
  * read once, at the first call, before any of our threads narrowed its
  * own mask; every pin is checked against it so a pin outside (a CPU that
  * is offline, not in our cpuset, or absent) fails with one clear line.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pin.h"
+#include "smp/pin.h"
 
 static struct cpulist allowed;
 static int allowed_err;
@@ -21,11 +21,11 @@ static pthread_once_t allowed_once = PTHREAD_ONCE_INIT;
 static void read_allowed(void)
 {
 	cpu_set_t *set;
-	size_t sz = CPU_ALLOC_SIZE(CONFIG_HOST_CPUS);
+	size_t sz = CPU_ALLOC_SIZE(SMP_HOST_CPUS);
 	unsigned i;
 
-	set = CPU_ALLOC(CONFIG_HOST_CPUS);
-	if (!set || cpulist_init(&allowed, CONFIG_HOST_CPUS)) {
+	set = CPU_ALLOC(SMP_HOST_CPUS);
+	if (!set || cpulist_init(&allowed, SMP_HOST_CPUS)) {
 		allowed_err = -ENOMEM;
 		goto out;
 	}
@@ -35,7 +35,7 @@ static void read_allowed(void)
 		       strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < CONFIG_HOST_CPUS; i++)
+	for (i = 0; i < SMP_HOST_CPUS; i++)
 		if (CPU_ISSET_S(i, sz, set))
 			cpulist_set(&allowed, i);
 out:
@@ -49,7 +49,7 @@ int smp_pin_allowed(struct cpulist *cl)
 	pthread_once(&allowed_once, read_allowed);
 	if (allowed_err)
 		return allowed_err;
-	r = cpulist_init(cl, CONFIG_HOST_CPUS);
+	r = cpulist_init(cl, SMP_HOST_CPUS);
 	if (r)
 		return r;
 	cpulist_for_each(cpu, &allowed)
@@ -83,7 +83,7 @@ int smp_pin_check(const struct cpulist *cpus, const char *what)
 
 int smp_pin_self(const struct cpulist *cpus, const char *what)
 {
-	size_t sz = CPU_ALLOC_SIZE(CONFIG_HOST_CPUS);
+	size_t sz = CPU_ALLOC_SIZE(SMP_HOST_CPUS);
 	cpu_set_t *set;
 	int cpu, r;
 
@@ -95,12 +95,12 @@ int smp_pin_self(const struct cpulist *cpus, const char *what)
 	r = smp_pin_check(cpus, what);
 	if (r)
 		return r;
-	set = CPU_ALLOC(CONFIG_HOST_CPUS);
+	set = CPU_ALLOC(SMP_HOST_CPUS);
 	if (!set)
 		return -ENOMEM;
 	CPU_ZERO_S(sz, set);
 	cpulist_for_each(cpu, cpus)
-		if ((unsigned)cpu < CONFIG_HOST_CPUS)
+		if ((unsigned)cpu < SMP_HOST_CPUS)
 			CPU_SET_S(cpu, sz, set);
 	r = pthread_setaffinity_np(pthread_self(), sz, set);
 	CPU_FREE(set);
@@ -108,29 +108,5 @@ int smp_pin_self(const struct cpulist *cpus, const char *what)
 		pr_err("%s: cannot set CPU affinity: %s", what, strerror(r));
 		return -r;
 	}
-	return 0;
-}
-
-int smp_pin_check_config(const struct config *c)
-{
-	char what[32];
-	unsigned i;
-
-	for (i = 0; c->vcpu_pin && i < c->nr_vcpu_pin; i++) {
-		if (!c->vcpu_pin[i].bits)
-			continue;
-		snprintf(what, sizeof(what), "cpus.pin: vCPU %u", i);
-		if (smp_pin_check(&c->vcpu_pin[i], what))
-			return -EINVAL;
-	}
-	for (i = 0; i < c->nr_iothreads; i++) {
-		if (!c->iothreads[i].pinned)
-			continue;
-		snprintf(what, sizeof(what), "iothreads[%u].pin", i);
-		if (smp_pin_check(&c->iothreads[i].pin, what))
-			return -EINVAL;
-	}
-	if (c->vmm_pinned && smp_pin_check(&c->vmm_pin, "vmm.pin"))
-		return -EINVAL;
 	return 0;
 }

@@ -11,7 +11,7 @@
  */
 #include <asm/kvm_para.h>
 
-#include "pv.h"
+#include "smp/pv.h"
 
 static bool msr_bit0(struct kvm_vcpu *kv, u32 msr, bool *set)
 {

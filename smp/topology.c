@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 
-#include "topology.h"
+#include "smp/topology.h"
 
 /* Bits needed to number n things: ceil(log2(n)), 0 for n <= 1. */
 static unsigned int order(unsigned int n)

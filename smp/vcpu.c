@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pin.h"
-#include "vcpu.h"
+#include "smp/pin.h"
+#include "smp/vcpu.h"
 
 static void kick_handler(int sig)
 {

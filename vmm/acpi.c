@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acpi.h"
-#include "aml.h"
-#include "layout.h"
+#include "lib/layout.h"
+#include "vmm/acpi.h"
+#include "vmm/aml.h"
 
 #define OEM_ID			"SMPVSR"	/* 6 chars */
 #define OEM_TABLE_ID		"SMPVISOR"	/* 8 chars */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aml.h"
+#include "vmm/aml.h"
 
 /* Opcodes and prefixes. */
 #define AML_ZERO_OP		0x00

@@ -19,8 +19,8 @@
 #include <asm/e820.h>
 #include <linux/kvm.h>
 
-#include "boot.h"
-#include "layout.h"
+#include "lib/layout.h"
+#include "vmm/boot.h"
 
 /* Offsets in the bzImage file (boot sector and setup header). */
 #define HDR_OFF			0x1f1	/* struct setup_header */

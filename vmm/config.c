@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "files.h"
-#include "layout.h"
-#include "numa_place.h"
-#include "parse.h"
+#include "lib/files.h"
+#include "lib/layout.h"
+#include "lib/parse.h"
+#include "vmm/config.h"
+#include "vmm/numa_place.h"
 
 #define PAGE_SIZE	(4 * KiB)
 #define HUGE_PAGE_SIZE	(2 * MiB)
@@ -548,14 +548,14 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } pv_names[] = {
-	{ "kvmclock",		CONFIG_PV_KVMCLOCK },
-	{ "pv_eoi",		CONFIG_PV_EOI },
-	{ "pv_tlb_flush",	CONFIG_PV_TLB_FLUSH },
-	{ "pv_sched_yield",	CONFIG_PV_SCHED_YIELD },
-	{ "pv_spinlocks",	CONFIG_PV_SPINLOCKS },
-	{ "steal_time",		CONFIG_PV_STEAL_TIME },
-	{ "pv_send_ipi",	CONFIG_PV_SEND_IPI },
-	{ "poll_control",	CONFIG_PV_POLL_CONTROL },
+	{ "kvmclock",		PV_KVMCLOCK },
+	{ "pv_eoi",		PV_EOI },
+	{ "pv_tlb_flush",	PV_TLB_FLUSH },
+	{ "pv_sched_yield",	PV_SCHED_YIELD },
+	{ "pv_spinlocks",	PV_SPINLOCKS },
+	{ "steal_time",		PV_STEAL_TIME },
+	{ "pv_send_ipi",	PV_SEND_IPI },
+	{ "poll_control",	PV_POLL_CONTROL },
 };
 
 /* "pv": {"kvmclock": false, ...}: each paravirtual feature on or off. */
@@ -1240,7 +1240,7 @@ void config_init(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->nr_cpus = 1;
 	c->mem_size = CONFIG_DEFAULT_MEM;
-	c->pv = CONFIG_PV_ALL;
+	c->pv = PV_ALL;
 	c->rng = true;
 	c->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 	c->halt_poll_ns = CONFIG_HALT_POLL_AUTO;

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "parse.h"
+#include "lib/parse.h"
+#include "vmm/config.h"
 
 #define DISK_MAX_QUEUES		1023	/* virtio notify area / MSI-X */
 #define DISK_SERIAL_MAX		20	/* VIRTIO_BLK_ID_BYTES */

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "parse.h"
+#include "lib/parse.h"
+#include "vmm/config.h"
 
 #define NET_IFNAME_MAX		15	/* IFNAMSIZ - 1 */
 

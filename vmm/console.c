@@ -32,7 +32,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "console.h"
+#include "vmm/console.h"
 
 /* The terminal we changed: one per process, like stdin. */
 static struct termios saved_tio;

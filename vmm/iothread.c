@@ -11,8 +11,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "iothread.h"
-#include "pin.h"
+#include "smp/pin.h"
+#include "vmm/iothread.h"
 
 #define IOTHREAD_BATCH	64
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -16,13 +17,13 @@
 
 #include <asm/kvm_para.h>
 
-#include "acpi.h"
-#include "cpuid.h"
-#include "layout.h"
-#include "machine.h"
-#include "pv.h"
-#include "numa_place.h"
-#include "pin.h"
+#include "lib/layout.h"
+#include "smp/cpuid.h"
+#include "smp/pin.h"
+#include "smp/pv.h"
+#include "vmm/acpi.h"
+#include "vmm/machine.h"
+#include "vmm/numa_place.h"
 
 /* --- the control interface devices and vCPUs use to stop the machine --- */
 
@@ -50,6 +51,34 @@ static void set_irq_level(void *opaque, u32 gsi, int level)
 /* --- init steps --- */
 
 /*
+ * Check every pin of a validated config (vCPUs, I/O threads, VMM) against
+ * the CPUs this process may use before anything is built. 0 or -EINVAL.
+ */
+static int check_pins(const struct config *c)
+{
+	char what[32];
+	unsigned i;
+
+	for (i = 0; c->vcpu_pin && i < c->nr_vcpu_pin; i++) {
+		if (!c->vcpu_pin[i].bits)
+			continue;
+		snprintf(what, sizeof(what), "cpus.pin: vCPU %u", i);
+		if (smp_pin_check(&c->vcpu_pin[i], what))
+			return -EINVAL;
+	}
+	for (i = 0; i < c->nr_iothreads; i++) {
+		if (!c->iothreads[i].pinned)
+			continue;
+		snprintf(what, sizeof(what), "iothreads[%u].pin", i);
+		if (smp_pin_check(&c->iothreads[i].pin, what))
+			return -EINVAL;
+	}
+	if (c->vmm_pinned && smp_pin_check(&c->vmm_pin, "vmm.pin"))
+		return -EINVAL;
+	return 0;
+}
+
+/*
  * The host side of the config, before anything is built: the host nodes
  * named exist and have room, the host can hold guest RAM at all, every
  * pin is inside the CPUs we may use.
@@ -73,7 +102,7 @@ static int host_init(struct machine *m)
 	if (!r)
 		r = guest_mem_check_host(c->mem_size, c->mem_overcommit);
 	if (!r)
-		r = smp_pin_check_config(c);
+		r = check_pins(c);
 	if (!r && c->vmm_pinned)
 		r = smp_pin_self(&c->vmm_pin, "vmm.pin");
 	return r;
@@ -391,7 +420,7 @@ static int cpuid_pv(struct machine *m, struct kvm_cpuid2 *cpuid)
 	const struct config *c = m->cfg;
 	int r;
 
-	r = cpuid_kvm_clear_features(cpuid, cpuid_kvm_pv_mask(~c->pv & CONFIG_PV_ALL));
+	r = cpuid_kvm_clear_features(cpuid, cpuid_kvm_pv_mask(~c->pv & PV_ALL));
 	if (r)
 		return r;
 	/*

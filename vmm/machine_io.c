@@ -14,9 +14,9 @@
 
 #include <numa.h>
 
-#include "machine.h"
-#include "numa_place.h"
-#include "topology.h"
+#include "smp/topology.h"
+#include "vmm/machine.h"
+#include "vmm/numa_place.h"
 
 int machine_irq_init(struct machine *m)
 {

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "files.h"
-#include "machine.h"
+#include "lib/files.h"
+#include "vmm/config.h"
+#include "vmm/machine.h"
 
 #define SMPVISOR_VERSION "0.1.0"
 

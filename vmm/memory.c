@@ -10,8 +10,8 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "memory.h"
+#include "lib/layout.h"
+#include "vmm/memory.h"
 
 #ifndef MFD_HUGE_2MB
 #define MFD_HUGE_2MB	(21U << 26)	/* log2(2 MiB) << MFD_HUGE_SHIFT */

@@ -11,8 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
-#include "pci.h"
+#include "lib/layout.h"
+#include "vmm/pci.h"
 
 #define PCI_HOST_VENDOR		0x1b36	/* Red Hat, Inc. */
 #define PCI_HOST_DEVICE		0x0008	/* PCIe host bridge */

@@ -16,8 +16,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "devices.h"
-#include "pci.h"
+#include "vmm/devices/devices.h"
+#include "vmm/pci.h"
 
 enum { ENT_ADDR_LO, ENT_ADDR_HI, ENT_DATA, ENT_CTRL };
 

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vhost_user.h"
+#include "vmm/vhost_user.h"
 
 static const char *req_name(u32 req)
 {

@@ -21,9 +21,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "harnesses.h"
-#include "parse.h"
+#include "lib/parse.h"
+#include "vmm/config.h"
 
 #define FUZZ_MAX_TEXT	(64 * 1024)
 #define FUZZ_MAX_ARGS	64

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 int fuzz_virtq_one(const u8 *data, size_t size);
 int fuzz_virtio_net_one(const u8 *data, size_t size);

@@ -16,11 +16,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "iothread.h"
-#include "irq.h"
-#include "memory.h"
-#include "pci.h"
-#include "virtio.h"
+#include "irq/irq.h"
+#include "vmm/devices/virtio.h"
+#include "vmm/iothread.h"
+#include "vmm/memory.h"
+#include "vmm/pci.h"
 
 #define VDRV_MEM	(16 * MiB)
 #define VDRV_RING_GPA	0x10000ULL	/* + 0x4000 per queue */

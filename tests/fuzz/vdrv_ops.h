@@ -16,7 +16,7 @@
 #ifndef SMPVISOR_FUZZ_VDRV_OPS_H
 #define SMPVISOR_FUZZ_VDRV_OPS_H
 
-#include "layout.h"
+#include "lib/layout.h"
 #include "vdrv.h"
 
 struct vdrv_in {

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "harnesses.h"
-#include "vhost_user.h"
+#include "vmm/vhost_user.h"
 
 #define OPS_MAX		16
 #define HDR_LEN		(1 + OPS_MAX)

@@ -14,7 +14,7 @@
 
 #include "harnesses.h"
 #include "vdrv_ops.h"
-#include "virtio_blk.h"
+#include "vmm/devices/virtio_blk.h"
 
 static struct {
 	struct vdrv d;

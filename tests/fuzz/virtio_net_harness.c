@@ -15,7 +15,7 @@
 
 #include "harnesses.h"
 #include "vdrv_ops.h"
-#include "virtio_net.h"
+#include "vmm/devices/virtio_net.h"
 
 static struct {
 	struct vdrv d;

@@ -13,7 +13,7 @@
 
 #include "harnesses.h"
 #include "vdrv_ops.h"
-#include "virtio_rng.h"
+#include "vmm/devices/virtio_rng.h"
 
 static struct {
 	struct vdrv d;

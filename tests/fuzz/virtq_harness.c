@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtq.h"
 #include "virtq_harness.h"
+#include "vmm/devices/virtq.h"
 
 static struct guest_mem mem;
 static bool mem_ready;

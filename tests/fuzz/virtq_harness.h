@@ -3,7 +3,7 @@
 #ifndef SMPVISOR_VIRTQ_HARNESS_H
 #define SMPVISOR_VIRTQ_HARNESS_H
 
-#include "util.h"
+#include "lib/util.h"
 
 #define HARNESS_DESC_GPA	0x1000ULL
 #define HARNESS_USED_GPA	0x20000ULL

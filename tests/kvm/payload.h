@@ -24,7 +24,7 @@
 #include <string.h>
 #include <linux/kvm.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* Guest physical layout; guest virtual addresses are the same. */
 #define PL_IDT		0x1000ULL	/* 32 gates, shared */

@@ -25,8 +25,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "kvm.h"
-#include "layout.h"
+#include "kernel/kvm.h"
+#include "lib/layout.h"
 #include "payload.h"
 
 #define EXIT_SKIP	77

@@ -48,11 +48,11 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "cpuid.h"
-#include "kvm.h"
-#include "layout.h"
+#include "kernel/kvm.h"
+#include "lib/layout.h"
 #include "payload.h"
-#include "topology.h"
+#include "smp/cpuid.h"
+#include "smp/topology.h"
 
 #define EXIT_SKIP	77
 #define EXIT_USAGE	2

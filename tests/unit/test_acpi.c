@@ -21,10 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "acpi.h"
-#include "aml.h"
-#include "layout.h"
-#include "memory.h"
+#include "lib/layout.h"
+#include "vmm/acpi.h"
+#include "vmm/aml.h"
+#include "vmm/memory.h"
 
 struct env {
 	struct guest_mem m;

@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "acpi_pm.h"
-#include "bus.h"
-#include "layout.h"
+#include "lib/bus.h"
+#include "lib/layout.h"
+#include "vmm/devices/acpi_pm.h"
 
 #define PM1_STS		(ACPI_PM1A_EVT_PORT + 0)
 #define PM1_EN		(ACPI_PM1A_EVT_PORT + 2)

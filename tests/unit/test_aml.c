@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "aml.h"
+#include "vmm/aml.h"
 
 #define expect_bytes(a, ...) do {					\
 	static const u8 want_[] = { __VA_ARGS__ };			\

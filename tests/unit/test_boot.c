@@ -23,9 +23,9 @@
 #include <asm/e820.h>
 #include <linux/kvm.h>
 
-#include "boot.h"
-#include "layout.h"
-#include "memory.h"
+#include "lib/layout.h"
+#include "vmm/boot.h"
+#include "vmm/memory.h"
 
 /* Offsets from Documentation/arch/x86/boot.rst, relative to the image. */
 #define O_SETUP_SECTS	0x1f1

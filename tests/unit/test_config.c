@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "vmm/config.h"
 
 #define KVM_MAX 1024
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "vmm/config.h"
 
 struct capture {
 	FILE *tmp;

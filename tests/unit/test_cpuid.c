@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cpuid.h"
+#include "smp/cpuid.h"
 
 #define SIG	KVM_CPUID_FLAG_SIGNIFCANT_INDEX
 

@@ -17,8 +17,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "irq.h"
-#include "layout.h"
+#include "irq/irq.h"
+#include "lib/layout.h"
 
 static void test_decode_plain(void **state)
 {

@@ -18,8 +18,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kvm.h"
-#include "layout.h"
+#include "kernel/kvm.h"
+#include "lib/layout.h"
 
 static void test_cap_names(void **state)
 {

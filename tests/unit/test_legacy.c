@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "bus.h"
-#include "layout.h"
-#include "legacy.h"
+#include "lib/bus.h"
+#include "lib/layout.h"
+#include "vmm/devices/legacy.h"
 
 #define CMOS_DATA	(CMOS_PORT + 1)
 

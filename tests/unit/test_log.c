@@ -16,7 +16,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "iothread.h"
+#include "vmm/iothread.h"
 
 static int saved_stderr = -1;
 

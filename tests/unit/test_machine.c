@@ -21,7 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "machine.h"
+#include "vmm/machine.h"
 
 /* A machine that never reached KVM: buses empty, no fds but exit_fd. */
 static struct machine *bare_machine(struct config *c)

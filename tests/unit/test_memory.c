@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "memory.h"
+#include "lib/layout.h"
+#include "vmm/memory.h"
 
 static void check_sorted_and_sized(const struct guest_mem *m)
 {

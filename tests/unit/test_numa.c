@@ -21,14 +21,14 @@
 
 #include <asm/kvm_para.h>
 
-#include "acpi.h"
-#include "config.h"
-#include "cpuid.h"
-#include "layout.h"
-#include "memory.h"
-#include "numa_place.h"
-#include "pin.h"
-#include "topology.h"
+#include "lib/layout.h"
+#include "smp/cpuid.h"
+#include "smp/pin.h"
+#include "smp/topology.h"
+#include "vmm/acpi.h"
+#include "vmm/config.h"
+#include "vmm/memory.h"
+#include "vmm/numa_place.h"
 
 /* ---- helpers ---- */
 
@@ -132,7 +132,7 @@ static void test_config_good(void **state)
 	assert_true(cpulist_test(&c.iothreads[0].pin, 2));
 	assert_false(c.iothreads[1].pinned);
 	assert_true(c.vmm_pinned);
-	assert_int_equal(c.pv, CONFIG_PV_ALL & ~CONFIG_PV_EOI);
+	assert_int_equal(c.pv, PV_ALL & ~PV_EOI);
 
 	slit = numa_slit(&c);
 	assert_non_null(slit);
@@ -166,7 +166,7 @@ static void test_config_shorthands(void **state)
 	assert_int_equal(load(&c, "{" KERNEL "\"cpus\": 3}", &msg), 0);
 	assert_int_equal(c.nr_nodes, 0);
 	assert_int_equal(c.vcpu_node[2], 0);
-	assert_int_equal(c.pv, CONFIG_PV_ALL);
+	assert_int_equal(c.pv, PV_ALL);
 	free(msg);
 	config_free(&c);
 }
@@ -566,15 +566,15 @@ static void test_pv_mask(void **state)
 {
 	(void)state;
 	assert_int_equal(cpuid_kvm_pv_mask(0), 0);
-	assert_int_equal(cpuid_kvm_pv_mask(CONFIG_PV_KVMCLOCK),
+	assert_int_equal(cpuid_kvm_pv_mask(PV_KVMCLOCK),
 			 1U << KVM_FEATURE_CLOCKSOURCE | 1U << KVM_FEATURE_CLOCKSOURCE2 |
 			 1U << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
-	assert_int_equal(cpuid_kvm_pv_mask(CONFIG_PV_SPINLOCKS),
+	assert_int_equal(cpuid_kvm_pv_mask(PV_SPINLOCKS),
 			 1U << KVM_FEATURE_PV_UNHALT);
-	assert_int_equal(cpuid_kvm_pv_mask(CONFIG_PV_SEND_IPI | CONFIG_PV_POLL_CONTROL),
+	assert_int_equal(cpuid_kvm_pv_mask(PV_SEND_IPI | PV_POLL_CONTROL),
 			 1U << KVM_FEATURE_PV_SEND_IPI | 1U << KVM_FEATURE_POLL_CONTROL);
 	/* Never the bits large guests need. */
-	assert_false(cpuid_kvm_pv_mask(CONFIG_PV_ALL) &
+	assert_false(cpuid_kvm_pv_mask(PV_ALL) &
 		     (1U << KVM_FEATURE_MSI_EXT_DEST_ID));
 }
 

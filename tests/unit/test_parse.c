@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "parse.h"
+#include "lib/parse.h"
 
 static void test_size_good(void **state)
 {

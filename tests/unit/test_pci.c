@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "pci.h"
+#include "lib/layout.h"
+#include "vmm/pci.h"
 
 #define MEM_END		(2 * GiB)
 

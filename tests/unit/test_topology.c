@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "topology.h"
+#include "smp/topology.h"
 
 static void test_init_errors(void **state)
 {

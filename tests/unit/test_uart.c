@@ -24,10 +24,10 @@
 
 #include <cmocka.h>
 
-#include "bus.h"
-#include "console.h"
-#include "layout.h"
-#include "uart.h"
+#include "lib/bus.h"
+#include "lib/layout.h"
+#include "vmm/console.h"
+#include "vmm/devices/uart.h"
 
 #define RBR	(COM1_PORT + 0)
 #define IER	(COM1_PORT + 1)

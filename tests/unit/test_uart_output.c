@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus.h"
-#include "layout.h"
-#include "uart.h"
+#include "lib/bus.h"
+#include "lib/layout.h"
+#include "vmm/devices/uart.h"
 
 #define THR	(COM1_PORT + 0)
 #define LCR	(COM1_PORT + 3)

@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vhost_user.h"
+#include "vmm/vhost_user.h"
 
 struct fixture {
 	struct vhost_user u;

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "../fuzz/vdrv.h"
-#include "vhost_user_blk.h"
+#include "vmm/devices/vhost_user_blk.h"
 
 #define REQ_LOG		256
 

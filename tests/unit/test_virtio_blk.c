@@ -29,8 +29,8 @@
 
 #include "../fuzz/corpus.h"
 #include "../fuzz/virtq_harness.h"
-#include "layout.h"
-#include "virtio_blk.h"
+#include "lib/layout.h"
+#include "vmm/devices/virtio_blk.h"
 
 #define IMG_SIZE	(4 * MiB)
 #define QSIZE		8

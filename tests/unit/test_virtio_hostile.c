@@ -31,8 +31,8 @@
 #include <unistd.h>
 
 #include "../fuzz/vdrv.h"
-#include "virtio_blk.h"
-#include "virtio_net.h"
+#include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_net.h"
 
 #define F_MRG_RXBUF	15
 #define HDR_LEN		12

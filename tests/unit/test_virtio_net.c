@@ -28,7 +28,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "virtio_net.h"
+#include "vmm/devices/virtio_net.h"
 
 #define QSIZE		8
 #define RX_RING		0x10000ULL	/* desc, avail, used: 0x1000 apart */

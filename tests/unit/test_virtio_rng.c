@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "virtio_rng.h"
+#include "vmm/devices/virtio_rng.h"
 
 #define QSIZE		8
 #define DESC		0x10000ULL

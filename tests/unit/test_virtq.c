@@ -24,7 +24,7 @@
 
 #include "../fuzz/corpus.h"
 #include "../fuzz/virtq_harness.h"
-#include "virtq.h"
+#include "vmm/devices/virtq.h"
 
 #define QSIZE		8
 #define DESC		0x1000ULL

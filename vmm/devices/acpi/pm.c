@@ -21,8 +21,8 @@
  */
 #include <string.h>
 
-#include "acpi_pm.h"
-#include "layout.h"
+#include "lib/layout.h"
+#include "vmm/devices/acpi_pm.h"
 
 /* Status bits an event could set and which can raise the SCI. */
 #define SCI_SOURCES	(ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \

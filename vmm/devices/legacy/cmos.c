@@ -24,8 +24,8 @@
  */
 #include <string.h>
 
-#include "layout.h"
-#include "legacy.h"
+#include "lib/layout.h"
+#include "vmm/devices/legacy.h"
 
 #define REG_SEC		0x00
 #define REG_MIN		0x02

@@ -21,8 +21,8 @@
  */
 #include <string.h>
 
-#include "layout.h"
-#include "legacy.h"
+#include "lib/layout.h"
+#include "vmm/devices/legacy.h"
 
 #define STS_OBF		0x01	/* output buffer full */
 #define STS_SYS		0x04	/* system flag, mirrors CTR bit 2 */

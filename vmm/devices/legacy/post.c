@@ -10,8 +10,8 @@
  */
 #include <string.h>
 
-#include "layout.h"
-#include "legacy.h"
+#include "lib/layout.h"
+#include "vmm/devices/legacy.h"
 
 static void post_read(void *opaque, u64 off, u8 *data, u32 len)
 {

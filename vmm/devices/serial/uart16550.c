@@ -50,8 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "uart.h"
+#include "lib/layout.h"
+#include "vmm/devices/uart.h"
 
 /* Register offsets from the base port. */
 #define REG_RBR		0	/* read, DLAB=0; THR on write; DLL with DLAB */

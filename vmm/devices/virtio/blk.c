@@ -25,8 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices.h"
-#include "virtio_blk.h"
+#include "vmm/devices/devices.h"
+#include "vmm/devices/virtio_blk.h"
 
 /* Feature bits (5.2.3). */
 #define BLK_F_SEG_MAX		2

@@ -32,9 +32,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices.h"
-#include "vhost_kernel.h"
-#include "virtio_net.h"
+#include "kernel/vhost_kernel.h"
+#include "vmm/devices/devices.h"
+#include "vmm/devices/virtio_net.h"
 
 /* Feature bits (5.1.3). */
 #define NET_F_CSUM		0
@@ -453,6 +453,23 @@ static int vhost_ring(struct virtio_net *n, unsigned p, unsigned r)
  * DRIVER_OK with vhost-net: every pair whose two queues the driver
  * enabled goes to its vhost-net instance; the control queue is ours.
  */
+/* VHOST_SET_MEM_TABLE with every mapped region of guest RAM. */
+static int vhost_mem_table(int fd, const struct guest_mem *m)
+{
+	struct vhost_mem_region t[GUEST_MEM_MAX_REGIONS];
+	unsigned i, n = 0;
+
+	for (i = 0; i < m->nr; i++) {
+		if (!m->regions[i].hva)
+			continue;
+		t[n].gpa = m->regions[i].gpa;
+		t[n].size = m->regions[i].size;
+		t[n].hva = m->regions[i].hva;
+		n++;
+	}
+	return vhost_set_mem_table(fd, t, n);
+}
+
 static int vhost_start(struct virtio_pci *vp)
 {
 	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
@@ -471,7 +488,7 @@ static int vhost_start(struct virtio_pci *vp)
 			continue;
 		r = vhost_set_features(fd, vp->drv_features & n->vhost_features);
 		if (!r)
-			r = vhost_set_mem_table(fd, vp->mem);
+			r = vhost_mem_table(fd, vp->mem);
 		if (r) {
 			pr_err("%s: vhost-net: %s", n->name, strerror(-r));
 			break;

@@ -10,8 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "devices.h"
-#include "virtio.h"
+#include "vmm/devices/devices.h"
+#include "vmm/devices/virtio.h"
 
 /* virtio_pci_cap.cfg_type (4.1.4). */
 #define CAP_COMMON	1

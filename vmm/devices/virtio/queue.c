@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "virtq.h"
+#include "vmm/devices/virtq.h"
 
 #define AVAIL_FLAGS	0
 #define AVAIL_IDX	1

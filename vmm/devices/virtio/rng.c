@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "devices.h"
-#include "virtio_rng.h"
+#include "vmm/devices/devices.h"
+#include "vmm/devices/virtio_rng.h"
 
 /* Fill the writable part of e; returns the bytes written. */
 static u32 fill(struct virtio_rng *r, const struct virtq_elem *e)

@@ -30,8 +30,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vhost_user_blk.h"
-#include "virtio_blk.h"
+#include "vmm/devices/vhost_user_blk.h"
+#include "vmm/devices/virtio_blk.h"
 
 /* virtio-blk feature bits we let through from the back end (5.2.3). */
 #define BLK_PASS_FEATURES	((1ULL << 1) /* SIZE_MAX */ | \

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The legacy PC devices a Linux guest pokes while booting and rebooting:
+ * the i8042 keyboard controller (for its reset line), the CMOS RTC/NVRAM
+ * and the POST/delay ports. None of them raises an interrupt.
+ */
+#ifndef SMPVISOR_LEGACY_H
+#define SMPVISOR_LEGACY_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include "lib/bus.h"
+#include "lib/layout.h"
+#include "lib/util.h"
+#include "vmm/devices/devices.h"
+
+/* --- i8042 (vmm/devices/legacy/i8042.c) --- */
+
+struct i8042 {
+	pthread_mutex_t lock;
+	struct vm_control ctl;
+	u8 ctr;			/* controller command byte ("CTR") */
+	u8 outp;		/* output port: bit 0 is the CPU reset line */
+	u8 out;			/* output buffer */
+	bool out_full;
+	bool out_aux;		/* the output byte came from the aux port */
+	u8 pending;		/* command waiting for its data byte, or 0 */
+	bool last_cmd;		/* last write went to the command port */
+	struct dev_ratelimit rl;
+};
+
+int i8042_init(struct i8042 *k, const struct vm_control *ctl);
+void i8042_destroy(struct i8042 *k);
+/* Claims I8042_DATA_PORT and I8042_CMD_PORT (one byte each). */
+int i8042_register(struct i8042 *k, struct bus *pio);
+
+/* --- CMOS RTC and NVRAM (vmm/devices/legacy/cmos.c) --- */
+
+#define CMOS_NR_REGS		128
+#define CMOS_REG_CENTURY	CMOS_CENTURY_REG
+
+struct cmos {
+	pthread_mutex_t lock;
+	u8 index;
+	u8 ram[CMOS_NR_REGS];	/* NVRAM and the control registers */
+	time_t offset;		/* guest time minus host UTC, in seconds */
+	struct tm frozen;	/* time registers while register B.SET is on */
+	struct dev_ratelimit rl;
+};
+
+int cmos_init(struct cmos *c);
+void cmos_destroy(struct cmos *c);
+/* Claims CMOS_PORT (index) and CMOS_PORT + 1 (data). */
+int cmos_register(struct cmos *c, struct bus *pio);
+
+/* --- POST code and I/O-delay ports (vmm/devices/legacy/post.c) --- */
+
+#define POST_ALT_DELAY_PORT	0xed	/* Linux's io_delay=0xed */
+
+/* Stateless: claims POST_PORT and POST_ALT_DELAY_PORT. */
+int post_register(struct bus *pio);
+
+#endif

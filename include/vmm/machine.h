@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The machine: everything one guest is made of, assembled from the config
+ * by a table of init steps (vmm/machine.c) and torn down in reverse.
+ */
+#ifndef SMPVISOR_MACHINE_H
+#define SMPVISOR_MACHINE_H
+
+#include <stdatomic.h>
+
+#include "irq/irq.h"
+#include "kernel/kvm.h"
+#include "lib/bus.h"
+#include "smp/topology.h"
+#include "smp/vcpu.h"
+#include "vmm/boot.h"
+#include "vmm/config.h"
+#include "vmm/console.h"
+#include "vmm/devices/acpi_pm.h"
+#include "vmm/devices/legacy.h"
+#include "vmm/devices/uart.h"
+#include "vmm/devices/vhost_user_blk.h"
+#include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_net.h"
+#include "vmm/devices/virtio_rng.h"
+#include "vmm/iothread.h"
+#include "vmm/memory.h"
+#include "vmm/pci.h"
+
+struct machine {
+	const struct config *cfg;
+	struct kvm_vm kvm;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	struct smp_topo topo;
+	struct kvm_cpuid2 *supported_cpuid;
+	struct vcpus vcpus;
+	struct boot_info boot;
+	u64 rsdp;
+
+	struct uart com1;
+	struct i8042 i8042;
+	struct cmos cmos;
+	struct acpi_pm pm;
+	struct console console;
+
+	/* I/O: vmm/machine_io.c */
+	struct irq_router irq;
+	struct pci_host pci;
+	bool pci_ok;
+	struct iothread *iothreads;
+	struct iothread **iot_ptrs;
+	unsigned nr_iothreads;
+	/*
+	 * Without "iothreads": one per host node used, iot_node[i] its node
+	 * and iot_pin[i] that node's CPUs (both NULL with "iothreads").
+	 */
+	int *iot_node;
+	struct cpulist *iot_pin;
+	struct virtio_blk *disks;
+	unsigned nr_disks;
+	struct vhost_user_blk *vdisks;	/* vhost-user ones */
+	unsigned nr_vdisks;
+	struct virtio_net *nets;
+	unsigned nr_nets;
+	struct virtio_rng rng;
+	bool rng_ok;
+
+	struct vm_control ctl;	/* devices and vCPUs ask to stop through it */
+	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */
+	int exit_fd;		/* eventfd: wakes the main thread on a request */
+	int steps_done;		/* init steps completed, for teardown */
+	unsigned dev_up;	/* legacy devices set up (machine.c) */
+	unsigned nr_iot_pin;	/* iot_pin entries to free */
+};
+
+/* Build the machine from a validated config; 0 or -errno (message printed). */
+int machine_init(struct machine *m, const struct config *cfg);
+/*
+ * Run until the guest powers off, resets, dies, or the user/signal stops
+ * it; returns the reason. SIGINT/SIGTERM first press the ACPI power button
+ * and give the guest grace_ms to power off.
+ */
+enum vm_exit_reason machine_run(struct machine *m, int grace_ms);
+void machine_destroy(struct machine *m);
+/*
+ * The process exit status for a machine_run result: 0 for a clean end
+ * (power off, reset, the user), 1 for a set-up error, 2 when the guest died.
+ */
+int machine_exit_status(enum vm_exit_reason why);
+/* Init steps of vmm/machine.c that the unit tests call on their own. */
+int machine_x2apic_init(struct machine *m);
+int machine_dedicated_init(struct machine *m);
+/* With -v, after machine_run: per-vCPU exits and per-device counters. */
+void machine_log_stats(struct machine *m);
+
+/* Init steps of the I/O half (vmm/machine_io.c), listed in machine.c. */
+int machine_irq_init(struct machine *m);
+void machine_irq_exit(struct machine *m);
+int machine_iothreads_init(struct machine *m);
+void machine_iothreads_exit(struct machine *m);
+int machine_pci_init(struct machine *m);
+void machine_pci_exit(struct machine *m);
+int machine_iothreads_start(struct machine *m);
+void machine_iothreads_stop(struct machine *m);
+
+#endif

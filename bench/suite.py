@@ -175,14 +175,6 @@ def parse_tagged(text, tag):
     return out
 
 
-def smpvisor_help():
-    try:
-        return subprocess.run([SMPVISOR, "run", "--help"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
 def guest_mem_mb(n):
     return 256 if n <= 8 else 512 if n <= 32 else 1024 if n <= 64 else 2048
 
@@ -987,12 +979,6 @@ def bench_blk(ctx):
     with an iothread, and fio on the KVM host on the same image file (the
     limit), alternated; 4 KiB random IOPS and 1 MiB sequential MB/s with
     1 and N jobs (queues)."""
-    if "--disk" not in smpvisor_help():
-        msg = ("blk: skipped: `smpvisor run --help` has no --disk option yet "
-               "(virtio-blk has not landed); nothing measured, no blk.csv written")
-        ctx.progress.note("bench: " + msg)
-        print(msg)
-        return None
     if not shutil.which("fio"):
         raise BenchError("fio is not installed (make deps installs it)")
     kernel, initrd = blk_build_guest()
@@ -1184,7 +1170,7 @@ def estimate(name, ctx, names):
                                 500 if ctx.quick else 1000)
     if name == "blk":
         _, runtime, _, reps = blk_plan(ctx)
-        return blk_estimate(3 * reps, runtime) if "--disk" in smpvisor_help() else 1
+        return blk_estimate(3 * reps, runtime)
     return 1
 
 

@@ -147,16 +147,6 @@ def test_smaps_split_of_this_process():
     assert total > 0 and guest == 0
 
 
-def test_blk_skip_without_disk(capsys):
-    if "--disk" not in suite.smpvisor_help():
-        class Quiet(common.Progress):
-            def note(self, msg):
-                pass
-        ctx = suite.Ctx(quick=True, reps=1, l1_cpus=2, progress=Quiet())
-        assert suite.bench_blk(ctx) is None
-        assert "skipped" in capsys.readouterr().out
-
-
 def test_run_help():
     p = subprocess.run([os.path.join(BENCH, "run"), "--help"], stdout=subprocess.PIPE,
                        text=True, timeout=30)

@@ -5,15 +5,19 @@
  * --disk PATH[,ro][,queues=N][,iothread=K][,serial=S] on the command line.
  * A disk served by a vhost-user-blk back end (qemu-storage-daemon) is
  * {"vhost_user": SOCKET, "queues": N} or --disk vhost-user=SOCKET[,queues=N].
- * File disks come first, --disk ones are appended in order.
+ * File disks come first, --disk ones are appended in order. Both are
+ * parsed through one table of fields (vmm/config_keys.h).
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/parse.h"
 #include "vmm/config.h"
+#include "vmm/config_keys.h"
 
 #define DISK_MAX_QUEUES		1023	/* virtio notify area / MSI-X */
 #define DISK_SERIAL_MAX		20	/* VIRTIO_BLK_ID_BYTES */
@@ -52,65 +56,27 @@ static struct config_disk *disk_add(struct config *c)
 	return d;
 }
 
-static int set_str(char **dst, const char *s)
-{
-	free(*dst);
-	*dst = strdup(s);
-	return *dst ? 0 : -ENOMEM;
-}
+/*
+ * The fields of a disk, for "disks" entries and --disk alike. The image
+ * path or vhost-user socket comes first in --disk, so they have no k=v
+ * name; CFG_VHOST_USER_OK marks what a vhost-user disk may set (--help).
+ */
+static const struct cfg_key disk_keys[] = {
+	{ "path",	CFG_STRING, .off = offsetof(struct config_disk, path) },
+	{ "vhost_user",	CFG_STRING, .off = offsetof(struct config_disk, vhost_user),
+	  .flags = CFG_NONEMPTY },
+	{ "readonly",	CFG_BOOL, .off = offsetof(struct config_disk, readonly),
+	  .arg = "ro" },
+	{ "queues",	CFG_UINT, .off = offsetof(struct config_disk, queues),
+	  .min = 1, .max = DISK_MAX_QUEUES, .arg = "queues", .meta = "N",
+	  .flags = CFG_VHOST_USER_OK },
+	{ "iothread",	CFG_INT, .off = offsetof(struct config_disk, iothread),
+	  .max = 65535, .arg = "iothread", .meta = "K" },
+	{ "serial",	CFG_STRING, .off = offsetof(struct config_disk, serial),
+	  .arg = "serial", .meta = "S" },
+};
 
-/* One object of "disks". */
-static int json_disk(struct config_disk *d, const char *file,
-		     const char *path, json_t *v)
-{
-	const char *key;
-	json_t *val;
-
-	if (!json_is_object(v)) {
-		pr_err("config %s: \"%s\" must be an object", file, path);
-		return -EINVAL;
-	}
-	json_object_foreach(v, key, val) {
-		bool is_str = json_is_string(val);
-		json_int_t n = json_integer_value(val);
-
-		if (!strcmp(key, "path") && is_str) {
-			if (set_str(&d->path, json_string_value(val)))
-				return -ENOMEM;
-		} else if (!strcmp(key, "vhost_user") && is_str &&
-			   *json_string_value(val)) {
-			if (set_str(&d->vhost_user, json_string_value(val)))
-				return -ENOMEM;
-		} else if (!strcmp(key, "serial") && is_str) {
-			if (set_str(&d->serial, json_string_value(val)))
-				return -ENOMEM;
-		} else if (!strcmp(key, "readonly") && json_is_boolean(val)) {
-			d->readonly = json_is_true(val);
-		} else if (!strcmp(key, "queues") && json_is_integer(val) &&
-			   n >= 1 && n <= DISK_MAX_QUEUES) {
-			d->queues = (unsigned)n;
-		} else if (!strcmp(key, "iothread") && json_is_integer(val) &&
-			   n >= 0 && n < 65536) {
-			d->iothread = (int)n;
-		} else if (!strcmp(key, "path") || !strcmp(key, "serial") ||
-			   !strcmp(key, "vhost_user") ||
-			   !strcmp(key, "readonly") || !strcmp(key, "queues") ||
-			   !strcmp(key, "iothread")) {
-			pr_err("config %s: \"%s.%s\" has a bad value (path, vhost_user and serial: strings, readonly: true or false, queues: 1-%d, iothread: an I/O thread index)",
-			       file, path, key, DISK_MAX_QUEUES);
-			return -EINVAL;
-		} else {
-			pr_err("config %s: unknown key \"%s.%s\"", file, path, key);
-			return -EINVAL;
-		}
-	}
-	if (!d->path == !d->vhost_user) {
-		pr_err("config %s: \"%s\" needs either \"path\" (an image) or \"vhost_user\" (a back end's socket)",
-		       file, path);
-		return -EINVAL;
-	}
-	return 0;
-}
+const struct cfg_keys config_disk_keys = CFG_KEYS(disk_keys);
 
 int config_disks_json(struct config *c, const char *file, const char *path,
 		      struct json_t *v)
@@ -131,39 +97,20 @@ int config_disks_json(struct config *c, const char *file, const char *path,
 		if (!d)
 			return -ENOMEM;
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		r = json_disk(d, file, sub, json_array_get(v, i));
+		r = cfg_device(c, file, sub, json_array_get(v, i),
+			       &config_disk_keys, d);
 		if (r)
 			return r;
+		if (!d->path == !d->vhost_user) {
+			pr_err("config %s: \"%s\" needs either \"path\" (an image) or \"vhost_user\" (a back end's socket)",
+			       file, sub);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
 
-/* One ",key[=value]" field of --disk. */
-static int arg_field(struct config_disk *d, const char *arg, char *f)
-{
-	char *val = strchr(f, '=');
-	u32 n;
-
-	if (val)
-		*val++ = '\0';
-	if (!strcmp(f, "ro") && !val) {
-		d->readonly = true;
-	} else if (!strcmp(f, "queues") && val &&
-		   !parse_u32(val, 1, DISK_MAX_QUEUES, &n)) {
-		d->queues = n;
-	} else if (!strcmp(f, "iothread") && val &&
-		   !parse_u32(val, 0, 65535, &n)) {
-		d->iothread = (int)n;
-	} else if (!strcmp(f, "serial") && val) {
-		return set_str(&d->serial, val);
-	} else {
-		pr_err("--disk %s: bad field \"%s%s%s\" (expected ro, queues=1-%d, iothread=K or serial=S)",
-		       arg, f, val ? "=" : "", val ? val : "", DISK_MAX_QUEUES);
-		return -EINVAL;
-	}
-	return 0;
-}
-
+/* --disk PATH[,k=v]... or vhost-user=SOCKET[,k=v]...: appended. */
 int config_disk_arg(struct config *c, const char *arg)
 {
 	char *dup = strdup(arg), *rest, *f;
@@ -183,11 +130,11 @@ int config_disk_arg(struct config *c, const char *arg)
 		goto out;
 	}
 	if (!strncmp(f, "vhost-user=", 11))
-		r = set_str(&d->vhost_user, f + 11);
+		r = cfg_set_string(&d->vhost_user, f + 11);
 	else
-		r = set_str(&d->path, f);
-	while (!r && (f = strsep(&rest, ",")))
-		r = arg_field(d, arg, f);
+		r = cfg_set_string(&d->path, f);
+	if (!r && rest)
+		r = config_kv_fields("--disk", arg, rest, &config_disk_keys, d);
 out:
 	free(dup);
 	return r;

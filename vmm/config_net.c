@@ -3,16 +3,19 @@
  * The network devices of the config: "net": [{"tap": ..., "queues": ...,
  * "mac": ...}] in the JSON file and --net tap=NAME[,queues=N][,mac=M] on
  * the command line. File devices come first, --net ones are appended in
- * order. Each is a virtio-net device on the host tap interface NAME.
+ * order. Each is a virtio-net device on the host tap interface NAME. Both
+ * are parsed through one table of fields (vmm/config_keys.h).
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/parse.h"
 #include "vmm/config.h"
+#include "vmm/config_keys.h"
 
 #define NET_IFNAME_MAX		15	/* IFNAMSIZ - 1 */
 
@@ -71,58 +74,21 @@ int config_parse_mac(const char *s, u8 mac[6])
 	return mac[0] & 1 ? -EINVAL : 0;	/* multicast: not a station */
 }
 
-static int set_tap(struct config_net *n, const char *s)
-{
-	char *t = strdup(s);
+/* The fields of a network device, for "net" entries and --net alike. */
+static const struct cfg_key net_keys[] = {
+	{ "tap",	CFG_STRING, .off = offsetof(struct config_net, tap),
+	  .arg = "tap", .meta = "NAME",
+	  .flags = CFG_ARG_NONEMPTY | CFG_ARG_FIRST },
+	{ "queues",	CFG_UINT, .off = offsetof(struct config_net, queues),
+	  .min = 1, .max = CONFIG_NET_MAX_QUEUES, .arg = "queues", .meta = "N" },
+	{ "mac",	CFG_MAC, .off = offsetof(struct config_net, mac),
+	  .arg = "mac", .meta = "M",
+	  .given = offsetof(struct config_net, mac_given) },
+	{ "vhost",	CFG_ONOFF, .off = offsetof(struct config_net, vhost),
+	  .arg = "vhost", .meta = "on|off" },
+};
 
-	if (!t)
-		return -ENOMEM;
-	free(n->tap);
-	n->tap = t;
-	return 0;
-}
-
-/* One object of "net". */
-static int json_net(struct config_net *n, const char *file, const char *path,
-		    json_t *v)
-{
-	const char *key;
-	json_t *val;
-
-	if (!json_is_object(v)) {
-		pr_err("config %s: \"%s\" must be an object", file, path);
-		return -EINVAL;
-	}
-	json_object_foreach(v, key, val) {
-		json_int_t q = json_integer_value(val);
-
-		if (!strcmp(key, "tap") && json_is_string(val)) {
-			if (set_tap(n, json_string_value(val)))
-				return -ENOMEM;
-		} else if (!strcmp(key, "queues") && json_is_integer(val) &&
-			   q >= 1 && q <= CONFIG_NET_MAX_QUEUES) {
-			n->queues = (unsigned)q;
-		} else if (!strcmp(key, "mac") && json_is_string(val) &&
-			   !config_parse_mac(json_string_value(val), n->mac)) {
-			n->mac_given = true;
-		} else if (!strcmp(key, "vhost") && json_is_boolean(val)) {
-			n->vhost = json_is_true(val);
-		} else if (!strcmp(key, "tap") || !strcmp(key, "queues") ||
-			   !strcmp(key, "mac") || !strcmp(key, "vhost")) {
-			pr_err("config %s: \"%s.%s\" has a bad value (tap: an interface name, queues: 1-%d, mac: a unicast address xx:xx:xx:xx:xx:xx, vhost: true or false)",
-			       file, path, key, CONFIG_NET_MAX_QUEUES);
-			return -EINVAL;
-		} else {
-			pr_err("config %s: unknown key \"%s.%s\"", file, path, key);
-			return -EINVAL;
-		}
-	}
-	if (!n->tap) {
-		pr_err("config %s: \"%s.tap\" is required", file, path);
-		return -EINVAL;
-	}
-	return 0;
-}
+const struct cfg_keys config_net_keys = CFG_KEYS(net_keys);
 
 int config_nets_json(struct config *c, const char *file, const char *path,
 		     struct json_t *v)
@@ -143,56 +109,31 @@ int config_nets_json(struct config *c, const char *file, const char *path,
 		if (!n)
 			return -ENOMEM;
 		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-		r = json_net(n, file, sub, json_array_get(v, i));
+		r = cfg_device(c, file, sub, json_array_get(v, i),
+			       &config_net_keys, n);
 		if (r)
 			return r;
+		if (!n->tap) {
+			pr_err("config %s: \"%s.tap\" is required", file, sub);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
 
-/* One "key=value" field of --net. */
-static int arg_field(struct config_net *n, const char *arg, char *f)
-{
-	char *val = strchr(f, '=');
-	u32 q;
-
-	if (val)
-		*val++ = '\0';
-	if (!strcmp(f, "tap") && val && *val) {
-		return set_tap(n, val);
-	} else if (!strcmp(f, "queues") && val &&
-		   !parse_u32(val, 1, CONFIG_NET_MAX_QUEUES, &q)) {
-		n->queues = q;
-	} else if (!strcmp(f, "mac") && val && !config_parse_mac(val, n->mac)) {
-		n->mac_given = true;
-	} else if (!strcmp(f, "vhost") && val &&
-		   (!strcmp(val, "on") || !strcmp(val, "off"))) {
-		n->vhost = !strcmp(val, "on");
-	} else {
-		pr_err("--net %s: bad field \"%s%s%s\" (expected tap=NAME, queues=1-%d, mac=xx:xx:xx:xx:xx:xx, unicast, or vhost=on|off)",
-		       arg, f, val ? "=" : "", val ? val : "",
-		       CONFIG_NET_MAX_QUEUES);
-		return -EINVAL;
-	}
-	return 0;
-}
-
+/* --net tap=NAME[,k=v]...: appended. */
 int config_net_arg(struct config *c, const char *arg)
 {
-	char *dup = strdup(arg), *rest, *f;
+	char *dup = strdup(arg);
 	struct config_net *n;
-	int r = 0;
+	int r = -ENOMEM;
 
 	if (!dup)
 		return -ENOMEM;
 	n = net_add(c);
-	if (!n) {
-		r = -ENOMEM;
+	if (!n)
 		goto out;
-	}
-	rest = dup;
-	while (!r && (f = strsep(&rest, ",")))
-		r = arg_field(n, arg, f);
+	r = config_kv_fields("--net", arg, dup, &config_net_keys, n);
 	if (!r && !n->tap) {
 		pr_err("--net %s: no tap=NAME", arg);
 		r = -EINVAL;

@@ -2,7 +2,9 @@
 /*
  * The machine description: a JSON config file, then command-line options
  * on top of it (options win whatever their order relative to --config),
- * then config_validate to fill in defaults and refuse what cannot run.
+ * then config_validate to fill in defaults and refuse what cannot run
+ * (vmm/config.c, vmm/config_cli.c and vmm/config_check.c; the option table
+ * they share is vmm/config_keys.h).
  *
  * Typical use:
  *	config_init(&c);

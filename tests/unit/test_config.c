@@ -514,6 +514,44 @@ static void test_args_override_config(void **state)
 	free(file);
 }
 
+/*
+ * --cpus replaces the whole CPU setting as "cpus" in the file does: pins,
+ * "pin": "auto", dedicated mode and halt polling of the file are gone, so
+ * a pin never outlives the vCPU count it was written for.
+ */
+static void test_args_cpus_resets_pins(void **state)
+{
+	static const char *const files[] = {
+		"{\"kernel\": \"k\", \"cpus\": {\"count\": 2, \"dedicated\": true,"
+		" \"halt_poll_ns\": 0, \"pin\": {\"0\": \"0\", \"1\": \"1\"}}}",
+		"{\"kernel\": \"k\", \"cpus\": {\"count\": 2, \"pin\": \"auto\"}}",
+	};
+	struct config c;
+	size_t i;
+	char *path, *msg;
+
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		path = write_temp(files[i]);
+		assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--cpus", "4,sockets=2",
+					    "--config", path), 0);
+		free(msg);
+		unlink(path);
+		free(path);
+		assert_int_equal(c.nr_cpus, 4);
+		assert_int_equal(c.sockets, 2);
+		assert_int_equal(c.nr_pins, 0);
+		assert_null(c.pins);
+		assert_false(c.pin_auto);
+		assert_false(c.dedicated);
+		assert_int_equal(c.halt_poll_ns, CONFIG_HALT_POLL_AUTO);
+		/* Without the reset, vCPUs 2 and 3 fail dedicated mode here. */
+		assert_int_equal(validate(&c, KVM_MAX, &msg), 0);
+		free(msg);
+		assert_null(c.vcpu_pin[0].bits);
+		config_free(&c);
+	}
+}
+
 static void test_args_cpus_topology(void **state)
 {
 	static const struct {
@@ -719,7 +757,7 @@ static void test_usage(void **state)
 	static const char *const words[] = {
 		"smpvisor run", "--config FILE", "--kernel PATH",
 		"--initrd PATH", "--cmdline STR", "--cpus N",
-		"sockets=S,cores=C,threads=T", "--memory SIZE", "--verbose",
+		"[,sockets=S][,cores=C][,threads=T]", "--memory SIZE", "--verbose",
 		"-q", "--help", "--version", "K, M, G or T", "512M",
 	};
 	const char *u = config_usage();
@@ -745,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_args_run),
 		cmocka_unit_test(test_args_override_config),
 		cmocka_unit_test(test_args_cpus_topology),
+		cmocka_unit_test(test_args_cpus_resets_pins),
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_args_repeatable),
 		cmocka_unit_test(test_validate),

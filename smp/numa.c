@@ -121,6 +121,32 @@ out:
 	return r;
 }
 
+static struct numa_host startup_host;
+static bool startup_read;
+
+const struct numa_host *numa_host_startup(int *err)
+{
+	int r;
+
+	if (!startup_read) {
+		r = numa_host_read(&startup_host);
+		if (r) {
+			*err = r;
+			return NULL;
+		}
+		startup_read = true;
+	}
+	*err = 0;
+	return &startup_host;
+}
+
+void numa_host_release(void)
+{
+	if (startup_read)
+		numa_host_free(&startup_host);
+	startup_read = false;
+}
+
 void numa_host_free(struct numa_host *h)
 {
 	unsigned i;

@@ -15,12 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <asm/kvm_para.h>
-
 #include "lib/layout.h"
-#include "smp/cpuid.h"
 #include "smp/pin.h"
 #include "smp/pv.h"
+#include "smp/vcpu_setup.h"
 #include "vmm/acpi.h"
 #include "vmm/machine.h"
 #include "vmm/numa_place.h"
@@ -82,23 +80,23 @@ static int check_pins(const struct config *c)
  * The host side of the config, before anything is built: the host nodes
  * named exist and have room, the host can hold guest RAM at all, every
  * pin is inside the CPUs we may use.
+ * The host's NUMA topology is the one read at start-up (numa_host_startup),
+ * kept in m->host for the later steps.
  * Then the main thread takes its "vmm.pin" (threads it starts inherit it;
  * vCPU threads set their own).
  */
 static int host_init(struct machine *m)
 {
 	const struct config *c = m->cfg;
-	struct numa_host h;
 	int r;
 
-	r = numa_host_read(&h);
-	if (r) {
+	m->host = numa_host_startup(&r);
+	if (!m->host) {
 		pr_err("cannot read the host NUMA topology: %s", strerror(-r));
 		return r;
 	}
 	/* A node's binding first: its error names the node and its size. */
-	r = numa_check_host(c, &h);
-	numa_host_free(&h);
+	r = numa_check_host(c, m->host);
 	if (!r)
 		r = guest_mem_check_host(c->mem_size, c->mem_overcommit);
 	if (!r)
@@ -115,31 +113,7 @@ static int host_init(struct machine *m)
  */
 int machine_x2apic_init(struct machine *m)
 {
-	const struct config *c = m->cfg;
-	u32 last = smp_topo_apic_id(&m->topo, c->nr_cpus - 1);
-	int r;
-
-	if (last >= (u32)m->kvm.max_vcpu_id) {
-		pr_err("cpus: vCPU %u has APIC ID %u, KVM allows IDs below %d (KVM_CAP_MAX_VCPU_ID); use fewer sockets/cores/threads",
-		       c->nr_cpus - 1, last, m->kvm.max_vcpu_id);
-		return -EINVAL;
-	}
-	if (!smp_topo_needs_x2apic(&m->topo, c->nr_cpus))
-		return 0;
-	r = kvm_check_extension(&m->kvm, KVM_CAP_X2APIC_API);
-	if (r < 0) {
-		pr_err("cpus: APIC IDs up to %u need KVM_CAP_X2APIC_API: KVM_CHECK_EXTENSION: %s",
-		       last, strerror(-r));
-		return -EOPNOTSUPP;
-	}
-	if (!(r & KVM_X2APIC_API_USE_32BIT_IDS)) {
-		pr_err("cpus: APIC IDs up to %u need KVM_CAP_X2APIC_API with 32-bit IDs, which this KVM lacks",
-		       last);
-		return -EOPNOTSUPP;
-	}
-	return kvm_enable_cap(&m->kvm, KVM_CAP_X2APIC_API,
-			      KVM_X2APIC_API_USE_32BIT_IDS |
-			      KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK, 0);
+	return vcpu_setup_x2apic_api(&m->kvm, &m->topo, m->cfg->nr_cpus);
 }
 
 /*
@@ -243,7 +217,6 @@ static int mem_place(struct machine *m)
 {
 	const struct config *c = m->cfg;
 	u64 sizes[CONFIG_MAX_NODES];
-	struct numa_host h;
 	unsigned i;
 	int r;
 
@@ -259,13 +232,8 @@ static int mem_place(struct machine *m)
 	for (i = 0; i < c->nr_disks; i++)
 		if (c->disks[i].vhost_user)
 			guest_mem_set_shared(&m->mem);
-	if (c->mem_hugepages) {
-		r = numa_host_read(&h);
-		if (r)
-			return r;
-		numa_mem_choose_pages(&m->mem, c, &h);
-		numa_host_free(&h);
-	}
+	if (c->mem_hugepages)
+		numa_mem_choose_pages(&m->mem, c, m->host);
 	r = guest_mem_alloc(&m->mem);
 	if (!r)
 		r = numa_mem_bind(&m->mem, c);
@@ -368,143 +336,28 @@ static void devices_exit(struct machine *m)
 	bus_free(&m->mmio);
 }
 
-/* Firmware's job on real hardware: LINT0 as ExtINT, LINT1 as NMI. */
-static int setup_lapic(struct kvm_vcpu *kv)
-{
-	struct kvm_lapic_state s;
-	u32 *lvt0, *lvt1;
-	int r;
-
-	r = kvm_vcpu_get_lapic(kv, &s);
-	if (r)
-		return r;
-	lvt0 = (u32 *)&s.regs[0x350];
-	lvt1 = (u32 *)&s.regs[0x360];
-	*lvt0 = (*lvt0 & ~0x1700u & ~(1u << 16)) | (7u << 8);	/* ExtINT */
-	*lvt1 = (*lvt1 & ~0x1700u & ~(1u << 16)) | (4u << 8);	/* NMI */
-	return kvm_vcpu_set_lapic(kv, &s);
-}
-
-#define MSR_IA32_APIC_BASE	0x1b
-#define APIC_BASE_EXTD		(1ULL << 10)	/* x2APIC mode */
-#define APIC_BASE_EN		(1ULL << 11)
-
-/*
- * Firmware's job again: a machine with APIC IDs above 254 hands over in
- * x2APIC mode (as SeaBIOS does past 255 CPUs). Linux picks its x2APIC
- * driver while it parses the MADT and SRAT only when the boot CPU is
- * already in x2APIC mode; otherwise it ignores every x2APIC entry there
- * and brings up only the CPUs with 8-bit IDs. Set on every vCPU after its
- * CPUID (KVM refuses EXTD without the x2APIC bit); KVM keeps the mode
- * across the INIT that starts an AP.
- */
-static int setup_x2apic_mode(struct kvm_vcpu *kv)
-{
-	u64 base;
-	int r;
-
-	r = kvm_vcpu_get_msr(kv, MSR_IA32_APIC_BASE, &base);
-	if (!r)
-		r = kvm_vcpu_set_msr(kv, MSR_IA32_APIC_BASE,
-				     base | APIC_BASE_EN | APIC_BASE_EXTD);
-	return r;
-}
-
-/*
- * Paravirtual features: the ones the config turns off are cleared; large
- * guests need KVM_FEATURE_MSI_EXT_DEST_ID (MSIs to APIC IDs above 255
- * without an IOMMU); dedicated mode adds KVM_HINTS_REALTIME.
- */
-static int cpuid_pv(struct machine *m, struct kvm_cpuid2 *cpuid)
-{
-	const struct config *c = m->cfg;
-	int r;
-
-	r = cpuid_kvm_clear_features(cpuid, cpuid_kvm_pv_mask(~c->pv & PV_ALL));
-	if (r)
-		return r;
-	/*
-	 * KVM never lists MSI_EXT_DEST_ID: the VMM implements it, and ours
-	 * does (irq/msi.c turns address bits 11:5 into KVM's 32-bit form).
-	 * Without it Linux brings up no CPU with an APIC ID above 255.
-	 */
-	if (smp_topo_needs_x2apic(&m->topo, c->nr_cpus))
-		r = cpuid_kvm_set_vmm_features(cpuid, 1U << KVM_FEATURE_MSI_EXT_DEST_ID);
-	if (r)
-		return r;
-	if (c->dedicated)
-		r = cpuid_kvm_set_hints(cpuid, 1U << KVM_HINTS_REALTIME);
-	return r;
-}
-
+/* Every vCPU created and set up by smp/vcpu_setup.c. */
 static int vcpus_init(struct machine *m)
 {
 	const struct config *c = m->cfg;
-	struct vcpus *s = &m->vcpus;
-	bool tsc_deadline;
-	unsigned i;
+	struct vcpu_setup_opts o;
 	int r;
 
 	r = kvm_get_supported_cpuid(&m->kvm, &m->supported_cpuid);
 	if (r)
 		return r;
-	/*
-	 * KVM emulates the TSC-deadline timer in its LAPIC but leaves the
-	 * CPUID bit to us. Without it Linux calibrates the LAPIC timer against
-	 * the PIT, which fails on an overcommitted host ("APIC timer disabled
-	 * due to verification failure"): then no CPU gets high-resolution
-	 * timers, and the PIT's tick is broadcast to every vCPU by IPI.
-	 */
-	tsc_deadline = kvm_check_extension(&m->kvm, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-	s->v = calloc(c->nr_cpus, sizeof(*s->v));
-	if (!s->v)
-		return -ENOMEM;
-	s->pio = &m->pio;
-	s->mmio = &m->mmio;
-	s->ctl = &m->ctl;
-	for (i = 0; i < c->nr_cpus; i++) {
-		struct vcpu *v = &s->v[i];
-		struct kvm_cpuid2 *cpuid;
-
-		v->idx = i;
-		v->apic_id = smp_topo_apic_id(&m->topo, i);
-		if (c->vcpu_pin && c->vcpu_pin[i].bits)
-			v->pin = &c->vcpu_pin[i];
-		v->kv.fd = -1;
-		r = kvm_vcpu_create(&m->kvm, v->apic_id, &v->kv);
-		if (r)
-			return r;
-		s->nr = i + 1;
-		r = cpuid_for_vcpu(m->supported_cpuid, &m->topo, i, &cpuid);
-		if (r)
-			return r;
-		r = cpuid_pv(m, cpuid);
-		if (!r && tsc_deadline)
-			r = cpuid_set_leaf1_ecx(cpuid, CPUID_1_ECX_TSC_DEADLINE);
-		if (!r)
-			r = kvm_vcpu_set_cpuid(&v->kv, cpuid);
-		free(cpuid);
-		if (!r)
-			r = setup_lapic(&v->kv);
-		if (!r && smp_topo_needs_x2apic(&m->topo, c->nr_cpus))
-			r = setup_x2apic_mode(&v->kv);
-		if (r) {
-			pr_err("vcpu %u: set-up failed: %s", i, strerror(-r));
-			return r;
-		}
-	}
-	return 0;
+	vcpu_setup_opts_init(&o, &m->kvm, &m->topo, c->nr_cpus, ~c->pv,
+			     c->dedicated);
+	m->vcpus.pio = &m->pio;
+	m->vcpus.mmio = &m->mmio;
+	m->vcpus.ctl = &m->ctl;
+	return vcpus_setup(&m->vcpus, &m->kvm, m->supported_cpuid, &m->topo,
+			   &o, c->vcpu_pin, c->nr_vcpu_pin);
 }
 
 static void vcpus_exit(struct machine *m)
 {
-	unsigned i;
-
-	for (i = 0; i < m->vcpus.nr; i++)
-		kvm_vcpu_destroy(&m->vcpus.v[i].kv);
-	free(m->vcpus.v);
-	m->vcpus.v = NULL;
-	m->vcpus.nr = 0;
+	vcpus_setup_free(&m->vcpus);
 	free(m->supported_cpuid);
 	m->supported_cpuid = NULL;
 }

@@ -42,13 +42,11 @@ void machine_irq_exit(struct machine *m)
  */
 static int iothreads_per_node(struct machine *m, unsigned *n)
 {
+	const struct numa_host *h = m->host;
 	struct cpulist used = { 0 };
-	struct numa_host h;
 	int id, r;
 
 	r = numa_host_nodes_used(m->cfg, &used);
-	if (!r)
-		r = numa_host_read(&h);
 	if (r) {
 		cpulist_free(&used);
 		return r;
@@ -61,7 +59,7 @@ static int iothreads_per_node(struct machine *m, unsigned *n)
 	else
 		m->nr_iot_pin = (unsigned)MAX(cpulist_count(&used), 1);
 	cpulist_for_each(id, &used) {
-		const struct numa_host_node *hn = numa_host_node(&h, (unsigned)id);
+		const struct numa_host_node *hn = numa_host_node(h, (unsigned)id);
 		char *cpus;
 		int cpu;
 
@@ -79,7 +77,6 @@ static int iothreads_per_node(struct machine *m, unsigned *n)
 		free(cpus);
 		(*n)++;
 	}
-	numa_host_free(&h);
 	cpulist_free(&used);
 	if (!r && !*n)
 		*n = 1;		/* no node known: one unpinned thread */

@@ -79,6 +79,7 @@ int main(int argc, char **argv)
 	machine_log_stats(&m);
 	machine_destroy(&m);
 	config_free(&cfg);
+	numa_host_release();
 	if (why == VM_EXIT_POWEROFF)
 		pr_info("guest powered off");
 	else if (why == VM_EXIT_RESET)

@@ -181,17 +181,15 @@ int numa_plan(struct config *c, const struct numa_host *h)
 
 int numa_plan_auto(struct config *c)
 {
-	struct numa_host h;
+	const struct numa_host *h;
 	int r;
 
-	r = numa_host_read(&h);
-	if (r) {
+	h = numa_host_startup(&r);
+	if (!h) {
 		pr_err("cannot read the host NUMA topology: %s", strerror(-r));
 		return r;
 	}
-	r = numa_plan(c, &h);
-	numa_host_free(&h);
-	return r;
+	return numa_plan(c, h);
 }
 
 /* "0-1" for a node list, in a static buffer: for messages only. */

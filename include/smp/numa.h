@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The host's NUMA nodes, read once per call: which exist, their CPUs this
+ * The host's NUMA nodes, read once at start-up (numa_host_startup) and
+ * passed down: which exist, their CPUs this
  * process may use, their memory and free 2 MiB hugetlbfs pages. Without
  * NUMA support in the host kernel, one node 0 with everything.
  */
@@ -26,6 +27,15 @@ struct numa_host {
 /* Read the host (libnuma, sysfs); without NUMA support one node 0. */
 int numa_host_read(struct numa_host *h);
 void numa_host_free(struct numa_host *h);
+/*
+ * The host as read once per process, at start-up: the first call reads it
+ * (numa_host_read), later ones return that same copy, so planning,
+ * checking, page choice and I/O thread placement all see one topology.
+ * NULL with *err = -errno when reading fails (a later call tries again).
+ * numa_host_release frees it (at exit).
+ */
+const struct numa_host *numa_host_startup(int *err);
+void numa_host_release(void);
 /* The node with that id, or NULL. */
 const struct numa_host_node *numa_host_node(const struct numa_host *h,
 					    unsigned id);

@@ -11,6 +11,7 @@
 #include "irq/irq.h"
 #include "kernel/kvm.h"
 #include "lib/bus.h"
+#include "smp/numa.h"
 #include "smp/topology.h"
 #include "smp/vcpu.h"
 #include "vmm/boot.h"
@@ -29,6 +30,7 @@
 
 struct machine {
 	const struct config *cfg;
+	const struct numa_host *host;	/* read once at start-up (host step) */
 	struct kvm_vm kvm;
 	struct guest_mem mem;
 	struct bus pio, mmio;

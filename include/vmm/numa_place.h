@@ -28,7 +28,7 @@
  * c->sockets may still be 0. 0 or -EINVAL with a message.
  */
 int numa_plan(struct config *c, const struct numa_host *h);
-/* numa_plan on this host. */
+/* numa_plan on this host, as read at start-up (numa_host_startup). */
 int numa_plan_auto(struct config *c);
 
 /*

@@ -5,13 +5,14 @@
  * topologies) have APIC IDs of 255 and up, which only exist in x2APIC
  * mode; the VMM creates each vCPU with id = APIC ID, enables
  * KVM_CAP_X2APIC_API with 32-bit IDs and the broadcast quirk off, and
- * describes the IDs in CPUID. This program does the same thing with the
- * same functions (smp_topo_init/smp_topo_apic_id, kvm_enable_cap,
- * kvm_vcpu_create, cpuid_for_vcpu + kvm_vcpu_set_cpuid), then runs a tiny
- * CPL0 payload on every vCPU that
+ * describes the IDs in CPUID. This program builds its VM with the VMM's
+ * own functions (smp_topo_init/smp_topo_apic_id, vcpu_setup_x2apic_api,
+ * kvm_vcpu_create and vcpu_setup_one of smp/vcpu_setup.h: CPUID, LAPIC
+ * LINT pins, x2APIC mode as the VMM hands it over), then runs a tiny CPL0
+ * payload on every vCPU that
  *
- *   - switches its local APIC to x2APIC mode (IA32_APIC_BASE EXTD|EN) and
- *     software-enables it (SVR),
+ *   - writes IA32_APIC_BASE EXTD|EN again (the mode the VMM set) and
+ *     software-enables its local APIC (SVR),
  *   - reports its x2APIC ID (MSR 0x802) and CPUID leaf 0xb EDX,
  *
  * and the host checks both against the topology's APIC ID for every vCPU.
@@ -51,8 +52,8 @@
 #include "kernel/kvm.h"
 #include "lib/layout.h"
 #include "payload.h"
-#include "smp/cpuid.h"
 #include "smp/topology.h"
+#include "smp/vcpu_setup.h"
 
 #define EXIT_SKIP	77
 #define EXIT_USAGE	2
@@ -204,6 +205,7 @@ struct x2_cpu {
 struct x2 {
 	struct kvm_vm vm;
 	struct smp_topo topo;
+	struct vcpu_setup_opts opts;	/* as the VMM's, all PV features on */
 	u8 *mem;
 	u64 mem_size;
 	unsigned nr;
@@ -439,7 +441,9 @@ static void *x2_thread(void *p)
 
 /*
  * The VM as the VMM builds it for a large guest: in-kernel irqchip and
- * 32-bit x2APIC IDs without the broadcast quirk; then the payload.
+ * 32-bit x2APIC IDs without the broadcast quirk (vcpu_setup_x2apic_api,
+ * which also checks the APIC IDs against KVM's vCPU id limit); then the
+ * payload.
  */
 static int x2_setup_vm(struct x2 *x)
 {
@@ -483,9 +487,10 @@ static int x2_setup_vm(struct x2 *x)
 	if (r)
 		return r;
 	/* KVM only takes this before the first vCPU exists. */
-	r = kvm_enable_cap(&x->vm, KVM_CAP_X2APIC_API, want, 0);
+	r = vcpu_setup_x2apic_api(&x->vm, &x->topo, x->nr);
 	if (r)
 		return r;
+	vcpu_setup_opts_init(&x->opts, &x->vm, &x->topo, x->nr, 0, false);
 
 	x->mem_size = payload_mem_size(x->nr);
 	x->mem = mmap(NULL, x->mem_size, PROT_READ | PROT_WRITE,
@@ -525,11 +530,13 @@ static int x2_setup_vm(struct x2 *x)
 	return kvm_set_memslot(&x->vm, 0, 0, x->mem_size, x->mem, 0);
 }
 
-/* vCPU idx: KVM id = its APIC ID, smpvisor's CPUID, long mode at CPL0. */
+/*
+ * vCPU idx: KVM id = its APIC ID, set up by the VMM's vcpu_setup_one;
+ * then long mode at CPL0.
+ */
 static int x2_setup_vcpu(struct x2 *x, struct x2_cpu *c, unsigned idx,
 			 const struct kvm_cpuid2 *sup)
 {
-	struct kvm_cpuid2 *cpuid;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	struct kvm_fpu fpu;
@@ -543,13 +550,12 @@ static int x2_setup_vcpu(struct x2 *x, struct x2_cpu *c, unsigned idx,
 	r = kvm_vcpu_create(&x->vm, c->apic_id, &c->vcpu);
 	if (r)
 		return r;
-	r = cpuid_for_vcpu(sup, &x->topo, idx, &cpuid);
-	if (r)
+	r = vcpu_setup_one(&c->vcpu, sup, &x->topo, idx, &x->opts);
+	if (r) {
+		fprintf(stderr, "x2apic: vCPU %u (APIC ID %u): vcpu_setup_one: %s\n",
+			idx, c->apic_id, strerror(-r));
 		return r;
-	r = kvm_vcpu_set_cpuid(&c->vcpu, cpuid);
-	free(cpuid);
-	if (r)
-		return r;
+	}
 	r = kvm_vcpu_get_sregs(&c->vcpu, &sregs);
 	if (!r) {
 		payload_sregs(&sregs, 0, idx);
@@ -940,11 +946,6 @@ int main(int argc, char **argv)
 	if (x.nr > (unsigned)x.vm.max_vcpus) {
 		fprintf(stderr, "x2apic: %u vCPUs asked, KVM allows %d\n",
 			x.nr, x.vm.max_vcpus);
-		goto out;
-	}
-	if (x.max_id >= (u32)x.vm.max_vcpu_id) {
-		fprintf(stderr, "x2apic: APIC ID %u, KVM allows vCPU ids below %d (KVM_CAP_MAX_VCPU_ID)\n",
-			x.max_id, x.vm.max_vcpu_id);
 		goto out;
 	}
 	if (x2_setup_vm(&x))

@@ -16,7 +16,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <asm/kvm_para.h>
+
 #include "smp/cpuid.h"
+#include "smp/vcpu_setup.h"
 
 #define SIG	KVM_CPUID_FLAG_SIGNIFCANT_INDEX
 
@@ -527,6 +530,37 @@ static void test_leaf1_ecx(void **state)
 	free(sup);
 }
 
+/*
+ * The options the VMM's vCPU set-up applies to each table: the switched
+ * off PV features hidden, MSI_EXT_DEST_ID and x2APIC mode only for a
+ * topology that needs x2APIC, the realtime hint only when dedicated, no
+ * TSC-deadline bit where KVM cannot be asked (no VM here).
+ */
+static void test_vcpu_setup_opts(void **state)
+{
+	struct kvm_vm vm = { .sys_fd = -1, .vm_fd = -1 };
+	struct vcpu_setup_opts o;
+	struct smp_topo t;
+
+	assert_int_equal(smp_topo_init(&t, 4, 1, 4, 1), 0);
+	vcpu_setup_opts_init(&o, &vm, &t, 4, ~(unsigned)PV_ALL, false);
+	assert_int_equal(o.kvm_clear, 0);
+	assert_int_equal(o.kvm_vmm_features, 0);
+	assert_int_equal(o.kvm_hints, 0);
+	assert_false(o.x2apic_mode);
+	assert_false(o.tsc_deadline);
+
+	vcpu_setup_opts_init(&o, &vm, &t, 4, PV_KVMCLOCK | PV_SEND_IPI, true);
+	assert_int_equal(o.kvm_clear, cpuid_kvm_pv_mask(PV_KVMCLOCK | PV_SEND_IPI));
+	assert_int_equal(o.kvm_hints, 1U << KVM_HINTS_REALTIME);
+
+	assert_int_equal(smp_topo_init(&t, 300, 1, 300, 1), 0);
+	vcpu_setup_opts_init(&o, &vm, &t, 300, 0, false);
+	assert_true(o.x2apic_mode);
+	assert_int_equal(o.kvm_vmm_features, 1U << KVM_FEATURE_MSI_EXT_DEST_ID);
+	assert_int_equal(o.kvm_hints, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_kvm_features),
 		cmocka_unit_test(test_leaf1_ecx),
+		cmocka_unit_test(test_vcpu_setup_opts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

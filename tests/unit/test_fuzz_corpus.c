@@ -29,6 +29,7 @@ static const struct {
 	{ "virtio_pci", fuzz_virtio_pci_one },
 	{ "vhost_user", fuzz_vhost_user_one },
 	{ "config", fuzz_config_one },
+	{ "state", fuzz_state_one },
 };
 
 #define CORPUS_MAX_INPUT	(1 << 20)

@@ -1,18 +1,66 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Small types shared by the emulated devices and the machine that wires
- * them up: how a device raises an interrupt, how it asks the machine to
- * stop (lib/vm_control.h), and a rate limiter for the debug messages a
- * misbehaving guest can provoke (a guest must never be able to flood the
- * VMM's log).
+ * them up: the device model (struct device and its ops, walked by the
+ * device manager, vmm/device_manager.c), how a device raises an
+ * interrupt, how it asks the machine to stop (lib/vm_control.h), and a
+ * rate limiter for the debug messages a misbehaving guest can provoke (a
+ * guest must never be able to flood the VMM's log).
  */
 #ifndef SMPVISOR_DEVICES_H
 #define SMPVISOR_DEVICES_H
 
 #include <time.h>
 
+#include "lib/state.h"
 #include "lib/util.h"
 #include "lib/vm_control.h"
+
+struct device;
+
+/*
+ * What every device does, called by the device manager (never by the
+ * device's neighbours), each under the device's own locks:
+ *
+ *   reset    back to its power-on state (a machine reset; also before a
+ *            load into a device that ran)
+ *   pause    quiesce: when it returns the device touches no guest memory,
+ *            raises no interrupt and has no I/O in flight (completed or
+ *            parked to be redone); guest register accesses still work,
+ *            only the work they start waits for resume
+ *   resume   undo pause: parked work and kicks that arrived are served
+ *   save     its state as fields of the open section (lib/state.h);
+ *            paused devices only, so the state holds still
+ *   load     the state of a saved device of the same kind and
+ *            configuration into this one, freshly created or reset and
+ *            paused; every value is checked as guest input is (a stream
+ *            is untrusted): 0, or -errno with the reason in r->why
+ *   destroy  free everything (the I/O threads are stopped by then)
+ *
+ * version is the version of the section save writes; load reads every
+ * version up to it. Any op may be NULL: nothing to do.
+ */
+struct device_ops {
+	const char *kind;	/* "uart16550", "virtio-blk", ... */
+	u32 version;
+	void (*reset)(struct device *d);
+	void (*pause)(struct device *d);
+	void (*resume)(struct device *d);
+	int (*save)(struct device *d, struct state_writer *w);
+	int (*load)(struct device *d, struct state_reader *r);
+	void (*destroy)(struct device *d);
+};
+
+/*
+ * Embedded in each device's struct (container_of gets back to it); the
+ * name is the instance's, unique in the machine, and names its section
+ * in a saved state ("com1", "virtio-blk0").
+ */
+struct device {
+	char name[32];
+	const struct device_ops *ops;
+	bool paused;		/* the device manager's, not the device's */
+};
 
 /*
  * How a device raises an interrupt: the machine supplies one backed by

@@ -282,14 +282,13 @@ static int irqchip_init(struct machine *m)
 /* Bits of machine.dev_up: which legacy devices devices_exit must undo. */
 enum { DEV_UART = 1, DEV_I8042 = 2, DEV_CMOS = 4, DEV_PM = 8 };
 
-static int devices_init(struct machine *m)
+/* The platform devices of the PC: COM1, the i8042, CMOS, ACPI PM, POST. */
+static int legacy_init(struct machine *m)
 {
 	struct irq_line com1 = { set_irq_level, m, COM1_IRQ };
 	struct irq_line sci = { set_irq_level, m, ACPI_SCI_IRQ };
 	int r;
 
-	bus_init(&m->pio, "pio");
-	bus_init(&m->mmio, "mmio");
 	r = uart_init(&m->com1, &com1, STDOUT_FILENO);
 	if (!r) {
 		m->dev_up |= DEV_UART;
@@ -315,6 +314,26 @@ static int devices_init(struct machine *m)
 	}
 	if (!r)
 		r = post_register(&m->pio);
+	return r;
+}
+
+/*
+ * Every device, each added to the device manager, which owns them from
+ * then on: the legacy ones, then the PCI host and its functions
+ * (machine_io.c). The I/O threads exist already (devices add their fds)
+ * but start only with the last step.
+ */
+static int devices_init(struct machine *m)
+{
+	int r;
+
+	bus_init(&m->pio, "pio");
+	bus_init(&m->mmio, "mmio");
+	dm_init(&m->dm, &m->kvm, &m->irq, &m->pio, &m->mmio);
+	m->dm_ok = true;
+	r = legacy_init(m);
+	if (!r)
+		r = machine_pci_init(m);
 	if (r)
 		pr_err("device set-up failed: %s", strerror(-r));
 	return r;
@@ -323,6 +342,10 @@ static int devices_init(struct machine *m)
 /* Also after a failed devices_init: only what was set up is undone. */
 static void devices_exit(struct machine *m)
 {
+	machine_pci_exit(m);
+	if (m->dm_ok)
+		dm_destroy(&m->dm);
+	m->dm_ok = false;
 	if (m->dev_up & DEV_PM)
 		acpi_pm_destroy(&m->pm);
 	if (m->dev_up & DEV_CMOS)
@@ -433,10 +456,9 @@ static const struct step {
 	{ "kvm",	kvm_init,	kvm_exit },
 	{ "memory",	mem_init,	mem_exit },
 	{ "irqchip",	irqchip_init,	NULL },
-	{ "devices",	devices_init,	devices_exit },
 	{ "irq",	machine_irq_init,	machine_irq_exit },
 	{ "iothreads",	machine_iothreads_init,	machine_iothreads_exit },
-	{ "pci",	machine_pci_init,	machine_pci_exit },
+	{ "devices",	devices_init,	devices_exit },
 	{ "vcpus",	vcpus_init,	vcpus_exit },
 	{ "acpi",	acpi_init,	NULL },
 	{ "boot",	boot_init,	NULL },

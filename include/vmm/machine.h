@@ -17,6 +17,7 @@
 #include "vmm/boot.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/acpi_pm.h"
 #include "vmm/devices/legacy.h"
 #include "vmm/devices/uart.h"
@@ -40,6 +41,8 @@ struct machine {
 	struct boot_info boot;
 	u64 rsdp;
 
+	struct device_manager dm;	/* owns every device below */
+	bool dm_ok;
 	struct uart com1;
 	struct i8042 i8042;
 	struct cmos cmos;
@@ -96,7 +99,10 @@ int machine_dedicated_init(struct machine *m);
 /* With -v, after machine_run: per-vCPU exits and per-device counters. */
 void machine_log_stats(struct machine *m);
 
-/* Init steps of the I/O half (vmm/machine_io.c), listed in machine.c. */
+/*
+ * Init steps of the I/O half (vmm/machine_io.c), listed in machine.c;
+ * machine_pci_init/exit run within the "devices" step.
+ */
 int machine_irq_init(struct machine *m);
 void machine_irq_exit(struct machine *m);
 int machine_iothreads_init(struct machine *m);

@@ -100,7 +100,8 @@ FUZZ_HARNESS_SRCS := $(sort $(wildcard tests/fuzz/*_harness.c))
 FUZZ_NAMES := $(FUZZ_HARNESS_SRCS:tests/fuzz/%_harness.c=%)
 FUZZ_HARNESS_OBJS := $(FUZZ_HARNESS_SRCS:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/tests/unit/test_virtq: $(BUILD)/obj/tests/fuzz/virtq_harness.o
-$(BUILD)/tests/unit/test_fuzz_corpus: $(FUZZ_HARNESS_OBJS) $(BUILD)/obj/tests/fuzz/state_targets.o
+STATE_TARGET_SRCS := $(sort $(wildcard tests/fuzz/state_targets*.c))
+$(BUILD)/tests/unit/test_fuzz_corpus: $(FUZZ_HARNESS_OBJS) $(STATE_TARGET_SRCS:%.c=$(BUILD)/obj/%.o)
 
 FUZZ_BUILD  := build/fuzz
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter \
@@ -113,7 +114,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c | deps-check
 $(FUZZ_BUILD)/obj/main-%.o: tests/fuzz/fuzz_main.c | deps-check
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -DFUZZ_ONE=fuzz_$(subst -,_,$*)_one -c -o $@ $<
-$(FUZZ_BUILD)/state: $(FUZZ_BUILD)/obj/tests/fuzz/state_targets.o
+$(FUZZ_BUILD)/state: $(STATE_TARGET_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/main-%.o $(FUZZ_BUILD)/obj/tests/fuzz/%_harness.o $(FUZZ_OBJS)
 	$(E) "  FUZZ    $@"
 	$(Q)clang -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(LDLIBS)

@@ -7,8 +7,9 @@
  *
  *   0  the reader alone: check it, open every section the input names
  *      and read each of its fields at every size
- *   1+ a fresh device of one kind (targets[] below): loaded through the
- *      device manager, then saved again (a loaded state must save)
+ *   1+ a fresh device of one kind (state_target_pick(N - 1), modulo
+ *      their number): loaded through the device manager, then saved
+ *      again (a loaded state must save)
  *
  * Returns 0 when the input was taken, 1 when it was refused.
  */
@@ -61,11 +62,12 @@ static int reader_only(const u8 *data, size_t size)
 
 int fuzz_state_one(const u8 *data, size_t size)
 {
+	unsigned n = state_target_count();
+
 	if (!size)
 		return 1;
-	if (data[0] == 0 || !nr_state_targets)
+	if (data[0] == 0 || !n)
 		return reader_only(data + 1, size - 1);
-	return state_target_load(&state_targets[(data[0] - 1) %
-						 nr_state_targets],
+	return state_target_load(state_target_pick((data[0] - 1u) % n),
 				 data + 1, size - 1);
 }

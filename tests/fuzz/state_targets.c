@@ -1,17 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The devices the state fuzz harness (state_harness.c) loads into. Each
- * device's owner adds its entry here: a stream is untrusted input to
- * every device's load.
+ * Loading a stream into one fresh device, for the state fuzz harness
+ * (state_harness.c). The devices themselves are listed by area in
+ * state_targets_*.c, each file defining one table that
+ * state_target_pick (below) reaches through.
  */
 #include <stdlib.h>
 
 #include "state_targets.h"
 
-const struct state_target state_targets[] = {
-	{ NULL, NULL, NULL },	/* placeholder: targets[] must not be empty */
+static const struct {
+	const struct state_target *t;
+	const unsigned *nr;
+} areas[] = {
+	{ state_targets_legacy, &nr_state_targets_legacy },
+	{ state_targets_pci, &nr_state_targets_pci },
 };
-const unsigned nr_state_targets = 0;
+
+unsigned state_target_count(void)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(areas); i++)
+		n += *areas[i].nr;
+	return n;
+}
+
+const struct state_target *state_target_pick(unsigned k)
+{
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(areas); i++) {
+		if (k < *areas[i].nr)
+			return &areas[i].t[k];
+		k -= *areas[i].nr;
+	}
+	return NULL;
+}
 
 int state_target_load(const struct state_target *t, const u8 *data,
 		      size_t size)

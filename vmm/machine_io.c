@@ -300,17 +300,16 @@ int machine_pci_init(struct machine *m)
 {
 	int r;
 
-	r = pci_host_init(&m->pci, guest_mem_end(&m->mem));
+	r = pci_host_init(&m->pci, &m->dm, guest_mem_end(&m->mem));
 	if (r)
 		return r;
-	m->pci_ok = true;
 	r = disks_init(m);
 	if (!r)
 		r = nets_init(m);
 	if (!r)
 		r = rng_init(m);
 	if (!r)
-		r = pci_host_register(&m->pci, &m->pio, &m->mmio);
+		r = pci_host_register(&m->pci);
 	return r;
 }
 
@@ -336,9 +335,6 @@ void machine_pci_exit(struct machine *m)
 	if (m->rng_ok)
 		virtio_rng_destroy(&m->rng);
 	m->rng_ok = false;
-	if (m->pci_ok)
-		pci_host_destroy(&m->pci);
-	m->pci_ok = false;
 }
 
 int machine_iothreads_start(struct machine *m)

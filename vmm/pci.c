@@ -9,6 +9,8 @@
  * register's memory bit.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/layout.h"
@@ -175,6 +177,63 @@ void pci_cfg_write(struct pci_dev *d, u32 off, const u8 *data, u32 len)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* --- a function's state (the device model) --- */
+
+void pci_dev_reset(struct pci_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	memcpy(d->cfg, d->cfg0, PCI_CFG_SIZE);
+	bars_update(d);
+	if (d->msix.nr)
+		pci_msix_reset(&d->msix);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int pci_dev_save(struct pci_dev *d, struct state_writer *w)
+{
+	pthread_mutex_lock(&d->lock);
+	state_put(w, "pci.cfg", d->cfg, PCI_CFG_SIZE);
+	if (d->msix.nr)
+		pci_msix_save(&d->msix, w);
+	pthread_mutex_unlock(&d->lock);
+	return w->err;
+}
+
+int pci_dev_load(struct pci_dev *d, struct state_reader *r)
+{
+	u8 *cfg = malloc(PCI_CFG_SIZE);
+	u32 i;
+	int e;
+
+	if (!cfg)
+		return -ENOMEM;
+	e = state_get(r, "pci.cfg", cfg, PCI_CFG_SIZE);
+	for (i = 0; !e && i < PCI_CFG_SIZE; i++)
+		if ((cfg[i] ^ d->cfg0[i]) & ~d->wmask[i])
+			e = state_refuse(r, "config byte 0x%x has read-only bits 0x%02x, this %s has 0x%02x",
+					 i, cfg[i] & ~d->wmask[i], d->name,
+					 d->cfg0[i] & ~d->wmask[i]);
+	if (e) {
+		free(cfg);
+		return e;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (d->msix.nr)
+		e = pci_msix_load(&d->msix, r);
+	if (!e) {
+		memcpy(d->cfg, cfg, PCI_CFG_SIZE);
+		/* As if the guest had written all of config space. */
+		bars_update(d);
+		if (d->ops && d->ops->cfg_write)
+			d->ops->cfg_write(d, 0, PCI_CFG_SIZE);
+		else if (d->msix.nr)
+			pci_msix_cfg_write(d, 0, PCI_CFG_SIZE);
+	}
+	pthread_mutex_unlock(&d->lock);
+	free(cfg);
+	return e;
+}
+
 /* --- the host: config mechanisms and windows --- */
 
 void pci_mmio64_window(u64 mem_end, u64 *base, u64 *size)
@@ -188,26 +247,70 @@ u32 pci_intx_gsi(unsigned slot, unsigned pin)
 	return PCI_INTX_GSI_BASE + (slot + pin) % 8;
 }
 
-int pci_host_init(struct pci_host *h, u64 mem_end)
+/* --- the host as a device: the CONFIG_ADDRESS latch and the bridge --- */
+
+static void host_reset(struct device *dev)
+{
+	struct pci_host *h = container_of(dev, struct pci_host, dev);
+
+	atomic_store(&h->cf8, 0);
+	pci_dev_reset(&h->bridge);
+}
+
+static int host_save(struct device *dev, struct state_writer *w)
+{
+	struct pci_host *h = container_of(dev, struct pci_host, dev);
+
+	state_put_u32(w, "cf8", atomic_load(&h->cf8));
+	return pci_dev_save(&h->bridge, w);
+}
+
+static int host_load(struct device *dev, struct state_reader *r)
+{
+	struct pci_host *h = container_of(dev, struct pci_host, dev);
+	u32 cf8;
+	int e = state_get(r, "cf8", &cf8, sizeof(cf8));
+
+	if (e)
+		return e;
+	atomic_store(&h->cf8, cf8);	/* any value a guest can write */
+	return pci_dev_load(&h->bridge, r);
+}
+
+static void host_destroy(struct device *dev)
+{
+	pci_dev_destroy(&container_of(dev, struct pci_host, dev)->bridge);
+}
+
+/* No pause: the host does no work of its own, only config cycles. */
+static const struct device_ops host_ops = {
+	.kind = "pci-host", .version = 1, .reset = host_reset,
+	.save = host_save, .load = host_load, .destroy = host_destroy,
+};
+
+int pci_host_init(struct pci_host *h, struct device_manager *dm, u64 mem_end)
 {
 	u64 size;
+	int r;
 
 	memset(h, 0, sizeof(*h));
 	atomic_init(&h->cf8, 0);
 	pci_dev_init(&h->bridge, "host bridge", PCI_HOST_VENDOR,
 		     PCI_HOST_DEVICE, PCI_CLASS_HOST_BRIDGE, 0);
+	memcpy(h->bridge.cfg0, h->bridge.cfg, PCI_CFG_SIZE);
 	h->slot[0] = &h->bridge;
 	h->mmio32_next = PCI_MMIO32_START;
 	h->mmio32_end = PCI_MMIO32_END;
 	pci_mmio64_window(mem_end, &h->mmio64_base, &size);
 	h->mmio64_next = h->mmio64_base;
 	h->mmio64_end = h->mmio64_base + size;
-	return 0;
-}
-
-void pci_host_destroy(struct pci_host *h)
-{
-	pci_dev_destroy(&h->bridge);
+	h->dm = dm;
+	snprintf(h->dev.name, sizeof(h->dev.name), "pci-host");
+	h->dev.ops = &host_ops;
+	r = dm_add(dm, &h->dev);
+	if (r)
+		pci_dev_destroy(&h->bridge);
+	return r;
 }
 
 /* Give BAR i an address in the window it belongs to. */
@@ -255,6 +358,7 @@ int pci_host_add(struct pci_host *h, struct pci_dev *d)
 	d->slot = (u8)s;
 	d->intx_gsi = pci_intx_gsi(s, 0);
 	d->cfg[PCI_INT_LINE] = (u8)d->intx_gsi;
+	memcpy(d->cfg0, d->cfg, PCI_CFG_SIZE);
 	h->slot[s] = d;
 	return 0;
 }
@@ -423,22 +527,21 @@ static const struct bus_ops ecam_ops = { ecam_read, ecam_write };
 static const struct bus_ops win32_ops = { win32_read, win32_write };
 static const struct bus_ops win64_ops = { win64_read, win64_write };
 
-int pci_host_register(struct pci_host *h, struct bus *pio, struct bus *mmio)
+int pci_host_register(struct pci_host *h)
 {
+	struct device_manager *dm = h->dm;
 	int r;
 
-	r = bus_register(pio, PCI_CONFIG_PORT, 8, "pci-config", &port_ops, h);
+	r = dm_bus_pio(dm, &h->dev, PCI_CONFIG_PORT, 8, &port_ops, h);
 	if (!r)
-		r = bus_register(mmio, PCI_ECAM_ADDR, PCI_ECAM_SIZE, "pci-ecam",
-				 &ecam_ops, h);
+		r = dm_bus_mmio(dm, &h->dev, PCI_ECAM_ADDR, PCI_ECAM_SIZE,
+				&ecam_ops, h);
 	if (!r)
-		r = bus_register(mmio, PCI_MMIO32_START,
-				 PCI_MMIO32_END - PCI_MMIO32_START,
-				 "pci-mmio32", &win32_ops, h);
+		r = dm_bus_mmio(dm, &h->dev, PCI_MMIO32_START,
+				PCI_MMIO32_END - PCI_MMIO32_START, &win32_ops, h);
 	if (!r)
-		r = bus_register(mmio, h->mmio64_base,
-				 h->mmio64_end - h->mmio64_base, "pci-mmio64",
-				 &win64_ops, h);
+		r = dm_bus_mmio(dm, &h->dev, h->mmio64_base,
+				h->mmio64_end - h->mmio64_base, &win64_ops, h);
 	if (r)
 		pr_err("pci: cannot claim the config ports and windows: %s",
 		       strerror(-r));

@@ -143,6 +143,94 @@ void pci_msix_cfg_write(struct pci_dev *d, u32 off, u32 len)
 		vec_update(x, v);
 }
 
+/* --- state (pci_dev_reset/save/load; config lock held) --- */
+
+static u32 pba_words(const struct pci_msix *x)
+{
+	return ALIGN_UP((u32)x->nr, 64u) / 64;
+}
+
+void pci_msix_reset(struct pci_msix *x)
+{
+	unsigned i;
+
+	atomic_store(&x->enabled, false);
+	atomic_store(&x->fmask, false);
+	for (i = 0; i < (unsigned)x->nr * 4; i++)
+		atomic_store(&x->entry[i], (i & 3) == ENT_CTRL ?
+			     MSIX_ENTRY_MASKED : 0);
+	for (i = 0; i < pba_words(x); i++)
+		atomic_store(&x->pba[i], 0);
+}
+
+void pci_msix_save(struct pci_msix *x, struct state_writer *w)
+{
+	u32 n = (u32)x->nr * 4, i;
+	u32 *t = malloc(n * sizeof(*t));
+	u64 *p = malloc(pba_words(x) * sizeof(*p));
+
+	if (!t || !p) {
+		w->err = w->err ? w->err : -ENOMEM;
+	} else {
+		for (i = 0; i < n; i++)
+			t[i] = atomic_load(&x->entry[i]);
+		for (i = 0; i < pba_words(x); i++)
+			p[i] = atomic_load(&x->pba[i]);
+		state_put(w, "msix.table", t, n * (u32)sizeof(*t));
+		state_put(w, "msix.pba", p, pba_words(x) * (u32)sizeof(*p));
+	}
+	free(t);
+	free(p);
+}
+
+/*
+ * Only what a guest could have left: control words with the mask bit
+ * alone, pending bits of existing vectors, and those only on masked
+ * vectors (a paused machine delivers nothing, so an unmasked vector
+ * cannot be pending). The routes follow from the config space written
+ * after this (pci_dev_load).
+ */
+int pci_msix_load(struct pci_msix *x, struct state_reader *r)
+{
+	u32 n = (u32)x->nr * 4, sz, i;
+	const u8 *t = state_get_var(r, "msix.table", &sz);
+	const u8 *p;
+	u32 w;
+	u64 pend;
+
+	if (!t)
+		return -ENOENT;
+	if (sz != n * 4)
+		return state_refuse(r, "msix.table has %u bytes, this device's %u vectors take %u",
+				    sz, x->nr, n * 4);
+	p = state_get_var(r, "msix.pba", &sz);
+	if (!p)
+		return -ENOENT;
+	if (sz != pba_words(x) * 8)
+		return state_refuse(r, "msix.pba has %u bytes, not %u", sz,
+				    pba_words(x) * 8);
+	for (i = 0; i < x->nr; i++) {
+		memcpy(&w, t + 16 * i + 4 * ENT_CTRL, 4);
+		memcpy(&pend, p + 8 * (i / 64), 8);
+		if (w & ~MSIX_ENTRY_MASKED)
+			return state_refuse(r, "MSI-X vector %u control 0x%x has reserved bits", i, w);
+		if ((pend >> (i % 64) & 1) && !(w & MSIX_ENTRY_MASKED))
+			return state_refuse(r, "MSI-X vector %u is pending but not masked", i);
+	}
+	memcpy(&pend, p + 8 * (pba_words(x) - 1), 8);
+	if (x->nr % 64 && pend >> (x->nr % 64))
+		return state_refuse(r, "MSI-X pending bits beyond vector %u", x->nr - 1);
+	for (i = 0; i < n; i++) {
+		memcpy(&w, t + 4 * i, 4);
+		atomic_store(&x->entry[i], w);
+	}
+	for (i = 0; i < pba_words(x); i++) {
+		memcpy(&pend, p + 8 * i, 8);
+		atomic_store(&x->pba[i], pend);
+	}
+	return 0;
+}
+
 int pci_msix_init(struct pci_dev *d, struct irq_router *router, u16 nr,
 		  int bar)
 {

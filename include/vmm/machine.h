@@ -52,7 +52,6 @@ struct machine {
 	/* I/O: vmm/machine_io.c */
 	struct irq_router irq;
 	struct pci_host pci;
-	bool pci_ok;
 	struct iothread *iothreads;
 	struct iothread **iot_ptrs;
 	unsigned nr_iothreads;

@@ -17,6 +17,11 @@
  * MSI-X (pci_msix_*) lives here too: capability, table and PBA, one GSI
  * and one irqfd per vector. pci_msix_notify is the data-path call: it
  * reads the mask bits and writes the vector's irqfd, lock-free.
+ *
+ * The device model: the host is a device of the manager ("pci-host": the
+ * CONFIG_ADDRESS latch and the bridge's config space); each function's
+ * own device calls pci_dev_reset/save/load for its config space, BARs and
+ * MSI-X table from its ops.
  */
 #ifndef SMPVISOR_PCI_H
 #define SMPVISOR_PCI_H
@@ -26,7 +31,9 @@
 
 #include "irq/irq.h"
 #include "lib/bus.h"
+#include "lib/state.h"
 #include "lib/util.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/devices.h"
 
 #define PCI_CFG_SIZE		4096	/* extended (ECAM) config space */
@@ -109,6 +116,7 @@ struct pci_dev {
 	u8 slot;		/* device number on bus 0 */
 	u8 cfg[PCI_CFG_SIZE];
 	u8 wmask[PCI_CFG_SIZE];	/* bits the guest may change */
+	u8 cfg0[PCI_CFG_SIZE];	/* at power-on, BARs placed (pci_host_add) */
 	pthread_mutex_t lock;	/* config space */
 	struct pci_bar bar[PCI_NR_BARS];
 	u8 cap_end;		/* where the next capability goes */
@@ -119,6 +127,8 @@ struct pci_dev {
 };
 
 struct pci_host {
+	struct device dev;	/* "pci-host" */
+	struct device_manager *dm;
 	struct pci_dev bridge;	/* 00:00.0 */
 	struct pci_dev *slot[PCI_MAX_SLOTS];
 	_Atomic u32 cf8;	/* the CONFIG_ADDRESS latch */
@@ -127,13 +137,13 @@ struct pci_host {
 };
 
 /*
- * Set up the host bridge; mem_end is the end of guest RAM, above which
- * the 64-bit window goes. Register with pci_host_register once every
- * device is added (the windows are claimed on the buses then).
+ * Set up the host bridge and add it to dm (which destroys it); mem_end is
+ * the end of guest RAM, above which the 64-bit window goes. Register with
+ * pci_host_register once every function is added (the config ports and
+ * windows are claimed on dm's buses then).
  */
-int pci_host_init(struct pci_host *h, u64 mem_end);
-void pci_host_destroy(struct pci_host *h);
-int pci_host_register(struct pci_host *h, struct bus *pio, struct bus *mmio);
+int pci_host_init(struct pci_host *h, struct device_manager *dm, u64 mem_end);
+int pci_host_register(struct pci_host *h);
 /* The 64-bit window for a guest whose RAM ends at mem_end. */
 void pci_mmio64_window(u64 mem_end, u64 *base, u64 *size);
 /* INTA#-D# of slot -> IOAPIC GSI, as the DSDT's _PRT says. */
@@ -153,6 +163,20 @@ int pci_dev_add_bar(struct pci_dev *d, int bar, u64 size, u32 flags,
 u8 pci_dev_add_cap(struct pci_dev *d, u8 id, u8 len);
 /* Place the BARs and put the device in the next free slot. */
 int pci_host_add(struct pci_host *h, struct pci_dev *d);
+
+/*
+ * The function's part of the device model, called from its device's ops
+ * with the function quiesced: reset puts config space back to power-on
+ * (BARs stop decoding, MSI-X off, every vector masked, nothing pending);
+ * save writes config space and the MSI-X table and pending bits as
+ * fields "pci.cfg", "msix.table", "msix.pba" of the open section; load
+ * takes them back, refusing read-only bits that differ (another device)
+ * and table or pending bits no guest could have written, then moves the
+ * BARs and routes the vectors as config writes would.
+ */
+void pci_dev_reset(struct pci_dev *d);
+int pci_dev_save(struct pci_dev *d, struct state_writer *w);
+int pci_dev_load(struct pci_dev *d, struct state_reader *r);
 
 /* Config accesses, as the buses deliver them (also for tests). */
 void pci_cfg_read(struct pci_dev *d, u32 off, u8 *data, u32 len);
@@ -186,5 +210,9 @@ void pci_msix_destroy(struct pci_dev *d);
 bool pci_msix_notify(struct pci_msix *x, unsigned v);
 /* The MSI-X config-space hook: call from the device's cfg_write. */
 void pci_msix_cfg_write(struct pci_dev *d, u32 off, u32 len);
+/* MSI-X's part of pci_dev_reset/save/load (config lock held). */
+void pci_msix_reset(struct pci_msix *x);
+void pci_msix_save(struct pci_msix *x, struct state_writer *w);
+int pci_msix_load(struct pci_msix *x, struct state_reader *r);
 
 #endif

@@ -49,6 +49,7 @@ struct vdrv {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct irq_router irq;
+	struct device_manager dm;
 	struct pci_host h;
 	struct iothread iot;
 	struct iothread *iots[1];
@@ -78,8 +79,9 @@ static inline int vdrv_init(struct vdrv *d)
 	bus_init(&d->pio, "pio");
 	bus_init(&d->mmio, "mmio");
 	r = irq_router_init(&d->irq, NULL);
+	dm_init(&d->dm, NULL, &d->irq, &d->pio, &d->mmio);
 	if (!r)
-		r = pci_host_init(&d->h, guest_mem_end(&d->mem));
+		r = pci_host_init(&d->h, &d->dm, guest_mem_end(&d->mem));
 	if (!r)
 		r = iothread_init(&d->iot, 0);
 	d->iots[0] = &d->iot;
@@ -99,7 +101,7 @@ static inline int vdrv_attach(struct vdrv *d, struct virtio_pci *vp,
 	d->vp = vp;
 	r = pci_host_add(&d->h, &vp->pci);
 	if (!r)
-		r = pci_host_register(&d->h, &d->pio, &d->mmio);
+		r = pci_host_register(&d->h);
 	if (r)
 		return r;
 	bus_seal(&d->pio);
@@ -128,7 +130,7 @@ static inline void vdrv_stop(struct vdrv *d)
 static inline void vdrv_fini(struct vdrv *d)
 {
 	iothread_destroy(&d->iot);
-	pci_host_destroy(&d->h);
+	dm_destroy(&d->dm);
 	irq_router_destroy(&d->irq);
 	bus_free(&d->pio);
 	bus_free(&d->mmio);

@@ -24,6 +24,7 @@
 
 struct fixture {
 	struct bus pio, mmio;
+	struct device_manager dm;
 	struct pci_host h;
 	struct pci_dev dev;
 	struct irq_router irq;
@@ -77,7 +78,8 @@ static int setup(void **state)
 	bus_init(&f->pio, "pio");
 	bus_init(&f->mmio, "mmio");
 	assert_int_equal(irq_router_init(&f->irq, NULL), 0);
-	assert_int_equal(pci_host_init(&f->h, MEM_END), 0);
+	dm_init(&f->dm, NULL, &f->irq, &f->pio, &f->mmio);
+	assert_int_equal(pci_host_init(&f->h, &f->dm, MEM_END), 0);
 	pci_dev_init(&f->dev, "test", 0x1af4, 0x1042, 0x018000, 1);
 	f->dev.ops = &dev_ops;
 	assert_int_equal(pci_dev_add_bar(&f->dev, 0, 64 * KiB, 0, &bar_ops, f), 0);
@@ -86,7 +88,7 @@ static int setup(void **state)
 					 &bar_ops, f), 0);
 	assert_int_equal(pci_msix_init(&f->dev, &f->irq, 5, 1), 0);
 	assert_int_equal(pci_host_add(&f->h, &f->dev), 0);
-	assert_int_equal(pci_host_register(&f->h, &f->pio, &f->mmio), 0);
+	assert_int_equal(pci_host_register(&f->h), 0);
 	bus_seal(&f->pio);
 	bus_seal(&f->mmio);
 	*state = f;
@@ -99,7 +101,7 @@ static int teardown(void **state)
 
 	pci_msix_destroy(&f->dev);
 	pci_dev_destroy(&f->dev);
-	pci_host_destroy(&f->h);
+	dm_destroy(&f->dm);
 	irq_router_destroy(&f->irq);
 	bus_free(&f->pio);
 	bus_free(&f->mmio);

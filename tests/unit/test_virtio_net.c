@@ -47,6 +47,7 @@ struct fixture {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct irq_router irq;
+	struct device_manager dm;
 	struct pci_host h;
 	struct iothread iot;
 	struct iothread *iots[1];
@@ -202,7 +203,8 @@ static int setup(void **state)
 	bus_init(&f->pio, "pio");
 	bus_init(&f->mmio, "mmio");
 	assert_int_equal(irq_router_init(&f->irq, NULL), 0);
-	assert_int_equal(pci_host_init(&f->h, guest_mem_end(&f->mem)), 0);
+	dm_init(&f->dm, NULL, &f->irq, &f->pio, &f->mmio);
+	assert_int_equal(pci_host_init(&f->h, &f->dm, guest_mem_end(&f->mem)), 0);
 	assert_int_equal(iothread_init(&f->iot, 0), 0);
 	f->iots[0] = &f->iot;
 	if (virtio_net_create(&f->net, 0, &o, NULL, &f->irq, &f->mem,
@@ -210,7 +212,7 @@ static int setup(void **state)
 		skip();		/* no CAP_NET_ADMIN here */
 	assert_string_equal(f->net.ifname, f->ifname);
 	assert_int_equal(pci_host_add(&f->h, &f->net.vp.pci), 0);
-	assert_int_equal(pci_host_register(&f->h, &f->pio, &f->mmio), 0);
+	assert_int_equal(pci_host_register(&f->h), 0);
 	bus_seal(&f->pio);
 	bus_seal(&f->mmio);
 	assert_int_equal(link_up(f), 0);
@@ -238,7 +240,7 @@ static int teardown(void **state)
 	iothread_stop(&f->iot);
 	virtio_net_destroy(&f->net);	/* the tap goes with its last fd */
 	iothread_destroy(&f->iot);
-	pci_host_destroy(&f->h);
+	dm_destroy(&f->dm);
 	irq_router_destroy(&f->irq);
 	bus_free(&f->pio);
 	bus_free(&f->mmio);

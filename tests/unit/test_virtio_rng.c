@@ -31,6 +31,7 @@ struct fixture {
 	struct guest_mem mem;
 	struct bus pio, mmio;
 	struct irq_router irq;
+	struct device_manager dm;
 	struct pci_host h;
 	struct iothread iot;
 	struct virtio_rng rng;
@@ -95,12 +96,13 @@ static int setup(void **state)
 	bus_init(&f->pio, "pio");
 	bus_init(&f->mmio, "mmio");
 	assert_int_equal(irq_router_init(&f->irq, NULL), 0);
-	assert_int_equal(pci_host_init(&f->h, guest_mem_end(&f->mem)), 0);
+	dm_init(&f->dm, NULL, &f->irq, &f->pio, &f->mmio);
+	assert_int_equal(pci_host_init(&f->h, &f->dm, guest_mem_end(&f->mem)), 0);
 	assert_int_equal(iothread_init(&f->iot, 0), 0);
 	assert_int_equal(virtio_rng_create(&f->rng, NULL, &f->irq, &f->mem,
 					   &f->iot), 0);
 	assert_int_equal(pci_host_add(&f->h, &f->rng.vp.pci), 0);
-	assert_int_equal(pci_host_register(&f->h, &f->pio, &f->mmio), 0);
+	assert_int_equal(pci_host_register(&f->h), 0);
 	bus_seal(&f->pio);
 	bus_seal(&f->mmio);
 	assert_int_equal(iothread_start(&f->iot, NULL), 0);
@@ -119,7 +121,7 @@ static int teardown(void **state)
 	iothread_stop(&f->iot);
 	virtio_rng_destroy(&f->rng);
 	iothread_destroy(&f->iot);
-	pci_host_destroy(&f->h);
+	dm_destroy(&f->dm);
 	irq_router_destroy(&f->irq);
 	bus_free(&f->pio);
 	bus_free(&f->mmio);

@@ -5,7 +5,10 @@
  * registers, BAR sizing, placement in the 32- and 64-bit windows,
  * decoding only with the memory bit, moving a BAR, and MSI-X: capability,
  * table, masking with the pending bit array, routes in the GSI table and
- * delivery to the vector's eventfd.
+ * delivery to the vector's eventfd. The device model: a function saved
+ * with a moved BAR and a masked, pending vector and loaded into a fresh
+ * one decodes and routes as before; tampered streams are refused; reset
+ * puts config space back to power-on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -346,6 +349,154 @@ static void test_msix(void **state)
 	assert_int_equal(mmio_read32(f, e + 8), 0x45);
 }
 
+/*
+ * A function mid-operation: decoding, BAR 0 moved, MSI-X on with vector
+ * 2 programmed, masked and pending, vector 3 routed and live; the
+ * CONFIG_ADDRESS latch set. Returns the saved stream (the host through
+ * the device manager, the function in a section of its own).
+ */
+static u8 *save_busy(struct fixture *f, size_t *len, u32 *b0)
+{
+	struct pci_msix *x = &f->dev.msix;
+	struct state_writer w;
+	const u8 *out;
+	u8 *copy;
+
+	*b0 = cfg_read(f, 1, PCI_BAR0, 4);
+	cfg_write(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	cfg_write(f, 1, PCI_BAR0, *b0 + (u32)MiB, 4);
+	cfg_write(f, 1, x->cap + 2, MSIX_CTRL_ENABLE, 2);
+	mmio_write32(f, msix_entry(f, 2), 0xfee02000);
+	mmio_write32(f, msix_entry(f, 2) + 8, 0x52);
+	assert_true(pci_msix_notify(x, 2));		/* masked: pending */
+	mmio_write32(f, msix_entry(f, 3), 0xfee03000);
+	mmio_write32(f, msix_entry(f, 3) + 8, 0x53);
+	mmio_write32(f, msix_entry(f, 3) + 12, 0);	/* live */
+	cfg_read(f, 1, PCI_VENDOR_ID, 4);		/* latch: 00:01.0 */
+	dm_pause(&f->dm);
+	state_writer_init(&w);
+	assert_int_equal(dm_save(&f->dm, &w), 0);
+	state_section(&w, "fn", 1);
+	assert_int_equal(pci_dev_save(&f->dev, &w), 0);
+	assert_int_equal(state_writer_done(&w, &out, len), 0);
+	copy = malloc(*len);
+	assert_non_null(copy);
+	memcpy(copy, out, *len);
+	state_writer_free(&w);
+	return copy;
+}
+
+static int load(struct fixture *g, const u8 *buf, size_t len, char *why)
+{
+	struct state_reader r;
+	int e;
+
+	dm_pause(&g->dm);
+	e = state_reader_init(&r, buf, len);
+	if (!e)
+		e = dm_load(&g->dm, &r);
+	if (!e)
+		e = state_open(&r, "fn", 1);
+	if (!e)
+		e = pci_dev_load(&g->dev, &r);
+	strcpy(why, r.why);
+	dm_resume(&g->dm);
+	return e;
+}
+
+static void test_state_round_trip(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct pci_msix *y;
+	char why[sizeof(((struct state_reader *)0)->why)];
+	size_t len;
+	u32 b0, latch;
+	u8 *buf;
+
+	buf = save_busy(f, &len, &b0);
+	assert_int_equal(setup((void **)&g), 0);
+	y = &g->dev.msix;
+	assert_int_equal(load(g, buf, len, why), 0);
+	/* The latch, read back through the port. */
+	bus_dispatch(&g->pio, PCI_CONFIG_PORT, (u8 *)&latch, 4, false);
+	assert_int_equal(latch, cf8_addr(0, 1, 0, PCI_VENDOR_ID));
+	/* BAR 0 decodes where the guest moved it, and only there. */
+	assert_int_equal(g->moved[0], b0 + MiB);
+	assert_int_equal(mmio_read32(g, b0 + MiB + 0x20), 0xabababab);
+	assert_int_equal(g->last_off, 0x20);
+	assert_int_equal(mmio_read32(g, b0 + 0x20), 0xffffffff);
+	/* Vector 3 is routed as programmed; vector 2 masked and pending. */
+	assert_non_null(irq_route_find(&g->irq, y->gsi[3]));
+	assert_int_equal(irq_route_find(&g->irq, y->gsi[3])->u.msi.data, 0x53);
+	assert_int_equal(mmio_read32(g, msix_entry(g, 2) + 12), 1);
+	assert_int_equal(eventfd_count(y->fd[2]), 0);
+	mmio_write32(g, msix_entry(g, 2) + 12, 0);	/* unmask: it fires */
+	assert_int_equal(eventfd_count(y->fd[2]), 1);
+	assert_int_equal(irq_route_find(&g->irq, y->gsi[2])->u.msi.data, 0x52);
+	assert_true(pci_msix_notify(y, 3));
+	assert_int_equal(eventfd_count(y->fd[3]), 1);
+
+	/* Reset: decode off, MSI-X off and masked, nothing pending. */
+	pci_dev_reset(&g->dev);
+	assert_int_equal(g->moved[0], 0);
+	assert_int_equal(cfg_read(g, 1, PCI_BAR0, 4), b0);
+	assert_false(pci_msix_notify(y, 3));
+	assert_int_equal(atomic_load(&y->entry[4 * 3 + 3]), MSIX_ENTRY_MASKED);
+	free(buf);
+	teardown((void **)&g);
+}
+
+/* The value of field name in a stream: the last one (the function's). */
+static u8 *field(u8 *buf, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	u8 *p, *v = NULL;
+
+	for (p = buf; p + n + 5 < buf + len; p++)
+		if (p[0] == n && !memcmp(p + 1, name, n))
+			v = p + 1 + n + 4;
+	if (!v)
+		fail_msg("no field %s", name);
+	return v;
+}
+
+static void test_state_refused(void **state)
+{
+	struct fixture *f = *state, *g;
+	char why[sizeof(((struct state_reader *)0)->why)];
+	size_t len;
+	u32 b0;
+	u8 *buf, *v;
+
+	buf = save_busy(f, &len, &b0);
+	assert_int_equal(setup((void **)&g), 0);
+	/* Another device: a read-only ID byte differs. */
+	v = field(buf, len, "pci.cfg");
+	v[PCI_DEVICE_ID] ^= 1;
+	assert_int_equal(load(g, buf, len, why), -EINVAL);
+	assert_string_equal(why, "state of fn: config byte 0x2 has read-only bits 0x43, this test has 0x42");
+	v[PCI_DEVICE_ID] ^= 1;
+	/* A vector that is pending but unmasked, reserved control bits. */
+	v = field(buf, len, "msix.table");
+	v[16 * 2 + 12] = 0;
+	assert_int_equal(load(g, buf, len, why), -EINVAL);
+	assert_string_equal(why, "state of fn: MSI-X vector 2 is pending but not masked");
+	v[16 * 2 + 12] = 3;
+	assert_int_equal(load(g, buf, len, why), -EINVAL);
+	assert_string_equal(why, "state of fn: MSI-X vector 2 control 0x3 has reserved bits");
+	v[16 * 2 + 12] = 1;
+	v = field(buf, len, "msix.pba");
+	v[0] |= 1u << 5;
+	assert_int_equal(load(g, buf, len, why), -EINVAL);
+	assert_string_equal(why, "state of fn: MSI-X pending bits beyond vector 4");
+	v[0] &= (u8)~(1u << 5);
+	/* Nothing was taken from the refused streams; the good one loads. */
+	assert_int_equal(g->nr_moved, 0);
+	assert_int_equal(load(g, buf, len, why), 0);
+	free(buf);
+	teardown((void **)&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +508,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_decode_and_move, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_round_trip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_state_refused, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

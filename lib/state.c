@@ -156,6 +156,19 @@ int state_writer_done(struct state_writer *w, const u8 **buf, size_t *len)
 	return 0;
 }
 
+u8 *state_writer_take(struct state_writer *w, size_t *len)
+{
+	const u8 *out;
+	u8 *buf = NULL;
+
+	if (!state_writer_done(w, &out, len)) {
+		buf = w->buf;
+		w->buf = NULL;
+	}
+	state_writer_free(w);
+	return buf;
+}
+
 int state_refuse(struct state_reader *r, const char *fmt, ...)
 {
 	va_list ap;

@@ -55,6 +55,11 @@ void state_put(struct state_writer *w, const char *name, const void *p,
 	       u32 size);
 /* Close the open section; 0 and the stream, or the first error. */
 int state_writer_done(struct state_writer *w, const u8 **buf, size_t *len);
+/*
+ * The same, handing the stream over (the caller frees it) and freeing
+ * the writer: the stream, or NULL on the first error.
+ */
+u8 *state_writer_take(struct state_writer *w, size_t *len);
 
 static inline void state_put_u8(struct state_writer *w, const char *n, u8 v)
 {

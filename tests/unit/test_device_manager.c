@@ -127,17 +127,13 @@ static int teardown(void **state)
 static u8 *save(struct fixture *f, size_t *len)
 {
 	struct state_writer w;
-	const u8 *out;
-	u8 *copy;
+	u8 *buf;
 
 	state_writer_init(&w);
 	assert_int_equal(dm_save(&f->dm, &w), 0);
-	assert_int_equal(state_writer_done(&w, &out, len), 0);
-	copy = malloc(*len);
-	assert_non_null(copy);
-	memcpy(copy, out, *len);
-	state_writer_free(&w);
-	return copy;
+	buf = state_writer_take(&w, len);
+	assert_non_null(buf);
+	return buf;
 }
 
 static void test_walk_order(void **state)
@@ -204,15 +200,11 @@ static void test_other_machine(void **state)
 	dm_pause(&dm2);
 	{
 		struct state_writer w;
-		const u8 *out;
 
 		state_writer_init(&w);
 		assert_int_equal(dm_save(&dm2, &w), 0);
-		assert_int_equal(state_writer_done(&w, &out, &len), 0);
-		buf = malloc(len);
+		buf = state_writer_take(&w, &len);
 		assert_non_null(buf);
-		memcpy(buf, out, len);
-		state_writer_free(&w);
 	}
 	dm_destroy(&dm2);
 	dm_pause(&f->dm);

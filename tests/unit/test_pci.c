@@ -359,8 +359,7 @@ static u8 *save_busy(struct fixture *f, size_t *len, u32 *b0)
 {
 	struct pci_msix *x = &f->dev.msix;
 	struct state_writer w;
-	const u8 *out;
-	u8 *copy;
+	u8 *buf;
 
 	*b0 = cfg_read(f, 1, PCI_BAR0, 4);
 	cfg_write(f, 1, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
@@ -378,12 +377,9 @@ static u8 *save_busy(struct fixture *f, size_t *len, u32 *b0)
 	assert_int_equal(dm_save(&f->dm, &w), 0);
 	state_section(&w, "fn", 1);
 	assert_int_equal(pci_dev_save(&f->dev, &w), 0);
-	assert_int_equal(state_writer_done(&w, &out, len), 0);
-	copy = malloc(*len);
-	assert_non_null(copy);
-	memcpy(copy, out, *len);
-	state_writer_free(&w);
-	return copy;
+	buf = state_writer_take(&w, len);
+	assert_non_null(buf);
+	return buf;
 }
 
 static int load(struct fixture *g, const u8 *buf, size_t len, char *why)

@@ -55,4 +55,8 @@ struct acpi_machine {
 int acpi_build(struct guest_mem *m, const struct acpi_machine *mc,
 	       u64 *rsdp_gpa);
 
+struct aml;
+/* The DSDT's definition block body (vmm/acpi_dsdt.c); errors stay in a. */
+void acpi_dsdt_aml(struct aml *a, const struct acpi_machine *mc);
+
 #endif

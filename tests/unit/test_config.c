@@ -18,47 +18,11 @@
 
 #include "vmm/config.h"
 
+#include "capture.h"
+
 #define KVM_MAX 1024
 
 /* ---- helpers ---- */
-
-struct capture {
-	FILE *tmp;
-	int saved_fd;
-};
-
-static void capture_begin(struct capture *cap)
-{
-	fflush(stderr);
-	cap->tmp = tmpfile();
-	assert_non_null(cap->tmp);
-	cap->saved_fd = dup(STDERR_FILENO);
-	assert_true(cap->saved_fd >= 0);
-	assert_true(dup2(fileno(cap->tmp), STDERR_FILENO) >= 0);
-}
-
-/* Stop capturing; returns what was written (free it). */
-static char *capture_end(struct capture *cap)
-{
-	char *buf = calloc(1, 4096);
-	size_t n;
-
-	fflush(stderr);
-	dup2(cap->saved_fd, STDERR_FILENO);
-	close(cap->saved_fd);
-	rewind(cap->tmp);
-	n = buf ? fread(buf, 1, 4095, cap->tmp) : 0;
-	fclose(cap->tmp);
-	assert_non_null(buf);
-	buf[n] = '\0';
-	return buf;
-}
-
-static void assert_has(const char *msg, const char *want)
-{
-	if (!strstr(msg, want))
-		fail_msg("message \"%s\" lacks \"%s\"", msg, want);
-}
 
 /* tests/unit/configs/NAME, found from this file's own path. */
 static const char *fixture(const char *name)
@@ -274,9 +238,9 @@ static void test_file_bad_fixtures(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		assert_int_equal(parse_file(&c, fixture(cases[i].file), &msg),
 				 -EINVAL);
-		assert_has(msg, "config ");
-		assert_has(msg, cases[i].file);
-		assert_has(msg, cases[i].want);
+		capture_assert_has(msg, "config ");
+		capture_assert_has(msg, cases[i].file);
+		capture_assert_has(msg, cases[i].want);
 		free(msg);
 		config_free(&c);
 	}
@@ -285,7 +249,7 @@ static void test_file_bad_fixtures(void **state)
 	assert_int_equal(parse_file(&c, fixture("bad-topology.json"), &msg), 0);
 	free(msg);
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "sockets=2 x cores=3 x threads=1 does not make 8 vCPUs");
+	capture_assert_has(msg, "sockets=2 x cores=3 x threads=1 does not make 8 vCPUs");
 	free(msg);
 	config_free(&c);
 }
@@ -296,7 +260,7 @@ static void test_file_missing(void **state)
 	char *msg;
 
 	assert_int_equal(parse_file(&c, "/nonexistent/vm.json", &msg), -ENOENT);
-	assert_has(msg, "config /nonexistent/vm.json: No such file or directory");
+	capture_assert_has(msg, "config /nonexistent/vm.json: No such file or directory");
 	free(msg);
 	config_free(&c);
 }
@@ -418,16 +382,16 @@ static void test_args_top_level(void **state)
 	free(msg);
 
 	assert_int_equal(parse_args(&c, 1, argv0, &msg), -EINVAL);
-	assert_has(msg, "no command given");
+	capture_assert_has(msg, "no command given");
 	free(msg);
 	assert_int_equal(PARSE_ARGS(&c, &msg, "bogus"), -EINVAL);
-	assert_has(msg, "unknown command \"bogus\"");
+	capture_assert_has(msg, "unknown command \"bogus\"");
 	free(msg);
 	assert_int_equal(PARSE_ARGS(&c, &msg, "--bogus"), -EINVAL);
-	assert_has(msg, "unknown option --bogus");
+	capture_assert_has(msg, "unknown option --bogus");
 	free(msg);
 	assert_int_equal(PARSE_ARGS(&c, &msg, "--version", "x"), -EINVAL);
-	assert_has(msg, "--version takes no arguments");
+	capture_assert_has(msg, "--version takes no arguments");
 	free(msg);
 	config_free(&c);
 }
@@ -508,7 +472,7 @@ static void test_args_override_config(void **state)
 	/* A broken config file fails the whole parse with its message. */
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k",
 				    "--config", "/nonexistent.json"), -ENOENT);
-	assert_has(msg, "config /nonexistent.json: No such file or directory");
+	capture_assert_has(msg, "config /nonexistent.json: No such file or directory");
 	free(msg);
 	config_free(&c);
 	free(file);
@@ -612,30 +576,30 @@ static void test_args_errors(void **state)
 	char *msg;
 
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--frobnicate"), -EINVAL);
-	assert_has(msg, "unknown option --frobnicate");
+	capture_assert_has(msg, "unknown option --frobnicate");
 	free(msg);
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "-x"), -EINVAL);
-	assert_has(msg, "unknown option -x");
+	capture_assert_has(msg, "unknown option -x");
 	free(msg);
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel"), -EINVAL);
-	assert_has(msg, "option --kernel needs an argument");
+	capture_assert_has(msg, "option --kernel needs an argument");
 	free(msg);
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k", "extra"),
 			 -EINVAL);
-	assert_has(msg, "unexpected argument \"extra\"");
+	capture_assert_has(msg, "unexpected argument \"extra\"");
 	free(msg);
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--memory", "4Q"), -EINVAL);
-	assert_has(msg, "--memory 4Q: invalid size");
+	capture_assert_has(msg, "--memory 4Q: invalid size");
 	free(msg);
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--memory", "20000000T"),
 			 -EINVAL);
-	assert_has(msg, "--memory 20000000T: too large");
+	capture_assert_has(msg, "--memory 20000000T: too large");
 	free(msg);
 	/* An error found on the second pass still fails after the first. */
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--config",
 				    (char *)fixture("good-minimal.json"),
 				    "--cpus", "two"), -EINVAL);
-	assert_has(msg, "--cpus two");
+	capture_assert_has(msg, "--cpus two");
 	free(msg);
 	config_free(&c);
 }
@@ -677,22 +641,22 @@ static void test_validate(void **state)
 
 	config_init(&c);
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "no kernel given: use --kernel PATH or \"kernel\" in the config");
+	capture_assert_has(msg, "no kernel given: use --kernel PATH or \"kernel\" in the config");
 	free(msg);
 	c.kernel = strdup("");
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "no kernel given");
+	capture_assert_has(msg, "no kernel given");
 	free(msg);
 	free(c.kernel);
 	c.kernel = strdup("bzImage");
 
 	c.nr_cpus = 0;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "--cpus 0: need at least one vCPU");
+	capture_assert_has(msg, "--cpus 0: need at least one vCPU");
 	free(msg);
 	c.nr_cpus = 2000;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "--cpus 2000: KVM allows at most 1024 vCPUs");
+	capture_assert_has(msg, "--cpus 2000: KVM allows at most 1024 vCPUs");
 	free(msg);
 	c.nr_cpus = KVM_MAX;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), 0);
@@ -702,13 +666,13 @@ static void test_validate(void **state)
 	c.sockets = 3;
 	c.cores = c.threads = 0;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "--cpus 8: 3 sockets x 1 threads per core do not divide 8 vCPUs");
+	capture_assert_has(msg, "--cpus 8: 3 sockets x 1 threads per core do not divide 8 vCPUs");
 	free(msg);
 	c.sockets = 2;
 	c.cores = 2;
 	c.threads = 1;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "sockets=2 x cores=2 x threads=1 does not make 8 vCPUs");
+	capture_assert_has(msg, "sockets=2 x cores=2 x threads=1 does not make 8 vCPUs");
 	free(msg);
 	c.sockets = 16;
 	c.cores = 1;
@@ -723,18 +687,18 @@ static void test_validate(void **state)
 
 	c.mem_size = 0;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "--memory 0");
+	capture_assert_has(msg, "--memory 0");
 	free(msg);
 	c.mem_size = 1000;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "--memory 1000: not a multiple of 4 KiB");
+	capture_assert_has(msg, "--memory 1000: not a multiple of 4 KiB");
 	free(msg);
 	c.mem_size = 3 * MiB;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), 0);
 	free(msg);
 	c.mem_hugepages = true;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "not a multiple of 2 MiB");
+	capture_assert_has(msg, "not a multiple of 2 MiB");
 	free(msg);
 	c.mem_size = 4 * GiB;
 	assert_int_equal(validate(&c, KVM_MAX, &msg), 0);
@@ -744,7 +708,7 @@ static void test_validate(void **state)
 	assert_non_null(c.cmdline);
 	memset(c.cmdline, 'x', 64 * KiB);
 	assert_int_equal(validate(&c, KVM_MAX, &msg), -EINVAL);
-	assert_has(msg, "--cmdline: 65536 bytes");
+	capture_assert_has(msg, "--cmdline: 65536 bytes");
 	free(msg);
 	c.cmdline[64 * KiB - 1] = '\0';
 	assert_int_equal(validate(&c, KVM_MAX, &msg), 0);
@@ -764,7 +728,7 @@ static void test_usage(void **state)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(words); i++)
-		assert_has(u, words[i]);
+		capture_assert_has(u, words[i]);
 }
 
 int main(void)

@@ -17,43 +17,7 @@
 
 #include "vmm/config.h"
 
-struct capture {
-	FILE *tmp;
-	int saved_fd;
-};
-
-static void capture_begin(struct capture *cap)
-{
-	fflush(stderr);
-	cap->tmp = tmpfile();
-	assert_non_null(cap->tmp);
-	cap->saved_fd = dup(STDERR_FILENO);
-	assert_true(cap->saved_fd >= 0);
-	assert_true(dup2(fileno(cap->tmp), STDERR_FILENO) >= 0);
-}
-
-/* Stop capturing; returns what was written (free it). */
-static char *capture_end(struct capture *cap)
-{
-	char *buf = calloc(1, 4096);
-	size_t n;
-
-	fflush(stderr);
-	dup2(cap->saved_fd, STDERR_FILENO);
-	close(cap->saved_fd);
-	rewind(cap->tmp);
-	n = buf ? fread(buf, 1, 4095, cap->tmp) : 0;
-	fclose(cap->tmp);
-	assert_non_null(buf);
-	buf[n] = '\0';
-	return buf;
-}
-
-static void assert_has(const char *msg, const char *want)
-{
-	if (!strstr(msg, want))
-		fail_msg("message \"%s\" lacks \"%s\"", msg, want);
-}
+#include "capture.h"
 
 static char *write_temp(const char *json)
 {
@@ -172,7 +136,7 @@ static void test_args_errors(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (ARGS(&c, &msg, "--net", cases[i].arg) != -EINVAL)
 			fail_msg("--net %s accepted", cases[i].arg);
-		assert_has(msg, cases[i].want);
+		capture_assert_has(msg, cases[i].want);
 		/* One line. */
 		assert_ptr_equal(strchr(msg, '\n'), msg + strlen(msg) - 1);
 		free(msg);
@@ -180,7 +144,7 @@ static void test_args_errors(void **state)
 	}
 	assert_int_equal(ARGS(&c, &msg, "--net", "tap=x0", "--net", "tap=x0"),
 			 -EINVAL);
-	assert_has(msg, "net x0: tap named twice");
+	capture_assert_has(msg, "net x0: tap named twice");
 	free(msg);
 	config_free(&c);
 }
@@ -242,7 +206,7 @@ static void test_json_errors(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (run_json(&c, cases[i].json, &msg) != -EINVAL)
 			fail_msg("%s accepted", cases[i].json);
-		assert_has(msg, cases[i].want);
+		capture_assert_has(msg, cases[i].want);
 		free(msg);
 		config_free(&c);
 	}
@@ -252,9 +216,9 @@ static void test_usage(void **state)
 {
 	const char *u = config_usage();
 
-	assert_has(u, "--net tap=NAME[,queues=N][,mac=M][,vhost=on|off]");
-	assert_has(u, "\"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC, \"vhost\": BOOL}");
-	assert_has(u, "\"rng\": BOOL");
+	capture_assert_has(u, "--net tap=NAME[,queues=N][,mac=M][,vhost=on|off]");
+	capture_assert_has(u, "\"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC, \"vhost\": BOOL}");
+	capture_assert_has(u, "\"rng\": BOOL");
 }
 
 int main(void)

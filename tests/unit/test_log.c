@@ -18,25 +18,18 @@
 
 #include "vmm/iothread.h"
 
-static int saved_stderr = -1;
+#include "capture.h"
 
-/* Every write to stderr fails with ENOSPC from here on. */
+static struct capture dev_full;
+
+/* Every write to stderr fails with ENOSPC until capture_restore. */
 static void stderr_to_dev_full(void)
 {
 	int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
 
 	assert_true(fd >= 0);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(saved_stderr >= 0);
-	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	capture_redirect(&dev_full, fd);
 	close(fd);
-}
-
-static void stderr_back(void)
-{
-	dup2(saved_stderr, STDERR_FILENO);
-	close(saved_stderr);
-	saved_stderr = -1;
 }
 
 static void test_log_keeps_errno(void **state)
@@ -60,7 +53,7 @@ static void test_log_keeps_errno(void **state)
 	errno = EPERM;
 	pr_debug("not shown");
 	e[3] = errno;
-	stderr_back();
+	capture_restore(&dev_full);
 	log_level = old;
 	assert_int_equal(e[0], EBADF);
 	assert_int_equal(e[1], EMFILE);
@@ -89,7 +82,7 @@ static void test_iothread_init_reports_its_errno(void **state)
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
 	r = iothread_init(&t, 7);
 	setrlimit(RLIMIT_NOFILE, &old);
-	stderr_back();
+	capture_restore(&dev_full);
 	assert_int_equal(r, -EMFILE);
 	assert_int_equal(t.epfd, -1);
 	assert_int_equal(t.stop_fd, -1);

@@ -30,38 +30,9 @@
 #include "vmm/memory.h"
 #include "vmm/numa_place.h"
 
+#include "capture.h"
+
 /* ---- helpers ---- */
-
-struct capture {
-	FILE *tmp;
-	int saved_fd;
-};
-
-static void capture_begin(struct capture *cap)
-{
-	fflush(stderr);
-	cap->tmp = tmpfile();
-	assert_non_null(cap->tmp);
-	cap->saved_fd = dup(STDERR_FILENO);
-	assert_true(dup2(fileno(cap->tmp), STDERR_FILENO) >= 0);
-}
-
-/* Stop capturing; what was written (free it). */
-static char *capture_end(struct capture *cap)
-{
-	char *buf = calloc(1, 4096);
-	size_t n;
-
-	fflush(stderr);
-	dup2(cap->saved_fd, STDERR_FILENO);
-	close(cap->saved_fd);
-	rewind(cap->tmp);
-	assert_non_null(buf);
-	n = fread(buf, 1, 4095, cap->tmp);
-	fclose(cap->tmp);
-	buf[n] = '\0';
-	return buf;
-}
 
 static int count_lines(const char *s)
 {

@@ -20,6 +20,7 @@ import suite
 from common import Panel, Series
 
 import dbguest  # tests/system, on the path through suite
+from agentlines import json_at
 
 MODES = [("select", "select-only (pgbench -S)"), ("tpcb", "TPC-B like (pgbench default)")]
 MEM_MB = 1024
@@ -108,7 +109,7 @@ def parse_boot(text):
         i = line.find("SMPV-PGBENCH ")
         if i >= 0:
             try:
-                runs.append(json.JSONDecoder().raw_decode(line[i + 13:].strip())[0])
+                runs.append(json_at(line[i + 13:].strip()))
             except ValueError:
                 errors.append("unreadable: " + line[i:][:200])
         m = re.search(r"SMPV-PG-READY uptime=([0-9.]+)", line)

@@ -38,28 +38,14 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 FIRSTRUN = os.path.join(ROOT, "build", "bench", "firstrun.so")
 
+# The AGENT-* line parser the system tests use; the tree is the same here
+# and in the nested host (shared read-only at the same path).
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+from agentlines import agent_lines  # noqa: E402
+
 
 def emit(kind, obj):
     print(f"PROBE {json.dumps(dict(obj, probe=kind))}", flush=True)
-
-
-def agent_lines(text):
-    """[(KIND, json-or-text)] for the AGENT-* markers in text, in order."""
-    out = []
-    for line in text.splitlines():
-        i = line.find("AGENT-")
-        if i < 0:
-            continue
-        kind, _, rest = line[i + 6:].partition(" ")
-        rest = rest.strip()
-        if rest.startswith("{"):
-            try:
-                out.append((kind, json.JSONDecoder().raw_decode(rest)[0]))
-            except ValueError:
-                out.append(("BADJSON", line))
-        else:
-            out.append((kind, rest))
-    return out
 
 
 def smaps_split(pid, guest_kb):

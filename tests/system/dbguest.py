@@ -14,7 +14,8 @@ import shlex
 import subprocess
 import sys
 
-from guest import ROOT, parse_agent
+from agentlines import json_at, marked, parse_agent
+from guest import ROOT
 
 IMAGE_DIR = os.path.join(ROOT, "build", "dbimage")
 SCRATCH = os.path.join(ROOT, "build", "dbtest")
@@ -129,18 +130,13 @@ class Run:
 
     def lines(self, marker):
         """The rest of each console line that holds marker."""
-        out = []
-        for ln in self.out.splitlines():
-            i = ln.find(marker)
-            if i >= 0:
-                out.append(ln[i + len(marker):].strip())
-        return out
+        return marked(self.out, marker)
 
     def pgbench(self):
         res = []
         for rest in self.lines("SMPV-PGBENCH "):
             try:
-                res.append(json.JSONDecoder().raw_decode(rest)[0])
+                res.append(json_at(rest))
             except ValueError:
                 pass
         return res

@@ -5,10 +5,11 @@ PID 1 is our agent; it prints `AGENT-<KIND> {json}` lines on the serial
 console. These helpers run a VMM (QEMU as the reference, or smpvisor) with it
 through the nested test host and parse those lines.
 """
-import json
 import os
 import shlex
 import subprocess
+
+from agentlines import parse_agent
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GUEST_DIR = os.path.join(ROOT, "build", "guest")
@@ -19,26 +20,6 @@ def build_guest():
     subprocess.run([os.path.join(ROOT, "tests", "guest", "build.sh"), "--out", GUEST_DIR],
                    check=True, stdout=subprocess.DEVNULL)
     return os.path.join(GUEST_DIR, "vmlinuz"), os.path.join(GUEST_DIR, "initrd.img")
-
-
-def parse_agent(text):
-    """Map each AGENT-<KIND> line to its JSON (or True for bare markers)."""
-    found = {}
-    for line in text.splitlines():
-        i = line.find("AGENT-")
-        if i < 0:
-            continue
-        kind, _, rest = line[i + 6:].partition(" ")
-        rest = rest.strip()
-        if rest.startswith("{"):
-            # A kernel message may land right after the JSON on the same line.
-            try:
-                found[kind] = json.JSONDecoder().raw_decode(rest)[0]
-            except ValueError:
-                found.setdefault("BADJSON", []).append(line)
-        else:
-            found[kind] = rest or True
-    return found
 
 
 class Boot:

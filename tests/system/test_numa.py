@@ -14,7 +14,8 @@ import shlex
 import pytest
 
 import hosttest
-from guest import ROOT, parse_agent
+from agentlines import parse_agent
+from guest import ROOT
 
 SMPVISOR = os.path.join(ROOT, "build", "smpvisor")
 CFG_DIR = os.path.join(ROOT, "build", "tests", "numa")

@@ -279,41 +279,26 @@ static int irqchip_init(struct machine *m)
 	return r;
 }
 
-/* Bits of machine.dev_up: which legacy devices devices_exit must undo. */
-enum { DEV_UART = 1, DEV_I8042 = 2, DEV_CMOS = 4, DEV_PM = 8 };
-
-/* The platform devices of the PC: COM1, the i8042, CMOS, ACPI PM, POST. */
+/*
+ * The platform devices of the PC: COM1, the i8042, CMOS, ACPI PM, POST.
+ * Each adds itself to the device manager, which destroys it; one that
+ * fails cleans up after itself.
+ */
 static int legacy_init(struct machine *m)
 {
 	struct irq_line com1 = { set_irq_level, m, COM1_IRQ };
 	struct irq_line sci = { set_irq_level, m, ACPI_SCI_IRQ };
 	int r;
 
-	r = uart_init(&m->com1, &com1, STDOUT_FILENO);
-	if (!r) {
-		m->dev_up |= DEV_UART;
-		r = uart_register(&m->com1, &m->pio);
-	}
+	r = uart_init(&m->com1, &m->dm, &com1, STDOUT_FILENO);
 	if (!r)
-		r = i8042_init(&m->i8042, &m->ctl);
-	if (!r) {
-		m->dev_up |= DEV_I8042;
-		r = i8042_register(&m->i8042, &m->pio);
-	}
+		r = i8042_init(&m->i8042, &m->dm, &m->ctl);
 	if (!r)
-		r = cmos_init(&m->cmos);
-	if (!r) {
-		m->dev_up |= DEV_CMOS;
-		r = cmos_register(&m->cmos, &m->pio);
-	}
+		r = cmos_init(&m->cmos, &m->dm);
 	if (!r)
-		r = acpi_pm_init(&m->pm, &sci, &m->ctl);
-	if (!r) {
-		m->dev_up |= DEV_PM;
-		r = acpi_pm_register(&m->pm, &m->pio);
-	}
+		r = acpi_pm_init(&m->pm, &m->dm, &sci, &m->ctl);
 	if (!r)
-		r = post_register(&m->pio);
+		r = post_init(&m->post, &m->dm);
 	return r;
 }
 
@@ -346,15 +331,6 @@ static void devices_exit(struct machine *m)
 	if (m->dm_ok)
 		dm_destroy(&m->dm);
 	m->dm_ok = false;
-	if (m->dev_up & DEV_PM)
-		acpi_pm_destroy(&m->pm);
-	if (m->dev_up & DEV_CMOS)
-		cmos_destroy(&m->cmos);
-	if (m->dev_up & DEV_I8042)
-		i8042_destroy(&m->i8042);
-	if (m->dev_up & DEV_UART)
-		uart_destroy(&m->com1);
-	m->dev_up = 0;
 	bus_free(&m->pio);
 	bus_free(&m->mmio);
 }

@@ -47,6 +47,7 @@ struct machine {
 	struct i8042 i8042;
 	struct cmos cmos;
 	struct acpi_pm pm;
+	struct post post;
 	struct console console;
 
 	/* I/O: vmm/machine_io.c */
@@ -74,7 +75,6 @@ struct machine {
 	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */
 	int exit_fd;		/* eventfd: wakes the main thread on a request */
 	int steps_done;		/* init steps completed, for teardown */
-	unsigned dev_up;	/* legacy devices set up (machine.c) */
 	unsigned nr_iot_pin;	/* iot_pin entries to free */
 };
 

@@ -17,6 +17,7 @@
 
 #include "lib/bus.h"
 #include "lib/layout.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/acpi_pm.h"
 
 #define PM1_STS		(ACPI_PM1A_EVT_PORT + 0)
@@ -25,6 +26,7 @@
 
 struct fixture {
 	struct bus pio;
+	struct device_manager dm;
 	struct acpi_pm pm;
 	enum vm_exit_reason why;
 	int exits;
@@ -75,8 +77,8 @@ static int setup(void **state)
 	sci = (struct irq_line){ rec_sci, f, ACPI_SCI_IRQ };
 	ctl = (struct vm_control){ rec_exit, f };
 	bus_init(&f->pio, "pio");
-	assert_int_equal(acpi_pm_init(&f->pm, &sci, &ctl), 0);
-	assert_int_equal(acpi_pm_register(&f->pm, &f->pio), 0);
+	dm_init(&f->dm, NULL, NULL, &f->pio, NULL);
+	assert_int_equal(acpi_pm_init(&f->pm, &f->dm, &sci, &ctl), 0);
 	bus_seal(&f->pio);
 	*state = f;
 	return 0;
@@ -86,8 +88,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	dm_destroy(&f->dm);
 	bus_free(&f->pio);
-	acpi_pm_destroy(&f->pm);
 	free(f);
 	return 0;
 }

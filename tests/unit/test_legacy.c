@@ -17,14 +17,17 @@
 
 #include "lib/bus.h"
 #include "lib/layout.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/legacy.h"
 
 #define CMOS_DATA	(CMOS_PORT + 1)
 
 struct fixture {
 	struct bus pio;
+	struct device_manager dm;
 	struct i8042 kbc;
 	struct cmos rtc;
+	struct post post;
 	enum vm_exit_reason why;
 	int exits;
 };
@@ -58,11 +61,10 @@ static int setup(void **state)
 	assert_non_null(f);
 	ctl = (struct vm_control){ rec_exit, f };
 	bus_init(&f->pio, "pio");
-	assert_int_equal(i8042_init(&f->kbc, &ctl), 0);
-	assert_int_equal(cmos_init(&f->rtc), 0);
-	assert_int_equal(i8042_register(&f->kbc, &f->pio), 0);
-	assert_int_equal(cmos_register(&f->rtc, &f->pio), 0);
-	assert_int_equal(post_register(&f->pio), 0);
+	dm_init(&f->dm, NULL, NULL, &f->pio, NULL);
+	assert_int_equal(i8042_init(&f->kbc, &f->dm, &ctl), 0);
+	assert_int_equal(cmos_init(&f->rtc, &f->dm), 0);
+	assert_int_equal(post_init(&f->post, &f->dm), 0);
 	bus_seal(&f->pio);
 	*state = f;
 	return 0;
@@ -72,9 +74,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	dm_destroy(&f->dm);
 	bus_free(&f->pio);
-	i8042_destroy(&f->kbc);
-	cmos_destroy(&f->rtc);
 	free(f);
 	return 0;
 }

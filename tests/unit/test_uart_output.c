@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/bus.h"
+#include "dev_test.h"
 #include "lib/layout.h"
 #include "vmm/devices/uart.h"
 
@@ -31,6 +31,7 @@
 struct fixture {
 	struct uart u;
 	struct bus pio;
+	struct device_manager dm;
 	int rd, wr;		/* the host side: we read rd, the UART writes wr */
 };
 
@@ -46,16 +47,16 @@ static void attach(struct fixture *f, int rd, int wr)
 {
 	f->rd = rd;
 	f->wr = wr;
-	assert_int_equal(uart_init(&f->u, NULL, wr), 0);
 	bus_init(&f->pio, "pio");
-	assert_int_equal(uart_register(&f->u, &f->pio), 0);
+	dm_init(&f->dm, NULL, NULL, &f->pio, NULL);
+	assert_int_equal(uart_init(&f->u, &f->dm, NULL, wr), 0);
 	bus_seal(&f->pio);
 }
 
 static void detach(struct fixture *f)
 {
+	dm_destroy(&f->dm);
 	bus_free(&f->pio);
-	uart_destroy(&f->u);
 	close(f->rd);
 	close(f->wr);
 }
@@ -165,12 +166,7 @@ static void test_stopped_terminal(void **state)
 	struct termios tio;
 	int master, slave;
 
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	assert_true(master >= 0);
-	assert_int_equal(grantpt(master), 0);
-	assert_int_equal(unlockpt(master), 0);
-	slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-	assert_true(slave >= 0);
+	slave = open_pty(&master);
 	assert_int_equal(tcgetattr(slave, &tio), 0);
 	cfmakeraw(&tio);
 	assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
@@ -211,8 +207,8 @@ static void test_exit_with_output_stuck(void **state)
 	attach(&f, p[0], p[1]);
 	write_all(&f);
 	t0 = mono_us();
+	dm_destroy(&f.dm);	/* the UART's destroy op: the exit flush */
 	bus_free(&f.pio);
-	uart_destroy(&f.u);
 	assert_true(mono_us() - t0 < (UART_EXIT_FLUSH_MS + 500) * 1000LL);
 	close(p[0]);
 	close(p[1]);

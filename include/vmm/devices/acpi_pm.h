@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ACPI fixed power-management hardware: the PM1a event and control blocks
- * and the reset register (vmm/devices/acpi/pm.c). The FADT built for the
- * guest must point at the ports in layout.h and name ACPI_SCI_IRQ.
+ * and the reset register (vmm/devices/acpi/pm.c), a device of the device
+ * manager ("acpi-pm"). The FADT built for the guest must point at the
+ * ports in layout.h and name ACPI_SCI_IRQ.
  */
 #ifndef SMPVISOR_ACPI_PM_H
 #define SMPVISOR_ACPI_PM_H
@@ -31,22 +32,32 @@
 #define ACPI_PM1_SLP_TYP_MASK	0x1c00
 #define ACPI_PM1_SLP_EN		0x2000
 
+struct device_manager;
+
 struct acpi_pm {
+	struct device dev;	/* "acpi-pm" */
 	pthread_mutex_t lock;
 	struct irq_line sci;
 	struct vm_control ctl;
 	u16 sts, en, cnt;
-	bool sci_level;
+	bool sci_level;		/* last level sent to sci */
+	bool paused;		/* the SCI holds still */
 	struct dev_ratelimit rl;
 };
 
-/* 0 or -errno. sci drives ACPI_SCI_IRQ, level-triggered, active high. */
-int acpi_pm_init(struct acpi_pm *pm, const struct irq_line *sci,
-		 const struct vm_control *ctl);
-void acpi_pm_destroy(struct acpi_pm *pm);
-/* Claims the PM1a event and control blocks and the reset register. */
-int acpi_pm_register(struct acpi_pm *pm, struct bus *pio);
-/* The user pressed the power button: PWRBTN_STS, and SCI if enabled. */
+/*
+ * Set up the PM hardware, claim the PM1a event and control blocks and the
+ * reset register on dm's port-I/O bus and add it to dm, which owns it from
+ * then on. sci drives ACPI_SCI_IRQ, level-triggered, active high. 0 or
+ * -errno, with nothing left to undo but claimed ranges of the (unsealed)
+ * bus.
+ */
+int acpi_pm_init(struct acpi_pm *pm, struct device_manager *dm,
+		 const struct irq_line *sci, const struct vm_control *ctl);
+/*
+ * The user pressed the power button: PWRBTN_STS, and SCI if enabled (at
+ * resume if paused).
+ */
 void acpi_pm_power_button(struct acpi_pm *pm);
 
 #endif

@@ -3,6 +3,12 @@
  * The legacy PC devices a Linux guest pokes while booting and rebooting:
  * the i8042 keyboard controller (for its reset line), the CMOS RTC/NVRAM
  * and the POST/delay ports. None of them raises an interrupt.
+ *
+ * Each is a device of the device manager: X_init sets it up, claims its
+ * ports on dm's port-I/O bus and adds it to dm as its last step, after
+ * which dm owns it (its destroy op is the only way to tear it down). On
+ * failure nothing is left to undo but a claimed range of the (unsealed)
+ * bus, which the failed set-up throws away.
  */
 #ifndef SMPVISOR_LEGACY_H
 #define SMPVISOR_LEGACY_H
@@ -15,9 +21,12 @@
 #include "lib/util.h"
 #include "vmm/devices/devices.h"
 
+struct device_manager;
+
 /* --- i8042 (vmm/devices/legacy/i8042.c) --- */
 
 struct i8042 {
+	struct device dev;	/* "i8042" */
 	pthread_mutex_t lock;
 	struct vm_control ctl;
 	u8 ctr;			/* controller command byte ("CTR") */
@@ -30,10 +39,9 @@ struct i8042 {
 	struct dev_ratelimit rl;
 };
 
-int i8042_init(struct i8042 *k, const struct vm_control *ctl);
-void i8042_destroy(struct i8042 *k);
 /* Claims I8042_DATA_PORT and I8042_CMD_PORT (one byte each). */
-int i8042_register(struct i8042 *k, struct bus *pio);
+int i8042_init(struct i8042 *k, struct device_manager *dm,
+	       const struct vm_control *ctl);
 
 /* --- CMOS RTC and NVRAM (vmm/devices/legacy/cmos.c) --- */
 
@@ -41,6 +49,7 @@ int i8042_register(struct i8042 *k, struct bus *pio);
 #define CMOS_REG_CENTURY	CMOS_CENTURY_REG
 
 struct cmos {
+	struct device dev;	/* "cmos" */
 	pthread_mutex_t lock;
 	u8 index;
 	u8 ram[CMOS_NR_REGS];	/* NVRAM and the control registers */
@@ -49,16 +58,19 @@ struct cmos {
 	struct dev_ratelimit rl;
 };
 
-int cmos_init(struct cmos *c);
-void cmos_destroy(struct cmos *c);
 /* Claims CMOS_PORT (index) and CMOS_PORT + 1 (data). */
-int cmos_register(struct cmos *c, struct bus *pio);
+int cmos_init(struct cmos *c, struct device_manager *dm);
 
 /* --- POST code and I/O-delay ports (vmm/devices/legacy/post.c) --- */
 
 #define POST_ALT_DELAY_PORT	0xed	/* Linux's io_delay=0xed */
 
-/* Stateless: claims POST_PORT and POST_ALT_DELAY_PORT. */
-int post_register(struct bus *pio);
+/* Stateless, but a device still ("post"). */
+struct post {
+	struct device dev;
+};
+
+/* Claims POST_PORT and POST_ALT_DELAY_PORT. */
+int post_init(struct post *p, struct device_manager *dm);
 
 #endif

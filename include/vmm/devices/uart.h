@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * 16550A UART at COM1 (see vmm/devices/serial/uart16550.c for what is
- * emulated). Output goes to a host fd; input comes from uart_input, which
- * the console thread calls.
+ * emulated), a device of the device manager ("com1"). Output goes to a
+ * host fd (uart_out.c); input comes from uart_input, which the console
+ * thread calls.
  */
 #ifndef SMPVISOR_UART_H
 #define SMPVISOR_UART_H
@@ -26,7 +27,10 @@ enum uart_out_mode {
 	UART_OUT_BLOCKING,	/* only the drain thread writes */
 };
 
+struct device_manager;
+
 struct uart {
+	struct device dev;		/* "com1", kind "uart16550" */
 	pthread_mutex_t lock;		/* the registers and input */
 	struct irq_line irq;
 
@@ -54,6 +58,7 @@ struct uart {
 	u8 msr_delta;		/* MSR bits 3:0, cleared by MSR read */
 	bool thr_int;		/* THR-empty interrupt latched */
 	bool irq_level;		/* last level sent to irq */
+	bool paused;		/* the line holds still, input waits */
 
 	u8 rx[UART_FIFO_LEN];	/* the chip's receive FIFO */
 	unsigned int rx_head, rx_cnt;
@@ -67,24 +72,34 @@ struct uart {
 	struct dev_ratelimit rl;
 };
 
-/* 0 or -errno. irq may be NULL (no interrupt line); out_fd < 0 drops output. */
-int uart_init(struct uart *u, const struct irq_line *irq, int out_fd);
-void uart_destroy(struct uart *u);
-/* Claims COM1_PORT..COM1_PORT+7 on the port-I/O bus. */
-int uart_register(struct uart *u, struct bus *pio);
+/*
+ * Set up COM1 and add it to dm, which owns it from then on (its destroy
+ * op stops the output thread and flushes): claims COM1_PORT..+7 on dm's
+ * port-I/O bus. irq may be NULL (no interrupt line); out_fd < 0 drops
+ * output. 0 or -errno, with nothing left to undo but a claimed range of
+ * the (unsealed) bus.
+ */
+int uart_init(struct uart *u, struct device_manager *dm,
+	      const struct irq_line *irq, int out_fd);
 
 /*
  * Feed bytes typed by the host user; returns how many were accepted (0 when
- * the host buffer is full; never negative). Safe from any thread.
+ * the host buffer is full or the UART is paused; never negative). Safe from
+ * any thread.
  */
 int uart_input(struct uart *u, const u8 *buf, size_t n);
 
 /*
- * fn is called, with the UART lock held, when the guest has made room after
- * uart_input accepted fewer bytes than offered. It must be quick and must
- * not call back into the UART (writing an eventfd is the intended use).
- * Pass NULL to remove.
+ * fn is called, with the UART lock held, when the guest has made room (or
+ * the UART resumed) after uart_input accepted fewer bytes than offered.
+ * It must be quick and must not call back into the UART (writing an
+ * eventfd is the intended use). Pass NULL to remove.
  */
 void uart_set_rx_notify(struct uart *u, void (*fn)(void *opaque), void *opaque);
+
+/* The output path (uart_out.c), for uart16550.c only; out_lock held by emit. */
+int uart_out_init(struct uart *u, int out_fd);
+void uart_out_exit(struct uart *u);
+void uart_out_emit(struct uart *u, const u8 *buf, size_t n);
 
 #endif

@@ -18,28 +18,42 @@
  * Registers accept 1-, 2- and 4-byte accesses at any offset inside a block,
  * byte lane by byte lane, and act once per access, so a 16-bit write of
  * PM1_CNT and two 8-bit writes (low byte first) end the same way.
+ *
+ * The device model (devices.h): while paused the SCI stays where it was;
+ * a power button pressed then latches PWRBTN_STS and the SCI follows at
+ * resume. Save writes PM1_STS, PM1_EN, PM1_CNT and the SCI's level; load
+ * refuses bits no register of this device can hold and sets the SCI to
+ * the saved level.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/layout.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/acpi_pm.h"
 
 /* Status bits an event could set and which can raise the SCI. */
 #define SCI_SOURCES	(ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
 			 ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
 #define EN_WRITABLE	(SCI_SOURCES | ACPI_PM1_PCIEXP_WAKE)
+#define STS_SET		ACPI_PM1_PWRBTN	/* the only event source */
 #define CNT_KEPT	(ACPI_PM1_BM_RLD | ACPI_PM1_SLP_TYP_MASK)
 
 #define EVT_EN_OFF	2	/* PM1_EN's offset in the event block */
 
-static void update_sci(struct acpi_pm *pm)
+static void sci_set(struct acpi_pm *pm, bool level)
 {
-	bool level = pm->sts & pm->en & SCI_SOURCES;
-
 	if (level != pm->sci_level) {
 		pm->sci_level = level;
 		irq_line_set(&pm->sci, level);
 	}
+}
+
+/* A paused PM leaves the SCI alone; resume calls this again. */
+static void update_sci(struct acpi_pm *pm)
+{
+	if (!pm->paused)
+		sci_set(pm, pm->sts & pm->en & SCI_SOURCES);
 }
 
 /* Byte lane b (0 or 1) of a 16-bit register. */
@@ -165,36 +179,117 @@ static const struct bus_ops reset_ops = {
 	.write = reset_write,
 };
 
-int acpi_pm_init(struct acpi_pm *pm, const struct irq_line *sci,
-		 const struct vm_control *ctl)
+/* --- the device model (devices.h) --- */
+
+static void acpi_pm_reset(struct device *d)
 {
+	struct acpi_pm *pm = container_of(d, struct acpi_pm, dev);
+
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = pm->en = pm->cnt = 0;
+	sci_set(pm, false);	/* lowering it raises nothing: even paused */
+	pthread_mutex_unlock(&pm->lock);
+}
+
+static void acpi_pm_pause(struct device *d)
+{
+	struct acpi_pm *pm = container_of(d, struct acpi_pm, dev);
+
+	pthread_mutex_lock(&pm->lock);
+	pm->paused = true;
+	pthread_mutex_unlock(&pm->lock);
+}
+
+/* The SCI catches up: a button pressed while paused raises it now. */
+static void acpi_pm_resume(struct device *d)
+{
+	struct acpi_pm *pm = container_of(d, struct acpi_pm, dev);
+
+	pthread_mutex_lock(&pm->lock);
+	pm->paused = false;
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+static int acpi_pm_save(struct device *d, struct state_writer *w)
+{
+	struct acpi_pm *pm = container_of(d, struct acpi_pm, dev);
+
+	pthread_mutex_lock(&pm->lock);
+	STATE_PUT(w, pm, sts);
+	STATE_PUT(w, pm, en);
+	STATE_PUT(w, pm, cnt);
+	state_put_bool(w, "sci_level", pm->sci_level);
+	pthread_mutex_unlock(&pm->lock);
+	return w->err;
+}
+
+static int acpi_pm_load(struct device *d, struct state_reader *r)
+{
+	struct acpi_pm *pm = container_of(d, struct acpi_pm, dev);
+	struct acpi_pm s;	/* the saved registers, taken once checked */
+
+	if (STATE_GET(r, &s, sts) || STATE_GET(r, &s, en) ||
+	    STATE_GET(r, &s, cnt) ||
+	    state_get_bool(r, "sci_level", &s.sci_level))
+		return -EINVAL;		/* r->why says which and why */
+	if (s.sts & ~STS_SET)
+		return state_refuse(r, "sts 0x%04x has bits no event of this device sets",
+				    s.sts);
+	if (s.en & ~EN_WRITABLE)
+		return state_refuse(r, "en 0x%04x sets reserved bits", s.en);
+	if (s.cnt & ~CNT_KEPT)
+		return state_refuse(r, "cnt 0x%04x has bits the register does not keep",
+				    s.cnt);
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = s.sts;
+	pm->en = s.en;
+	pm->cnt = s.cnt;
+	sci_set(pm, s.sci_level);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+static void acpi_pm_destroy(struct device *d)
+{
+	pthread_mutex_destroy(&container_of(d, struct acpi_pm, dev)->lock);
+}
+
+static const struct device_ops acpi_pm_dev_ops = {
+	.kind = "acpi-pm", .version = 1, .reset = acpi_pm_reset,
+	.pause = acpi_pm_pause, .resume = acpi_pm_resume,
+	.save = acpi_pm_save, .load = acpi_pm_load,
+	.destroy = acpi_pm_destroy,
+};
+
+int acpi_pm_init(struct acpi_pm *pm, struct device_manager *dm,
+		 const struct irq_line *sci, const struct vm_control *ctl)
+{
+	int err;
+
 	memset(pm, 0, sizeof(*pm));
+	snprintf(pm->dev.name, sizeof(pm->dev.name), "acpi-pm");
+	pm->dev.ops = &acpi_pm_dev_ops;
 	if (sci)
 		pm->sci = *sci;
 	if (ctl)
 		pm->ctl = *ctl;
-	return -pthread_mutex_init(&pm->lock, NULL);
-}
-
-void acpi_pm_destroy(struct acpi_pm *pm)
-{
-	pthread_mutex_destroy(&pm->lock);
-}
-
-int acpi_pm_register(struct acpi_pm *pm, struct bus *pio)
-{
-	int err;
-
-	err = bus_register(pio, ACPI_PM1A_EVT_PORT, ACPI_PM1A_EVT_LEN,
-			   "acpi-pm1a-evt", &evt_ops, pm);
+	err = pthread_mutex_init(&pm->lock, NULL);
 	if (err)
-		return err;
-	err = bus_register(pio, ACPI_PM1A_CNT_PORT, ACPI_PM1A_CNT_LEN,
-			   "acpi-pm1a-cnt", &cnt_ops, pm);
+		return -err;
+	err = dm_bus_pio(dm, &pm->dev, ACPI_PM1A_EVT_PORT, ACPI_PM1A_EVT_LEN,
+			 &evt_ops, pm);
+	if (!err)
+		err = dm_bus_pio(dm, &pm->dev, ACPI_PM1A_CNT_PORT,
+				 ACPI_PM1A_CNT_LEN, &cnt_ops, pm);
+	if (!err)
+		err = dm_bus_pio(dm, &pm->dev, ACPI_RESET_PORT, 1, &reset_ops,
+				 pm);
+	if (!err)
+		err = dm_add(dm, &pm->dev);
 	if (err)
-		return err;
-	return bus_register(pio, ACPI_RESET_PORT, 1, "acpi-reset", &reset_ops,
-			    pm);
+		pthread_mutex_destroy(&pm->lock);
+	return err;
 }
 
 void acpi_pm_power_button(struct acpi_pm *pm)

@@ -21,10 +21,23 @@
  * Not emulated: interrupts (no IRQ 8: periodic, alarm and update-ended
  * flags never set, register C reads 0), the square-wave output, and
  * daylight saving. Alarm registers are plain storage.
+ *
+ * The device model (devices.h): reset is what a new VM starts with
+ * (NVRAM cleared, the clock back to host time: no battery is emulated).
+ * There is nothing to pause: no interrupt, no host input, and the clock
+ * is a battery clock that runs on. Save writes the index register, the
+ * 128 bytes of RAM, the clock as the guest's offset from host UTC, and
+ * the frozen time while B.SET is on. Saving the offset, not the time
+ * read at save, is the choice of a battery clock: a guest restored an
+ * hour later, here or on another host, finds its RTC an hour on (as a
+ * PC switched off for an hour does) and a clock it set stays set; its
+ * own system clock is the kernel's to correct, as after any suspend.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/layout.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/legacy.h"
 
 #define REG_SEC		0x00
@@ -50,6 +63,10 @@
 #define HOUR_PM		0x80
 
 #define CMOS_INDEX_MASK	0x7f
+
+/* The guest's clock may read years 0000 to 9999 (two BCD bytes). */
+#define CMOS_TIME_MIN	(-62167219200LL)	/* 0000-01-01T00:00:00Z */
+#define CMOS_TIME_MAX	253402300799LL		/* 9999-12-31T23:59:59Z */
 
 static bool is_time_reg(u8 reg)
 {
@@ -309,21 +326,171 @@ static const struct bus_ops cmos_ops = {
 	.write = cmos_pio_write,
 };
 
-int cmos_init(struct cmos *c)
+/* --- the device model (devices.h) --- */
+
+static void regs_reset(struct cmos *c)
 {
-	memset(c, 0, sizeof(*c));
+	c->index = 0;
+	memset(c->ram, 0, sizeof(c->ram));
 	c->ram[REG_A] = A_DEFAULT;
 	c->ram[REG_B] = B_DEFAULT;
 	c->ram[REG_D] = D_VRT;
-	return -pthread_mutex_init(&c->lock, NULL);
+	c->offset = 0;
+	memset(&c->frozen, 0, sizeof(c->frozen));
 }
 
-void cmos_destroy(struct cmos *c)
+static void cmos_reset(struct device *d)
 {
-	pthread_mutex_destroy(&c->lock);
+	struct cmos *c = container_of(d, struct cmos, dev);
+
+	pthread_mutex_lock(&c->lock);
+	regs_reset(c);
+	pthread_mutex_unlock(&c->lock);
 }
 
-int cmos_register(struct cmos *c, struct bus *pio)
+/* The frozen time's fields, as the registers would show them. */
+static const struct {
+	const char *name;
+	size_t off;
+	int add, min, max;	/* saved = field + add, within min..max */
+} frozen_fields[] = {
+	{ "frozen.sec", offsetof(struct tm, tm_sec), 0, 0, 59 },
+	{ "frozen.min", offsetof(struct tm, tm_min), 0, 0, 59 },
+	{ "frozen.hour", offsetof(struct tm, tm_hour), 0, 0, 23 },
+	{ "frozen.mday", offsetof(struct tm, tm_mday), 0, 1, 31 },
+	{ "frozen.mon", offsetof(struct tm, tm_mon), 1, 1, 12 },
+	{ "frozen.year", offsetof(struct tm, tm_year), 1900, 0, 9999 },
+};
+
+static int cmos_save(struct device *d, struct state_writer *w)
 {
-	return bus_register(pio, CMOS_PORT, 2, "cmos", &cmos_ops, c);
+	struct cmos *c = container_of(d, struct cmos, dev);
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	STATE_PUT(w, c, index);
+	STATE_PUT(w, c, ram);
+	state_put_u64(w, "offset", (u64)(int64_t)c->offset);
+	for (i = 0; (c->ram[REG_B] & B_SET) && i < ARRAY_SIZE(frozen_fields); i++) {
+		const int *f = (const int *)((const u8 *)&c->frozen +
+					     frozen_fields[i].off);
+
+		state_put_u32(w, frozen_fields[i].name,
+			      (u32)(*f + frozen_fields[i].add));
+	}
+	pthread_mutex_unlock(&c->lock);
+	return w->err;
+}
+
+/* The bytes of RAM the chip computes or fixes, not the guest's storage. */
+static int check_ram(struct state_reader *r, const u8 *ram)
+{
+	unsigned i;
+
+	for (i = 0; i < CMOS_NR_REGS; i++)
+		if (is_time_reg(i) && ram[i])
+			return state_refuse(r, "ram[0x%02x] is 0x%02x, a clock register keeps 0",
+					    i, ram[i]);
+	if (ram[REG_A] & A_UIP)
+		return state_refuse(r, "ram[0x0a] 0x%02x has update-in-progress set",
+				    ram[REG_A]);
+	if (ram[REG_C] || ram[REG_D] != D_VRT)
+		return state_refuse(r, "registers C and D are 0x%02x 0x%02x, not 0x00 0x%02x",
+				    ram[REG_C], ram[REG_D], D_VRT);
+	return 0;
+}
+
+/* The offset, unless the guest's clock would now read outside 0000-9999. */
+static int get_offset(struct state_reader *r, time_t *offset)
+{
+	struct timespec ts;
+	u64 v;
+	int64_t off;
+
+	if (state_get(r, "offset", &v, sizeof(v)))
+		return -EINVAL;
+	off = (int64_t)v;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (off < CMOS_TIME_MIN - CMOS_TIME_MAX ||
+	    off > CMOS_TIME_MAX - CMOS_TIME_MIN ||
+	    ts.tv_sec + off < CMOS_TIME_MIN || ts.tv_sec + off > CMOS_TIME_MAX)
+		return state_refuse(r, "offset %lld s puts the clock outside the years 0000-9999",
+				    (long long)off);
+	*offset = off;
+	return 0;
+}
+
+static int get_frozen(struct state_reader *r, struct tm *tm)
+{
+	size_t i;
+
+	memset(tm, 0, sizeof(*tm));
+	for (i = 0; i < ARRAY_SIZE(frozen_fields); i++) {
+		int *f = (int *)((u8 *)tm + frozen_fields[i].off);
+		u32 v;
+
+		if (state_get(r, frozen_fields[i].name, &v, sizeof(v)))
+			return -EINVAL;
+		if ((int32_t)v < frozen_fields[i].min || (int32_t)v > frozen_fields[i].max)
+			return state_refuse(r, "%s is %d, not %d to %d",
+					    frozen_fields[i].name, (int32_t)v,
+					    frozen_fields[i].min,
+					    frozen_fields[i].max);
+		*f = (int32_t)v - frozen_fields[i].add;
+	}
+	return 0;
+}
+
+static int cmos_load(struct device *d, struct state_reader *r)
+{
+	struct cmos *c = container_of(d, struct cmos, dev);
+	struct cmos s;		/* the saved state, taken once checked */
+
+	if (STATE_GET(r, &s, index) || STATE_GET(r, &s, ram))
+		return -EINVAL;		/* r->why says which and why */
+	if (s.index & ~CMOS_INDEX_MASK)
+		return state_refuse(r, "index 0x%02x is past the %u registers",
+				    s.index, CMOS_NR_REGS);
+	if (check_ram(r, s.ram) || get_offset(r, &s.offset))
+		return -EINVAL;
+	memset(&s.frozen, 0, sizeof(s.frozen));
+	if ((s.ram[REG_B] & B_SET) && get_frozen(r, &s.frozen))
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	c->index = s.index;
+	memcpy(c->ram, s.ram, sizeof(c->ram));
+	c->offset = s.offset;
+	c->frozen = s.frozen;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static void cmos_destroy(struct device *d)
+{
+	pthread_mutex_destroy(&container_of(d, struct cmos, dev)->lock);
+}
+
+/* No pause: no interrupt, no host input, and the clock runs on. */
+static const struct device_ops cmos_dev_ops = {
+	.kind = "cmos", .version = 1, .reset = cmos_reset, .save = cmos_save,
+	.load = cmos_load, .destroy = cmos_destroy,
+};
+
+int cmos_init(struct cmos *c, struct device_manager *dm)
+{
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dev.name, sizeof(c->dev.name), "cmos");
+	c->dev.ops = &cmos_dev_ops;
+	regs_reset(c);
+	err = pthread_mutex_init(&c->lock, NULL);
+	if (err)
+		return -err;
+	err = dm_bus_pio(dm, &c->dev, CMOS_PORT, 2, &cmos_ops, c);
+	if (!err)
+		err = dm_add(dm, &c->dev);
+	if (err)
+		pthread_mutex_destroy(&c->lock);
+	return err;
 }

@@ -18,10 +18,18 @@
  * with no command pending, or 0xD4's byte) have no device to go to and are
  * dropped; other commands are ignored. Both are logged at debug level,
  * rate-limited.
+ *
+ * The device model (devices.h): with no interrupt and no host input there
+ * is nothing to pause; save writes the command byte, the output port, the
+ * output buffer with its flags, the command waiting for its data byte and
+ * the last-write-was-a-command flag; load refuses a pending command that
+ * takes no data byte.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/layout.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/legacy.h"
 
 #define STS_OBF		0x01	/* output buffer full */
@@ -211,30 +219,114 @@ static void cmd_write(void *opaque, u64 off, const u8 *d, u32 len)
 static const struct bus_ops data_ops = { .read = data_read, .write = data_write };
 static const struct bus_ops cmd_ops = { .read = cmd_read, .write = cmd_write };
 
-int i8042_init(struct i8042 *k, const struct vm_control *ctl)
+/* --- the device model (devices.h) --- */
+
+/* As the BIOS leaves it. */
+static void regs_reset(struct i8042 *k)
+{
+	k->ctr = CTR_DEFAULT;
+	k->outp = OUTP_DEFAULT;
+	k->out = 0;
+	k->out_full = k->out_aux = k->last_cmd = false;
+	k->pending = 0;
+}
+
+static void i8042_reset(struct device *d)
+{
+	struct i8042 *k = container_of(d, struct i8042, dev);
+
+	pthread_mutex_lock(&k->lock);
+	regs_reset(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static int i8042_save(struct device *d, struct state_writer *w)
+{
+	struct i8042 *k = container_of(d, struct i8042, dev);
+
+	pthread_mutex_lock(&k->lock);
+	STATE_PUT(w, k, ctr);
+	STATE_PUT(w, k, outp);
+	STATE_PUT(w, k, out);
+	state_put_bool(w, "out_full", k->out_full);
+	state_put_bool(w, "out_aux", k->out_aux);
+	STATE_PUT(w, k, pending);
+	state_put_bool(w, "last_cmd", k->last_cmd);
+	pthread_mutex_unlock(&k->lock);
+	return w->err;
+}
+
+/* The commands that wait for a data byte (see command()). */
+static bool takes_data(u8 cmd)
+{
+	return cmd == CMD_WRITE_CTR || cmd == CMD_WRITE_OUTP ||
+	       cmd == CMD_ECHO_KBD || cmd == CMD_ECHO_AUX ||
+	       cmd == CMD_WRITE_AUX;
+}
+
+/*
+ * The command byte, the output port and the output buffer may hold any
+ * value a guest can write; an output port with the reset line low was
+ * saved on the way to a reset, and is loaded as it is.
+ */
+static int i8042_load(struct device *d, struct state_reader *r)
+{
+	struct i8042 *k = container_of(d, struct i8042, dev);
+	struct i8042 s;		/* the saved state, taken once checked */
+
+	if (STATE_GET(r, &s, ctr) || STATE_GET(r, &s, outp) ||
+	    STATE_GET(r, &s, out) ||
+	    state_get_bool(r, "out_full", &s.out_full) ||
+	    state_get_bool(r, "out_aux", &s.out_aux) ||
+	    STATE_GET(r, &s, pending) ||
+	    state_get_bool(r, "last_cmd", &s.last_cmd))
+		return -EINVAL;		/* r->why says which and why */
+	if (s.pending && !takes_data(s.pending))
+		return state_refuse(r, "pending 0x%02x is no command that waits for a data byte",
+				    s.pending);
+	pthread_mutex_lock(&k->lock);
+	k->ctr = s.ctr;
+	k->outp = s.outp;
+	k->out = s.out;
+	k->out_full = s.out_full;
+	k->out_aux = s.out_aux;
+	k->pending = s.pending;
+	k->last_cmd = s.last_cmd;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+static void i8042_destroy(struct device *d)
+{
+	pthread_mutex_destroy(&container_of(d, struct i8042, dev)->lock);
+}
+
+/* No pause: no interrupt line and no host input to hold back. */
+static const struct device_ops i8042_dev_ops = {
+	.kind = "i8042", .version = 1, .reset = i8042_reset,
+	.save = i8042_save, .load = i8042_load, .destroy = i8042_destroy,
+};
+
+int i8042_init(struct i8042 *k, struct device_manager *dm,
+	       const struct vm_control *ctl)
 {
 	int err;
 
 	memset(k, 0, sizeof(*k));
+	snprintf(k->dev.name, sizeof(k->dev.name), "i8042");
+	k->dev.ops = &i8042_dev_ops;
 	if (ctl)
 		k->ctl = *ctl;
-	k->ctr = CTR_DEFAULT;
-	k->outp = OUTP_DEFAULT;
+	regs_reset(k);
 	err = pthread_mutex_init(&k->lock, NULL);
-	return -err;
-}
-
-void i8042_destroy(struct i8042 *k)
-{
-	pthread_mutex_destroy(&k->lock);
-}
-
-int i8042_register(struct i8042 *k, struct bus *pio)
-{
-	int err;
-
-	err = bus_register(pio, I8042_DATA_PORT, 1, "i8042-data", &data_ops, k);
 	if (err)
-		return err;
-	return bus_register(pio, I8042_CMD_PORT, 1, "i8042-cmd", &cmd_ops, k);
+		return -err;
+	err = dm_bus_pio(dm, &k->dev, I8042_DATA_PORT, 1, &data_ops, k);
+	if (!err)
+		err = dm_bus_pio(dm, &k->dev, I8042_CMD_PORT, 1, &cmd_ops, k);
+	if (!err)
+		err = dm_add(dm, &k->dev);
+	if (err)
+		pthread_mutex_destroy(&k->lock);
+	return err;
 }

@@ -6,11 +6,14 @@
  * 0xED with io_delay=0xed) purely to waste time between slow ISA cycles.
  * Claiming both ports keeps those exits off the unclaimed-port path; the
  * bytes are dropped and reads return 0xff, what an empty ISA slot gives.
- * Nothing is stored, so no lock is needed.
+ * Nothing is stored, so no lock is needed and no op has anything to do;
+ * it is a device all the same, so the manager lists it and owns its ports.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/layout.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/legacy.h"
 
 static void post_read(void *opaque, u64 off, u8 *data, u32 len)
@@ -27,13 +30,23 @@ static const struct bus_ops post_ops = {
 	.write = post_write,
 };
 
-int post_register(struct bus *pio)
+/* No state, no lock, no interrupt: nothing to reset, save or free. */
+static const struct device_ops post_dev_ops = {
+	.kind = "post", .version = 1,
+};
+
+int post_init(struct post *p, struct device_manager *dm)
 {
 	int err;
 
-	err = bus_register(pio, POST_PORT, 1, "post", &post_ops, NULL);
-	if (err)
-		return err;
-	return bus_register(pio, POST_ALT_DELAY_PORT, 1, "io-delay", &post_ops,
-			    NULL);
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dev.name, sizeof(p->dev.name), "post");
+	p->dev.ops = &post_dev_ops;
+	err = dm_bus_pio(dm, &p->dev, POST_PORT, 1, &post_ops, NULL);
+	if (!err)
+		err = dm_bus_pio(dm, &p->dev, POST_ALT_DELAY_PORT, 1,
+				 &post_ops, NULL);
+	if (!err)
+		err = dm_add(dm, &p->dev);
+	return err;
 }

@@ -23,13 +23,17 @@
  * the guest reads it: the buffer stands for the wire, so clearing the FIFO
  * drops at most the 16 bytes that had reached the chip, as on hardware.
  *
- * Output never waits for the host: a vCPU writes straight to the output
- * fd when nothing is queued and the fd takes the bytes without blocking
- * (see out_choose for how the fd is made non-blocking); otherwise the
- * bytes go into a bounded ring (UART_OUT_BUF) that a drain thread
- * ("uart-out") writes out as the host side takes it. What does not fit
- * is dropped and counted; -v prints the counts at exit. A stopped
- * terminal or a full pipe thus costs the guest output, never a vCPU.
+ * Output never waits for the host (uart_out.c): a full pipe or a stopped
+ * terminal costs the guest output, never a vCPU.
+ *
+ * The device model (devices.h): reset is the power-on state (the output
+ * path and the console hook are configuration and stay); while paused
+ * the line is left where it was (resume sets it to what the registers
+ * say) and uart_input turns host bytes away, to be offered again at
+ * resume; save writes every register, the latches, the FIFO and the
+ * wire's bytes (accepted from the host, so they are guest input in
+ * flight), load checks each as untrusted and sets the line to the saved
+ * level.
  *
  * Locking: one mutex guards the registers; vCPUs and the console thread
  * take it. Output is handled under a second one (out_lock), taken before
@@ -37,20 +41,12 @@
  * nobody holds it across anything that can block.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "lib/layout.h"
+#include "vmm/device_manager.h"
 #include "vmm/devices/uart.h"
 
 /* Register offsets from the base port. */
@@ -112,6 +108,7 @@
 #define MSR_DCD		0x80
 
 #define UART_MAX_ACCESS	8	/* bus.h: len is at most 8 */
+#define UART_DLL_RESET	12	/* 9600 baud from the PC's 1.8432 MHz clock */
 
 static unsigned int rx_capacity(const struct uart *u)
 {
@@ -155,9 +152,21 @@ static void rx_clear(struct uart *u)
 }
 
 /*
+ * Tell the console there is room again after uart_input turned bytes
+ * away; not while paused (resume does).
+ */
+static void host_notify(struct uart *u)
+{
+	if (!u->host_full || u->paused || u->host_cnt == UART_HOST_BUF)
+		return;
+	u->host_full = false;
+	if (u->rx_notify)
+		u->rx_notify(u->rx_notify_opaque);
+}
+
+/*
  * Move host bytes into the FIFO while it has room. In loopback the serial
- * input is disconnected, so host bytes wait. Tells the console when room
- * appears after it was turned away.
+ * input is disconnected, so host bytes wait.
  */
 static void host_refill(struct uart *u)
 {
@@ -171,11 +180,8 @@ static void host_refill(struct uart *u)
 		u->host_cnt--;
 		moved = true;
 	}
-	if (moved && u->host_full) {
-		u->host_full = false;
-		if (u->rx_notify)
-			u->rx_notify(u->rx_notify_opaque);
-	}
+	if (moved)
+		host_notify(u);
 }
 
 /* The modem-status inputs: a connected line, or the MCR looped back. */
@@ -213,20 +219,26 @@ static u8 iir_id(const struct uart *u)
 	return IIR_NONE;
 }
 
-/*
- * Level-triggered: the line follows "an enabled condition is pending". As
- * on a PC, OUT2 must be set for it to leave the card, and loopback forces
- * OUT2's pin inactive.
- */
-static void update_irq(struct uart *u)
+static void line_set(struct uart *u, bool level)
 {
-	bool level = iir_id(u) != IIR_NONE && (u->mcr & MCR_OUT2) &&
-		     !(u->mcr & MCR_LOOP);
-
 	if (level != u->irq_level) {
 		u->irq_level = level;
 		irq_line_set(&u->irq, level);
 	}
+}
+
+/*
+ * Level-triggered: the line follows "an enabled condition is pending". As
+ * on a PC, OUT2 must be set for it to leave the card, and loopback forces
+ * OUT2's pin inactive. A paused UART leaves the line alone; resume calls
+ * this again.
+ */
+static void update_irq(struct uart *u)
+{
+	if (u->paused)
+		return;
+	line_set(u, iir_id(u) != IIR_NONE && (u->mcr & MCR_OUT2) &&
+		 !(u->mcr & MCR_LOOP));
 }
 
 static void write_ier(struct uart *u, u8 v)
@@ -375,162 +387,6 @@ static void uart_pio_read(void *opaque, u64 off, u8 *data, u32 len)
 	pthread_mutex_unlock(&u->lock);
 }
 
-/*
- * One non-blocking write of n bytes from buf to the host: the count
- * written, 0 when the fd is full (or the mode leaves writing to the
- * drain thread), -errno on failure.
- */
-static ssize_t out_write(struct uart *u, const u8 *buf, size_t n, bool drainer)
-{
-	ssize_t r;
-
-	do {
-		if (u->out_mode == UART_OUT_SOCKET)
-			r = send(u->out_wfd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		else if (u->out_mode == UART_OUT_BLOCKING && !drainer)
-			return 0;	/* only the drain thread may block */
-		else
-			r = write(u->out_wfd, buf, n);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0 && errno == EAGAIN)
-		return 0;
-	if (r == 0 && n)
-		r = -EIO;
-	return r < 0 ? -errno : r;
-}
-
-/* The output fd failed: say so once, drop everything from now on. */
-static void out_fail(struct uart *u, int err)
-{
-	if (!u->out_broken)
-		pr_warn("uart: output failed (%s); dropping guest output",
-			strerror(-err));
-	u->out_broken = true;
-	u->out_dropped += u->o_cnt;
-	u->o_cnt = 0;
-}
-
-/* Queue what cannot go out now; drop (and count) what does not fit. */
-static void out_queue(struct uart *u, const u8 *buf, size_t n)
-{
-	size_t room = UART_OUT_BUF - u->o_cnt, i;
-
-	if (n > room) {
-		u->out_dropped += n - room;
-		n = room;
-	}
-	for (i = 0; i < n; i++)
-		u->obuf[(u->o_head + u->o_cnt + i) % UART_OUT_BUF] = buf[i];
-	u->o_cnt += n;
-	if (n && !u->o_kicked) {
-		u64 one = 1;
-
-		u->o_kicked = true;
-		if (write(u->out_wake, &one, sizeof(one)) < 0)
-			u->o_kicked = false;
-	}
-}
-
-/*
- * Output from a vCPU, out_lock held: straight to the fd when nothing is
- * queued before it and the fd takes it without blocking, else into the
- * ring for the drain thread. Never waits for the host side.
- */
-static void emit(struct uart *u, const u8 *buf, size_t n)
-{
-	ssize_t r = 0;
-
-	if (u->out_broken || u->out_fd < 0) {
-		u->out_dropped += u->out_fd < 0 ? 0 : n;
-		return;
-	}
-	if (!u->o_cnt && !u->o_busy) {
-		r = out_write(u, buf, n, false);
-		if (r < 0) {
-			out_fail(u, (int)r);
-			u->out_dropped += n;
-			return;
-		}
-		u->out_bytes += (u64)r;
-	}
-	out_queue(u, buf + r, n - (size_t)r);
-}
-
-/*
- * The drain thread's poll() timeout, out_lock held: none until out_exit
- * stops it, then what is left of the exit flush (0: it is over).
- */
-static int drain_wait_ms(const struct uart *u)
-{
-	u64 now;
-
-	if (!u->o_stop)
-		return -1;
-	now = now_ns();
-	if (now >= u->o_deadline)
-		return 0;
-	return (int)((u->o_deadline - now + 999999) / 1000000);
-}
-
-/*
- * The drain thread: writes out what the vCPUs queued, without out_lock
- * held while it writes (the ring's used part is only ever appended to),
- * waiting for the fd with poll() unless it blocks in write() itself.
- * Once stopped it quits when the ring is empty or the exit flush is over.
- */
-static void *drain_thread(void *arg)
-{
-	struct uart *u = arg;
-	struct pollfd p[2] = {
-		{ .fd = u->out_wake, .events = POLLIN },
-		{ .fd = u->out_wfd, .events = POLLOUT },
-	};
-	ssize_t r;
-	size_t n;
-	u64 v;
-	int wait;
-
-	/* Cancelled (out_exit) only where it may block, never holding out_lock. */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_mutex_lock(&u->out_lock);
-	for (;;) {
-		wait = drain_wait_ms(u);
-		if (u->o_stop && (!u->o_cnt || u->out_broken || !wait))
-			break;
-		if (!u->o_cnt || u->out_broken) {
-			u->o_kicked = false;
-			pthread_mutex_unlock(&u->out_lock);
-			poll(p, 1, wait);
-			if (read(u->out_wake, &v, sizeof(v)) < 0)
-				v = 0;
-			pthread_mutex_lock(&u->out_lock);
-			continue;
-		}
-		n = MIN(u->o_cnt, UART_OUT_BUF - u->o_head);
-		u->o_busy = true;
-		pthread_mutex_unlock(&u->out_lock);
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		r = out_write(u, u->obuf + u->o_head, n, true);
-		if (!r) {	/* full: wait for room (or a stop) */
-			poll(p, 2, wait);
-			if (p[0].revents && read(u->out_wake, &v, sizeof(v)) < 0)
-				v = 0;
-		}
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		pthread_mutex_lock(&u->out_lock);
-		u->o_busy = false;
-		if (r < 0) {
-			out_fail(u, (int)r);
-		} else {
-			u->o_head = (u->o_head + (size_t)r) % UART_OUT_BUF;
-			u->o_cnt -= (size_t)r;
-			u->out_bytes += (u64)r;
-		}
-	}
-	pthread_mutex_unlock(&u->out_lock);
-	return NULL;
-}
-
 static void uart_pio_write(void *opaque, u64 off, const u8 *data, u32 len)
 {
 	struct uart *u = opaque;
@@ -550,7 +406,7 @@ static void uart_pio_write(void *opaque, u64 off, const u8 *data, u32 len)
 	/* Hand over to out_lock first so output keeps the guest's order. */
 	pthread_mutex_lock(&u->out_lock);
 	pthread_mutex_unlock(&u->lock);
-	emit(u, out, nout);
+	uart_out_emit(u, out, nout);
 	pthread_mutex_unlock(&u->out_lock);
 }
 
@@ -559,146 +415,204 @@ static const struct bus_ops uart_ops = {
 	.write = uart_pio_write,
 };
 
-/*
- * How to write to fd without ever blocking a vCPU: regular files and
- * fds already non-blocking as they are; a socket with MSG_DONTWAIT; a
- * pipe, FIFO or terminal through a non-blocking open file description of
- * our own (/proc/self/fd/N: O_NONBLOCK on the shared one would change
- * the shell's too). Failing all that, only the drain thread writes.
- */
-static void out_choose(struct uart *u, int fd)
-{
-	char path[32];
-	struct stat st;
-	int fl = fcntl(fd, F_GETFL);
+/* --- the device model (devices.h) --- */
 
-	u->out_wfd = fd;
-	u->out_mode = UART_OUT_DIRECT;
-	if (fstat(fd, &st) || fl < 0)
-		return;		/* out_write will fail and say so */
-	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || (fl & O_NONBLOCK))
-		return;
-	if (S_ISSOCK(st.st_mode)) {
-		u->out_mode = UART_OUT_SOCKET;
-		return;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	u->out_wfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (u->out_wfd >= 0) {
-		u->out_own = true;
-		return;
-	}
-	u->out_wfd = fd;
-	u->out_mode = UART_OUT_BLOCKING;
+/* Power-on registers, an empty FIFO and an empty wire. */
+static void regs_reset(struct uart *u)
+{
+	u->ier = u->lcr = u->mcr = u->scr = u->dlm = u->fcr = 0;
+	u->dll = UART_DLL_RESET;
+	u->lsr_err = u->msr_delta = 0;
+	u->thr_int = false;
+	rx_clear(u);
+	u->host_head = u->host_cnt = 0;
 }
 
-static int out_init(struct uart *u, int out_fd)
+static void uart_reset(struct device *d)
 {
-	sigset_t all, old;
-	int err;
+	struct uart *u = container_of(d, struct uart, dev);
 
-	u->out_fd = out_fd;
-	u->out_wake = -1;
-	u->out_wfd = -1;
-	if (out_fd < 0)
-		return 0;
-	u->obuf = malloc(UART_OUT_BUF);
-	if (!u->obuf)
-		return -ENOMEM;
-	u->out_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (u->out_wake < 0)
-		return -errno;
-	out_choose(u, out_fd);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = pthread_create(&u->o_thread, NULL, drain_thread, u);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		return -err;
-	u->o_thread_ok = true;
-	pthread_setname_np(u->o_thread, "uart-out");
+	pthread_mutex_lock(&u->lock);
+	regs_reset(u);
+	line_set(u, false);	/* lowering it raises nothing: even paused */
+	host_notify(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void uart_pause(struct device *d)
+{
+	struct uart *u = container_of(d, struct uart, dev);
+
+	pthread_mutex_lock(&u->lock);
+	u->paused = true;
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* The line catches up with the registers; turned-away input is retried. */
+static void uart_resume(struct device *d)
+{
+	struct uart *u = container_of(d, struct uart, dev);
+
+	pthread_mutex_lock(&u->lock);
+	u->paused = false;
+	update_irq(u);
+	host_notify(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+/*
+ * The registers under their own names, the latches, the level of the
+ * line, and the FIFO ("rx") and the wire ("wire") oldest byte first.
+ */
+static int uart_save(struct device *d, struct state_writer *w)
+{
+	struct uart *u = container_of(d, struct uart, dev);
+	u8 fifo[UART_FIFO_LEN], wire[UART_HOST_BUF];
+	size_t i;
+
+	pthread_mutex_lock(&u->lock);
+	STATE_PUT(w, u, ier);
+	STATE_PUT(w, u, lcr);
+	STATE_PUT(w, u, mcr);
+	STATE_PUT(w, u, scr);
+	STATE_PUT(w, u, dll);
+	STATE_PUT(w, u, dlm);
+	STATE_PUT(w, u, fcr);
+	STATE_PUT(w, u, lsr_err);
+	STATE_PUT(w, u, msr_delta);
+	state_put_bool(w, "thr_int", u->thr_int);
+	state_put_bool(w, "irq_level", u->irq_level);
+	for (i = 0; i < u->rx_cnt; i++)
+		fifo[i] = u->rx[(u->rx_head + i) % UART_FIFO_LEN];
+	state_put(w, "rx", fifo, u->rx_cnt);
+	for (i = 0; i < u->host_cnt; i++)
+		wire[i] = u->host[(u->host_head + i) % UART_HOST_BUF];
+	state_put(w, "wire", wire, (u32)u->host_cnt);
+	pthread_mutex_unlock(&u->lock);
+	return w->err;
+}
+
+/* Values only a tampered stream holds (s: the saved registers). */
+static int check_regs(struct state_reader *r, const struct uart *s)
+{
+	if (s->ier & ~IER_MASK)
+		return state_refuse(r, "ier 0x%02x sets bits 7:4, which read as 0",
+				    s->ier);
+	if (s->mcr & ~MCR_MASK)
+		return state_refuse(r, "mcr 0x%02x sets bits 7:5, which read as 0",
+				    s->mcr);
+	if ((s->fcr & ~FCR_KEPT) || (s->fcr && !(s->fcr & FCR_ENABLE)))
+		return state_refuse(r, "fcr 0x%02x is no FIFO setting the chip keeps",
+				    s->fcr);
+	if (s->lsr_err & ~LSR_ERRORS)
+		return state_refuse(r, "lsr_err 0x%02x latches more than OE, PE, FE and BI",
+				    s->lsr_err);
+	if (s->msr_delta & ~(MSR_DCTS | MSR_DDSR | MSR_TERI | MSR_DDCD))
+		return state_refuse(r, "msr_delta 0x%02x has bits above the four deltas",
+				    s->msr_delta);
 	return 0;
 }
 
-/*
- * Stop the drain thread: what is queued gets UART_EXIT_FLUSH_MS to go
- * out, then the thread quits by itself. Only one blocked in write()
- * (UART_OUT_BLOCKING, a stopped terminal) is cancelled, 100 ms later:
- * ASan keeps a cancelled thread's stack poisoned and reports its exit.
- */
-static void out_exit(struct uart *u)
+static int uart_load(struct device *d, struct state_reader *r)
 {
-	struct timespec ts;
-	u64 one = 1;
+	struct uart *u = container_of(d, struct uart, dev);
+	struct uart s;		/* the saved registers, taken once checked */
+	const u8 *rx, *wire;
+	u32 nrx, nwire;
 
-	if (u->o_thread_ok) {
-		pthread_mutex_lock(&u->out_lock);
-		u->o_stop = true;
-		u->o_deadline = now_ns() + UART_EXIT_FLUSH_MS * 1000000ULL;
-		pthread_mutex_unlock(&u->out_lock);
-		if (write(u->out_wake, &one, sizeof(one)) < 0)
-			one = 0;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (UART_EXIT_FLUSH_MS % 1000 + 100) * 1000000L;
-		ts.tv_sec += UART_EXIT_FLUSH_MS / 1000 + ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		if (pthread_timedjoin_np(u->o_thread, NULL, &ts)) {
-			pthread_cancel(u->o_thread);
-			pthread_join(u->o_thread, NULL);
-		}
-		u->o_thread_ok = false;
-	}
-	if (u->out_fd >= 0 && log_level >= LOG_INFO)
-		pr_info("uart: %llu bytes of guest output written, %llu dropped (output too slow or failed), %zu unwritten at exit",
-			(unsigned long long)u->out_bytes,
-			(unsigned long long)u->out_dropped, u->o_cnt);
-	if (u->out_own)
-		close(u->out_wfd);
-	u->out_own = false;
-	if (u->out_wake >= 0)
-		close(u->out_wake);
-	u->out_wake = -1;
-	free(u->obuf);
-	u->obuf = NULL;
+	if (STATE_GET(r, &s, ier) || STATE_GET(r, &s, lcr) ||
+	    STATE_GET(r, &s, mcr) || STATE_GET(r, &s, scr) ||
+	    STATE_GET(r, &s, dll) || STATE_GET(r, &s, dlm) ||
+	    STATE_GET(r, &s, fcr) || STATE_GET(r, &s, lsr_err) ||
+	    STATE_GET(r, &s, msr_delta) ||
+	    state_get_bool(r, "thr_int", &s.thr_int) ||
+	    state_get_bool(r, "irq_level", &s.irq_level))
+		return -EINVAL;		/* r->why says which and why */
+	if (check_regs(r, &s))
+		return -EINVAL;
+	rx = state_get_var(r, "rx", &nrx);
+	wire = state_get_var(r, "wire", &nwire);
+	if (!rx || !wire)
+		return -ENOENT;
+	if (nrx > rx_capacity(&s))
+		return state_refuse(r, "rx holds %u bytes, the FIFO %u as fcr 0x%02x sets it",
+				    nrx, rx_capacity(&s), s.fcr);
+	if (nwire > UART_HOST_BUF)
+		return state_refuse(r, "wire holds %u bytes, more than the %u kept",
+				    nwire, UART_HOST_BUF);
+	if (nwire && !(s.mcr & MCR_LOOP) && nrx < rx_capacity(&s))
+		return state_refuse(r, "wire bytes wait while the FIFO has room");
+
+	pthread_mutex_lock(&u->lock);
+	u->ier = s.ier;
+	u->lcr = s.lcr;
+	u->mcr = s.mcr;
+	u->scr = s.scr;
+	u->dll = s.dll;
+	u->dlm = s.dlm;
+	u->fcr = s.fcr;
+	u->lsr_err = s.lsr_err;
+	u->msr_delta = s.msr_delta;
+	u->thr_int = s.thr_int;
+	memcpy(u->rx, rx, nrx);
+	u->rx_head = 0;
+	u->rx_cnt = nrx;
+	memcpy(u->host, wire, nwire);
+	u->host_head = 0;
+	u->host_cnt = nwire;
+	line_set(u, s.irq_level);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
 }
 
-int uart_init(struct uart *u, const struct irq_line *irq, int out_fd)
+static void uart_destroy(struct device *d)
+{
+	struct uart *u = container_of(d, struct uart, dev);
+
+	uart_out_exit(u);
+	pthread_mutex_destroy(&u->out_lock);
+	pthread_mutex_destroy(&u->lock);
+}
+
+static const struct device_ops uart_dev_ops = {
+	.kind = "uart16550", .version = 1, .reset = uart_reset,
+	.pause = uart_pause, .resume = uart_resume, .save = uart_save,
+	.load = uart_load, .destroy = uart_destroy,
+};
+
+int uart_init(struct uart *u, struct device_manager *dm,
+	      const struct irq_line *irq, int out_fd)
 {
 	int err;
 
 	memset(u, 0, sizeof(*u));
+	snprintf(u->dev.name, sizeof(u->dev.name), "com1");
+	u->dev.ops = &uart_dev_ops;
 	if (irq)
 		u->irq = *irq;
-	u->dll = 12;		/* 9600 baud from the PC's 1.8432 MHz clock */
+	regs_reset(u);
 	err = pthread_mutex_init(&u->lock, NULL);
 	if (err)
 		return -err;
 	err = pthread_mutex_init(&u->out_lock, NULL);
 	if (err)
 		goto destroy_lock;
-	err = -out_init(u, out_fd);
+	err = -uart_out_init(u, out_fd);
+	if (!err)
+		err = -dm_bus_pio(dm, &u->dev, COM1_PORT, UART_NR_PORTS,
+				  &uart_ops, u);
+	if (!err)
+		err = -dm_add(dm, &u->dev);
 	if (err)
 		goto out_exit;
 	return 0;
 
 out_exit:
-	out_exit(u);
+	uart_out_exit(u);
 	pthread_mutex_destroy(&u->out_lock);
 destroy_lock:
 	pthread_mutex_destroy(&u->lock);
 	return -err;
-}
-
-void uart_destroy(struct uart *u)
-{
-	out_exit(u);
-	pthread_mutex_destroy(&u->out_lock);
-	pthread_mutex_destroy(&u->lock);
-}
-
-int uart_register(struct uart *u, struct bus *pio)
-{
-	return bus_register(pio, COM1_PORT, UART_NR_PORTS, "uart", &uart_ops, u);
 }
 
 int uart_input(struct uart *u, const u8 *buf, size_t n)
@@ -709,6 +623,12 @@ int uart_input(struct uart *u, const u8 *buf, size_t n)
 	if (n > INT_MAX)
 		n = INT_MAX;
 	pthread_mutex_lock(&u->lock);
+	if (u->paused) {
+		if (n)
+			u->host_full = true;	/* offered again at resume */
+		pthread_mutex_unlock(&u->lock);
+		return 0;
+	}
 	loop = u->mcr & MCR_LOOP;
 	for (i = 0; i < n; i++) {
 		/* Straight into the FIFO while nothing is queued before it. */

@@ -84,6 +84,11 @@ static int vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned long req,
 	return ioctl(vcpu->fd, req, arg) < 0 ? -errno : 0;
 }
 
+int kvm_vcpu_kvmclock_ctrl(struct kvm_vcpu *vcpu)
+{
+	return ioctl(vcpu->fd, KVM_KVMCLOCK_CTRL, 0) < 0 ? -errno : 0;
+}
+
 int kvm_vcpu_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs *regs)
 {
 	return vcpu_ioctl(vcpu, KVM_GET_REGS, regs);

@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "smp/pin.h"
 #include "smp/vcpu.h"
@@ -126,6 +128,21 @@ static void set_immediate_exit(struct kvm_run *run, u8 val)
 	__atomic_store_n(&run->immediate_exit, val, __ATOMIC_SEQ_CST);
 }
 
+/* Parked until vcpus_resume (or a stop); see vcpu.h. */
+static void park(struct vcpu *v)
+{
+	struct vcpus *s = v->set;
+
+	kvm_vcpu_kvmclock_ctrl(&v->kv);	/* -EINVAL before kvmclock: fine */
+	pthread_mutex_lock(&s->park_lock);
+	s->parked++;
+	pthread_cond_broadcast(&s->park_cond);
+	while (atomic_load(&s->pause) && !atomic_load(&s->stop))
+		pthread_cond_wait(&s->park_cond, &s->park_lock);
+	s->parked--;
+	pthread_mutex_unlock(&s->park_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -136,6 +153,7 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu %u", v->idx);
 	pthread_setname_np(pthread_self(), name);
+	atomic_store(&v->tid, (int)gettid());
 	/* Before the first KVM_RUN, so the guest never runs elsewhere. */
 	if (smp_pin_self(v->pin, name)) {
 		s->ctl->request_exit(s->ctl->opaque, VM_EXIT_FATAL);
@@ -146,6 +164,10 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!atomic_load(&s->stop)) {
+		if (atomic_load(&s->pause)) {
+			park(v);
+			continue;
+		}
 		r = kvm_vcpu_run(&v->kv);
 		if (r == -EINTR || r == -EAGAIN) {
 			set_immediate_exit(v->kv.run, 0);
@@ -168,6 +190,8 @@ int vcpus_start(struct vcpus *s)
 	unsigned i;
 	int r;
 
+	pthread_mutex_init(&s->park_lock, NULL);
+	pthread_cond_init(&s->park_cond, NULL);
 	/* Threads start with the kick blocked and unblock it themselves. */
 	sigemptyset(&block);
 	sigaddset(&block, VCPU_KICK_SIGNAL);
@@ -190,11 +214,11 @@ int vcpus_start(struct vcpus *s)
 	return 0;
 }
 
-void vcpus_stop(struct vcpus *s)
+/* Make every started vCPU leave KVM_RUN and look at the flags. */
+static void kick_all(struct vcpus *s)
 {
 	unsigned i;
 
-	atomic_store(&s->stop, true);
 	for (i = 0; i < s->nr; i++) {
 		struct vcpu *v = &s->v[i];
 
@@ -203,6 +227,56 @@ void vcpus_stop(struct vcpus *s)
 		set_immediate_exit(v->kv.run, 1);
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
+}
+
+void vcpus_stop(struct vcpus *s)
+{
+	atomic_store(&s->stop, true);
+	kick_all(s);
+	/* Parked vCPUs wake up and see the stop flag. */
+	if (s->nr && s->v[0].started) {
+		pthread_mutex_lock(&s->park_lock);
+		pthread_cond_broadcast(&s->park_cond);
+		pthread_mutex_unlock(&s->park_lock);
+	}
+}
+
+int vcpus_pause(struct vcpus *s, unsigned timeout_ms)
+{
+	struct timespec dl;
+	unsigned i, started = 0;
+	int r = 0;
+
+	for (i = 0; i < s->nr; i++)
+		started += s->v[i].started;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	atomic_store(&s->pause, true);
+	kick_all(s);
+	pthread_mutex_lock(&s->park_lock);
+	while (!r && s->parked < started) {
+		if (atomic_load(&s->stop))
+			r = -ESHUTDOWN;
+		else
+			r = -pthread_cond_timedwait(&s->park_cond, &s->park_lock, &dl);
+	}
+	pthread_mutex_unlock(&s->park_lock);
+	if (r)
+		vcpus_resume(s);
+	return r;
+}
+
+void vcpus_resume(struct vcpus *s)
+{
+	pthread_mutex_lock(&s->park_lock);
+	atomic_store(&s->pause, false);
+	pthread_cond_broadcast(&s->park_cond);
+	pthread_mutex_unlock(&s->park_lock);
 }
 
 void vcpus_join(struct vcpus *s)

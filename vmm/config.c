@@ -624,6 +624,19 @@ static int cfg_vmm(struct cfg_ctx *x, const char *path, json_t *v)
 	return cfg_walk(x, path, v, CFG_TABLE(vmm_keys));
 }
 
+/* "api": {"socket": PATH}: the control API (vmm/api.c). */
+static const struct cfg_key api_keys[] = {
+	{ "socket",	CFG_STRING, .off = offsetof(struct config, api_socket),
+	  .flags = CFG_NONEMPTY },
+};
+
+static int cfg_api(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	if (!json_is_object(v))
+		return cfg_type_err(x, path, "an object", v);
+	return cfg_walk(x, path, v, CFG_TABLE(api_keys));
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -690,6 +703,7 @@ static const struct cfg_key top_keys[] = {
 	{ "rng",	CFG_BOOL, .off = offsetof(struct config, rng) },
 	{ "vmm",	CFG_CUSTOM, .fn = cfg_vmm },
 	{ "pv",		CFG_CUSTOM, .fn = cfg_pv },
+	{ "api",	CFG_CUSTOM, .fn = cfg_api },
 };
 
 /*

@@ -297,5 +297,7 @@ void config_free(struct config *c)
 	free(c->kernel);
 	free(c->initrd);
 	free(c->cmdline);
+	free(c->api_socket);
 	c->config_path = c->kernel = c->initrd = c->cmdline = NULL;
+	c->api_socket = NULL;
 }

@@ -157,6 +157,7 @@ enum {
 	OPT_MEMORY,
 	OPT_DISK,
 	OPT_NET,
+	OPT_API_SOCKET,
 };
 
 static const struct option run_opts[] = {
@@ -168,6 +169,7 @@ static const struct option run_opts[] = {
 	{ "memory",	required_argument, NULL, OPT_MEMORY },
 	{ "disk",	required_argument, NULL, OPT_DISK },
 	{ "net",	required_argument, NULL, OPT_NET },
+	{ "api-socket",	required_argument, NULL, OPT_API_SOCKET },
 	{ "verbose",	no_argument, NULL, 'v' },
 	{ "quiet",	no_argument, NULL, 'q' },
 	{ "help",	no_argument, NULL, 'h' },
@@ -221,6 +223,9 @@ static const struct run_help {
 	  "needs a multi_queue tap), M the MAC address (default: a random "
 	  "local one); the rings are served by vhost-net where /dev/vhost-net "
 	  "exists (vhost=on: required, off: by smpvisor's I/O threads)" },
+	{ "--api-socket PATH", NULL, 0,
+	  "serve the control API (QMP) on the unix socket PATH, mode 0600; "
+	  "smpvisor ctl PATH talks to it" },
 	{ "-v, --verbose", NULL, 0, "more messages (-v info, -vv debug)" },
 	{ "-q, --quiet", NULL, 0, "errors only" },
 	{ "-h, --help", NULL, 0, "this text" },
@@ -228,9 +233,11 @@ static const struct run_help {
 
 static const char usage_head[] =
 "usage: smpvisor run [options]\n"
+"       smpvisor ctl SOCKET COMMAND [ARG=VALUE...]   (smpvisor ctl --help)\n"
 "       smpvisor --help | --version\n"
 "\n"
-"Run a Linux guest under KVM.\n"
+"Run a Linux guest under KVM; operate a running one through its control\n"
+"API (--api-socket).\n"
 "\n"
 "Options of \"run\":\n";
 
@@ -256,7 +263,8 @@ static const char usage_tail[] =
 "   \"disks\": [{\"path\": PATH, \"readonly\": BOOL, \"queues\": N, \"iothread\": K,\n"
 "              \"serial\": STR} or {\"vhost_user\": SOCKET, \"queues\": N}, ...],\n"
 "   \"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC, \"vhost\": BOOL}, ...],\n"
-"   \"rng\": BOOL (a virtio-rng device, default true)}\n"
+"   \"rng\": BOOL (a virtio-rng device, default true),\n"
+"   \"api\": {\"socket\": PATH}}\n"
 "where SIZE is a string as above or an integer of bytes; VCPUS, CPUS and\n"
 "NODES are lists such as \"0-3,8\" (vCPU ids, host CPUs, host nodes); D is\n"
 "a SLIT distance (10 for the node itself). Every vCPU belongs to exactly\n"
@@ -430,6 +438,12 @@ static int cli_apply(struct config *c, int opt, const char *arg)
 		return config_disk_arg(c, arg);
 	case OPT_NET:
 		return config_net_arg(c, arg);
+	case OPT_API_SOCKET:
+		if (!*arg) {
+			pr_err("run: --api-socket needs a path");
+			return -EINVAL;
+		}
+		return cfg_set_string(&c->api_socket, arg);
 	case 'v':
 		c->verbose++;
 		return 0;

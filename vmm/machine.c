@@ -438,6 +438,7 @@ static const struct step {
 	{ "vcpus",	vcpus_init,	vcpus_exit },
 	{ "acpi",	acpi_init,	NULL },
 	{ "boot",	boot_init,	NULL },
+	{ "api",	machine_api_init,	machine_api_exit },
 	{ "io-start",	machine_iothreads_start, machine_iothreads_stop },
 };
 
@@ -454,6 +455,7 @@ int machine_init(struct machine *m, const struct config *cfg)
 	m->cfg = cfg;
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
 	m->ctl = (struct vm_control){ request_exit, m };
+	pthread_mutex_init(&m->run_lock, NULL);
 	atomic_init(&m->exit_reason, VM_EXIT_NONE);
 	m->exit_fd = eventfd(0, EFD_CLOEXEC);
 	if (m->exit_fd < 0) {
@@ -533,6 +535,8 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 	}
 	if (console_start(&m->console, &m->com1, &m->ctl))
 		pr_warn("console input is not available");
+	if (machine_api_start(m))
+		m->ctl.request_exit(m, VM_EXIT_SETUP);
 
 	pfd[0] = (struct pollfd){ .fd = m->exit_fd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -556,6 +560,7 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 			deadline = now_ms() + grace_ms;
 		}
 	}
+	machine_api_stop(m, atomic_load(&m->exit_reason));
 	console_stop(&m->console);
 	vcpus_stop(&m->vcpus);
 	vcpus_join(&m->vcpus);

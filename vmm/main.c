@@ -14,6 +14,7 @@
 
 #include "lib/files.h"
 #include "vmm/config.h"
+#include "vmm/ctl.h"
 #include "vmm/machine.h"
 
 #define SMPVISOR_VERSION "0.1.0"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 	enum vm_exit_reason why;
 	int r;
 
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
 	config_init(&cfg);
 	r = config_parse_args(&cfg, argc, argv);
 	if (r) {

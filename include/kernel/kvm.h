@@ -97,6 +97,12 @@ void kvm_vcpu_destroy(struct kvm_vcpu *vcpu);
 int kvm_vcpu_run(struct kvm_vcpu *vcpu);
 /* KVM_ENABLE_CAP on the vCPU fd with args[0..1]. */
 int kvm_vcpu_enable_cap(struct kvm_vcpu *vcpu, u32 cap, u64 arg0, u64 arg1);
+/*
+ * KVM_KVMCLOCK_CTRL: tell the guest (through its kvmclock page) that the
+ * host stopped it, so its soft-lockup watchdog does not fire when it runs
+ * again. -EINVAL while the guest has no kvmclock. Silent.
+ */
+int kvm_vcpu_kvmclock_ctrl(struct kvm_vcpu *vcpu);
 
 /* Register state; all silent, 0 or -errno. */
 int kvm_vcpu_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs *regs);

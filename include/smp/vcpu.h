@@ -8,6 +8,12 @@
  * the kernel returns with -EINTR; one that is in user space sees
  * immediate_exit on its next KVM_RUN, which returns at once. Either way it
  * then sees the flag and leaves its loop, so no kick can be lost.
+ *
+ * Pausing works the same way with the pause flag: each vCPU leaves
+ * KVM_RUN, tells KVM the guest is being stopped (KVM_KVMCLOCK_CTRL, so its
+ * watchdogs do not count the pause) and parks on a condition variable
+ * until vcpus_resume; vcpus_pause returns once every started vCPU is
+ * parked. A vCPU is never parked inside a device's handler.
  */
 #ifndef SMPVISOR_VCPU_H
 #define SMPVISOR_VCPU_H
@@ -30,6 +36,7 @@ struct vcpu {
 	unsigned idx;		/* 0..nr-1; 0 is the BSP */
 	u32 apic_id;
 	pthread_t thread;
+	_Atomic int tid;	/* the host thread id, once it runs (0 before) */
 	bool started;
 	struct vcpus *set;
 	u64 exits;		/* exits handled in user space (stats) */
@@ -45,6 +52,11 @@ struct vcpus {
 	const struct bus *mmio;
 	struct vm_control *ctl;	/* how a vCPU reports a fatal guest exit */
 	atomic_bool stop;
+	/* Pause (vcpus_pause/resume), under park_lock. */
+	atomic_bool pause;
+	unsigned parked;
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;	/* parked changed, or pause cleared */
 };
 
 /* Install the (empty) kick handler; call once before any thread starts. */
@@ -56,6 +68,14 @@ int vcpus_start(struct vcpus *s);
 void vcpus_stop(struct vcpus *s);
 /* Wait for every started thread. */
 void vcpus_join(struct vcpus *s);
+/*
+ * Park every started vCPU out of KVM_RUN (from any thread but a vCPU's):
+ * 0 once all are parked, -ETIMEDOUT (and resumed again) when one did not
+ * park within timeout_ms, -ESHUTDOWN when the vCPUs are stopping.
+ */
+int vcpus_pause(struct vcpus *s, unsigned timeout_ms);
+/* Let parked vCPUs run again. */
+void vcpus_resume(struct vcpus *s);
 /*
  * Handle the exit KVM_RUN just returned on v (port I/O, MMIO, system
  * events, fatal exits): the vCPU threads' own exit path, exported so that

@@ -90,6 +90,7 @@ struct config {
 	enum config_cmd cmd;
 	char *config_path;	/* the --config file, if any */
 	char *kernel, *initrd, *cmdline;
+	char *api_socket;	/* "api.socket", --api-socket: the control API */
 
 	u64 mem_size;		/* bytes */
 	bool mem_hugepages;	/* back guest RAM with huge pages */

@@ -14,6 +14,7 @@
 #include "smp/numa.h"
 #include "smp/topology.h"
 #include "smp/vcpu.h"
+#include "vmm/api.h"
 #include "vmm/boot.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
@@ -71,6 +72,13 @@ struct machine {
 	struct virtio_rng rng;
 	bool rng_ok;
 
+	/* The control API and pause (vmm/machine_api.c). */
+	struct api api;
+	bool api_ok;
+	pthread_mutex_t run_lock;	/* pause and resume */
+	bool paused;			/* under run_lock */
+	u64 start_ns;
+
 	struct vm_control ctl;	/* devices and vCPUs ask to stop through it */
 	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */
 	int exit_fd;		/* eventfd: wakes the main thread on a request */
@@ -95,6 +103,18 @@ int machine_exit_status(enum vm_exit_reason why);
 /* Init steps of vmm/machine.c that the unit tests call on their own. */
 int machine_x2apic_init(struct machine *m);
 int machine_dedicated_init(struct machine *m);
+/*
+ * vmm/machine_api.c: pause every vCPU then every device (0, or -errno and
+ * still running), resume them, send an event to API clients (takes the
+ * reference), and the API's start and stop within machine_run.
+ */
+int machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+void machine_event(struct machine *m, const char *name, json_t *data);
+int machine_api_init(struct machine *m);
+void machine_api_exit(struct machine *m);
+int machine_api_start(struct machine *m);
+void machine_api_stop(struct machine *m, enum vm_exit_reason why);
 /* With -v, after machine_run: per-vCPU exits and per-device counters. */
 void machine_log_stats(struct machine *m);
 

@@ -21,5 +21,6 @@ int fuzz_virtio_pci_one(const u8 *data, size_t size);
 int fuzz_vhost_user_one(const u8 *data, size_t size);
 int fuzz_config_one(const u8 *data, size_t size);
 int fuzz_state_one(const u8 *data, size_t size);
+int fuzz_qmp_one(const u8 *data, size_t size);
 
 #endif

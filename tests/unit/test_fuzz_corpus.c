@@ -30,6 +30,7 @@ static const struct {
 	{ "vhost_user", fuzz_vhost_user_one },
 	{ "config", fuzz_config_one },
 	{ "state", fuzz_state_one },
+	{ "qmp", fuzz_qmp_one },
 };
 
 #define CORPUS_MAX_INPUT	(1 << 20)

@@ -45,8 +45,10 @@ LIB       := $(BUILD)/libsmpvisor.a
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
-KVM_SRCS  := $(sort $(wildcard tests/kvm/*.c))
+KVM_SRCS  := $(filter-out tests/kvm/harness.c,$(sort $(wildcard tests/kvm/*.c)))
 KVM_BINS  := $(KVM_SRCS:tests/kvm/%.c=$(BUILD)/tests/kvm/%)
+# The tiny-guest harness the KVM programs and the benchmarks share.
+KVM_HARNESS := $(BUILD)/obj/tests/kvm/harness.o
 AGENT     := $(BUILD)/guest/agent
 AGENT_SRCS := $(sort $(wildcard tests/guest/agent/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
@@ -75,14 +77,14 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/kvm/%: $(BUILD)/obj/tests/kvm/%.o $(LIB)
+$(BUILD)/tests/kvm/%: $(BUILD)/obj/tests/kvm/%.o $(KVM_HARNESS) $(LIB)
 	$(E) "  LD      $@"
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Benchmark programs (bench/README.md) link the core like the KVM tests;
 # firstrun.so is preloaded into a VMM to time its first KVM_RUN.
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(KVM_HARNESS) $(LIB)
 	$(E) "  LD      $@"
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

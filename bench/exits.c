@@ -2,11 +2,11 @@
 /*
  * bench/exits: what smpvisor adds to a guest exit.
  *
- * One VM, up to N vCPUs, each entered directly in 64-bit mode (the
- * tests/kvm payload helpers) running a tiny loop of port-I/O or MMIO round
- * trips: a write then a read, two exits per iteration. Each exit is
- * answered in one of two ways, alternated run by run with the order
- * swapped every pair (A B B A A B ...):
+ * One VM, up to N vCPUs, each entered directly in 64-bit mode (built,
+ * and its vCPU threads run, by tests/kvm/harness.h) running a tiny loop
+ * of port-I/O or MMIO round trips: a write then a read, two exits per
+ * iteration. Each exit is answered in one of two ways, alternated run by
+ * run with the order swapped every pair (A B B A A B ...):
  *
  *   bare      the limit: a KVM_RUN loop that answers the exit inline;
  *   smpvisor  the VMM's own exit path, vcpu_handle_exit() from smp/vcpu.c,
@@ -30,23 +30,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdatomic.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 
-#include "../tests/kvm/payload.h"
-#include "kernel/kvm.h"
+#include "../tests/kvm/harness.h"
 #include "lib/bus.h"
-#include "lib/layout.h"
-#include "smp/vcpu.h"
 
-#define EXIT_SKIP	77
-#define EXIT_USAGE	2
 #define MAX_VCPUS	256
 #define PORT_BENCH	0xe0	/* the round-trip port */
 #define PORT_DONE	0xec	/* the payload says it is done */
@@ -99,27 +90,21 @@ static const char *const kind_names[] = { "pio", "mmio" };
 static const char *const mode_names[] = { "bare", "smpvisor" };
 
 struct xcpu {
-	pthread_t thread;
 	u64 exits;
 	u64 ns;
 	char err[160];
 };
 
 struct xbench {
-	struct kvm_vm vm;
-	u8 *mem;
-	u64 mem_size;
-	unsigned nr;		/* vCPUs created: the largest count asked */
-	int cpl;
+	/* h.nr: vCPUs created, the largest count asked; h.set: the VMM's own */
+	struct harness h;
 	u32 iters;
 	struct bus pio, mmio;
-	struct vcpus set;	/* the VMM's own vCPU structures */
 	struct vm_control ctl;
 	atomic_bool fatal;	/* vcpu_handle_exit asked the VM to stop */
 	struct xcpu *x;
 	/* per run */
 	enum mode mode;
-	unsigned running;
 	atomic_uint ready;
 	atomic_bool go;
 };
@@ -250,22 +235,18 @@ static int loop_smpvisor(struct xbench *b, struct vcpu *v, u64 *exits)
 	}
 }
 
-static struct xbench *bench_of(struct vcpu *v)
-{
-	return (struct xbench *)((char *)v->set - offsetof(struct xbench, set));
-}
-
 static void *bench_thread(void *arg)
 {
 	struct vcpu *v = arg;
-	struct xbench *b = bench_of(v);
+	struct xbench *b = container_of(harness_of(v), struct xbench, h);
 	struct xcpu *x = &b->x[v->idx];
 	u64 t0;
 	int r;
 
 	atomic_fetch_add(&b->ready, 1);
 	while (!atomic_load_explicit(&b->go, memory_order_acquire))
-		;
+		if (atomic_load(&b->h.set.stop))
+			return NULL;	/* another thread did not start */
 	t0 = now_ns();
 	if (b->mode == MODE_BARE)
 		r = loop_bare(&v->kv, &x->exits);
@@ -283,93 +264,42 @@ static void *bench_thread(void *arg)
 
 /* --- set-up --- */
 
-static int setup_vcpu(struct xbench *b, unsigned i, const struct kvm_cpuid2 *sup)
-{
-	struct vcpu *v = &b->set.v[i];
-	struct kvm_sregs sregs;
-	int r;
-
-	v->idx = i;
-	v->apic_id = i;
-	v->set = &b->set;
-	r = kvm_vcpu_create(&b->vm, i, &v->kv);
-	if (r)
-		return r;
-	r = kvm_vcpu_set_cpuid(&v->kv, sup);
-	if (!r)
-		r = kvm_vcpu_get_sregs(&v->kv, &sregs);
-	if (r)
-		return r;
-	payload_sregs(&sregs, b->cpl, i);
-	r = kvm_vcpu_set_sregs(&v->kv, &sregs);
-	if (r)
-		return r;
-	/* With the in-kernel irqchip, APs wait for INIT/SIPI unless told. */
-	return kvm_vcpu_set_mp_state(&v->kv, KVM_MP_STATE_RUNNABLE);
-}
-
 static int setup(struct xbench *b)
 {
-	struct kvm_cpuid2 *sup = NULL;
+	struct harness *h = &b->h;
 	u8 code[CODE_MMIO_OFF + sizeof(mmio_code)];
 	u64 *pd;
 	unsigned i;
 	int r;
 
-	r = kvm_create_vm(&b->vm);
-	if (r)
-		return r;
-	if (kvm_check_extension(&b->vm, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-		r = kvm_set_identity_map_addr(&b->vm, KVM_IDENTITY_MAP_ADDR);
-		if (r)
-			return r;
-	}
-	if (kvm_check_extension(&b->vm, KVM_CAP_SET_TSS_ADDR) > 0) {
-		r = kvm_set_tss_addr(&b->vm, KVM_TSS_ADDR);
-		if (r)
-			return r;
-	}
-	r = kvm_create_irqchip(&b->vm);
-	if (r)
-		return r;
-	b->mem_size = payload_mem_size(b->nr);
-	b->mem = mmap(NULL, b->mem_size, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (b->mem == MAP_FAILED) {
-		b->mem = NULL;
-		return -ENOMEM;
-	}
 	memset(code, 0xf4, sizeof(code));	/* hlt: faults at CPL3 */
 	memcpy(code, pio_code, sizeof(pio_code));
 	memcpy(code + CODE_MMIO_OFF, mmio_code, sizeof(mmio_code));
-	r = payload_build(b->mem, b->mem_size, b->cpl, b->nr, code, sizeof(code));
+	r = harness_create_vm(h, NULL, 0);
+	if (!r)
+		r = harness_load(h, code, sizeof(code));
 	if (r)
 		return r;
 	/* Map the MMIO page in the guest page tables; no memslot backs it. */
-	pd = (u64 *)(b->mem + PL_PD);
+	pd = (u64 *)(h->mem + PL_PD);
 	pd[MMIO_BENCH / PL_PAGE_2M] = MMIO_BENCH | PL_PTE_P | PL_PTE_RW |
-		PL_PTE_PS | (b->cpl == 3 ? PL_PTE_US : 0);
-	r = kvm_set_memslot(&b->vm, 0, 0, b->mem_size, b->mem, 0);
-	if (r)
-		return r;
+		PL_PTE_PS | (h->cpl == 3 ? PL_PTE_US : 0);
 	r = buses_init(b);
 	if (r)
 		return r;
 	b->ctl = (struct vm_control){ .request_exit = request_exit, .opaque = b };
-	b->set.v = calloc(b->nr, sizeof(*b->set.v));
-	b->x = calloc(b->nr, sizeof(*b->x));
-	if (!b->set.v || !b->x)
+	b->x = calloc(h->nr, sizeof(*b->x));
+	if (!b->x)
 		return -ENOMEM;
-	b->set.nr = b->nr;
-	b->set.pio = &b->pio;
-	b->set.mmio = &b->mmio;
-	b->set.ctl = &b->ctl;
-	r = kvm_get_supported_cpuid(&b->vm, &sup);
+	r = harness_create_vcpus(h);
 	if (r)
 		return r;
-	for (i = 0; i < b->nr && !r; i++)
-		r = setup_vcpu(b, i, sup);
-	free(sup);
+	h->set.pio = &b->pio;
+	h->set.mmio = &b->mmio;
+	h->set.ctl = &b->ctl;
+	/* Entry state now; each run sets the registers of its loop. */
+	for (i = 0; i < h->nr && !r; i++)
+		r = harness_setup_vcpu(h, i, NULL);
 	return r;
 }
 
@@ -378,21 +308,21 @@ static int setup(struct xbench *b)
 static int run_once(struct xbench *b, enum kind kind, enum mode mode,
 		    unsigned k, unsigned rep, bool print)
 {
+	struct harness *h = &b->h;
 	double sum_ns_per_exit = 0, secs;
 	u64 total = 0, t0, wall;
 	unsigned i;
 	int r = 0;
 
 	b->mode = mode;
-	b->running = k;
 	atomic_store(&b->ready, 0);
 	atomic_store(&b->go, false);
 	atomic_store(&b->fatal, false);
 	for (i = 0; i < k; i++) {
-		struct vcpu *v = &b->set.v[i];
+		struct vcpu *v = &h->set.v[i];
 		struct kvm_regs regs;
 
-		payload_regs(&regs, b->cpl, i);
+		payload_regs(&regs, h->cpl, i);
 		regs.rip = PL_CODE + (kind == KIND_MMIO ? CODE_MMIO_OFF : 0);
 		regs.rsi = b->iters;
 		regs.rbx = MMIO_BENCH;
@@ -404,24 +334,15 @@ static int run_once(struct xbench *b, enum kind kind, enum mode mode,
 		}
 		memset(&b->x[i], 0, sizeof(b->x[i]));
 	}
-	for (i = 0; i < k; i++) {
-		r = pthread_create(&b->x[i].thread, NULL, bench_thread,
-				   &b->set.v[i]);
-		if (r) {
-			fprintf(stderr, "exits: thread: %s\n", strerror(r));
-			k = i;
-			break;
-		}
-	}
+	r = harness_start(h, k, bench_thread);
+	if (r)
+		return r;
 	while (atomic_load(&b->ready) < k)
 		;
 	t0 = now_ns();
 	atomic_store_explicit(&b->go, true, memory_order_release);
-	for (i = 0; i < k; i++)
-		pthread_join(b->x[i].thread, NULL);
+	harness_wait(h);
 	wall = now_ns() - t0;
-	if (r)
-		return -r;
 	for (i = 0; i < k; i++) {
 		struct xcpu *x = &b->x[i];
 
@@ -444,7 +365,7 @@ static int run_once(struct xbench *b, enum kind kind, enum mode mode,
 	printf("EXITS {\"kind\":\"%s\",\"mode\":\"%s\",\"vcpus\":%u,\"cpl\":%d,"
 	       "\"rep\":%u,\"exits\":%llu,\"seconds\":%.6f,"
 	       "\"exits_per_s\":%.1f,\"ns_per_exit\":%.1f}\n",
-	       kind_names[kind], mode_names[mode], k, b->cpl, rep,
+	       kind_names[kind], mode_names[mode], k, h->cpl, rep,
 	       (unsigned long long)total, secs, total / secs,
 	       sum_ns_per_exit / k);
 	fflush(stdout);
@@ -500,13 +421,14 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct xbench b = { .cpl = -1, .iters = 5000 };
-	unsigned counts[32] = { 1 }, reps = 5, i, rep;
+	struct xbench b = { .iters = 5000 };
+	unsigned counts[32] = { 1 }, reps = 5, rep;
 	int nc = 1, kinds = 3, o, r, status = 1;
 	const char *dev = KVM_DEFAULT_DEV;
 	enum kind kind;
 
-	b.vm.sys_fd = b.vm.vm_fd = -1;
+	harness_init(&b.h, "exits", NULL);
+	b.h.timeout = 0;	/* runs are timed, never cut short */
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
@@ -532,8 +454,8 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'c':
-			b.cpl = atoi(optarg);
-			if (b.cpl != 0 && b.cpl != 3)
+			b.h.cpl = atoi(optarg);
+			if (b.h.cpl != 0 && b.h.cpl != 3)
 				goto bad;
 			break;
 		case 'd':
@@ -544,21 +466,18 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			return HARNESS_EXIT_USAGE;
 		}
 	}
-	if (b.cpl < 0)
-		b.cpl = kvm_host_has_hw_virt() ? 0 : 3;
+	b.h.nr = 0;
 	for (o = 0; o < nc; o++)
-		b.nr = MAX(b.nr, counts[o]);
+		b.h.nr = MAX(b.h.nr, counts[o]);
 
-	r = kvm_open(&b.vm, dev);
-	if (r) {
-		printf("exits: skipped: %s not available (%s)\n", dev,
-		       strerror(-r));
-		return EXIT_SKIP;
-	}
-	r = setup(&b);
+	r = harness_open(&b.h, dev);
+	if (r == HARNESS_EXIT_SKIP)
+		return r;
+	if (!r)
+		r = setup(&b);
 	if (r) {
 		fprintf(stderr, "exits: set-up failed: %s\n", strerror(-r));
 		goto out;
@@ -583,21 +502,13 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 out:
-	if (b.set.v) {
-		for (i = 0; i < b.nr; i++)
-			if (b.set.v[i].kv.vm)
-				kvm_vcpu_destroy(&b.set.v[i].kv);
-		free(b.set.v);
-	}
+	harness_close(&b.h);
 	free(b.x);
 	bus_free(&b.pio);
 	bus_free(&b.mmio);
-	if (b.mem)
-		munmap(b.mem, b.mem_size);
-	kvm_close(&b.vm);
 	return status;
 bad:
 	fprintf(stderr, "exits: bad value '%s'\n", optarg);
 	usage(stderr);
-	return EXIT_USAGE;
+	return HARNESS_EXIT_USAGE;
 }

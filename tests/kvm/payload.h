@@ -130,6 +130,30 @@ static inline void payload_build_cpu(u8 *mem, unsigned i)
 }
 
 /*
+ * IDT entry vector (of the 256 the IDT page holds): a 64-bit interrupt
+ * gate to handler, present, DPL0, type 0xe, CS PL_SEL_CODE0. A payload
+ * with interrupt handlers of its own adds their gates after
+ * payload_build and raises the IDT limit in its sregs.
+ */
+static inline void payload_gate(u8 *mem, unsigned vector, u64 handler)
+{
+	u8 *gate = mem + PL_IDT + vector * 16;
+	u16 w;
+	u32 d;
+
+	memset(gate, 0, 16);
+	w = handler & 0xffff;
+	memcpy(gate, &w, 2);
+	w = PL_SEL_CODE0;
+	memcpy(gate + 2, &w, 2);
+	gate[5] = 0x8e;
+	w = (handler >> 16) & 0xffff;
+	memcpy(gate + 6, &w, 2);
+	d = handler >> 32;
+	memcpy(gate + 8, &d, 4);
+}
+
+/*
  * The IDT and its stubs. Stub v (16 bytes at PL_STUBS + 16 v) is
  *	push	0		; only where the CPU pushes no error code
  *	push	v
@@ -157,10 +181,8 @@ static inline void payload_build_idt(u8 *mem)
 	memcpy(mem + PL_EXC_COMMON, common, sizeof(common));
 	for (v = 0; v < 32; v++) {
 		u64 stub = PL_STUBS + v * PL_STUB_SIZE;
-		u8 *p = mem + stub, *gate = mem + PL_IDT + v * 16;
+		u8 *p = mem + stub;
 		int32_t rel;
-		u16 w;
-		u32 d;
 
 		if (!(has_err >> v & 1)) {
 			*p++ = 0x6a;	/* push imm8 */
@@ -171,17 +193,7 @@ static inline void payload_build_idt(u8 *mem)
 		*p++ = 0xe9;	/* jmp rel32 */
 		rel = (int32_t)(PL_EXC_COMMON - (stub + (p - (mem + stub)) + 4));
 		memcpy(p, &rel, 4);
-
-		/* 64-bit interrupt gate: present, DPL0, type 0xe, CS 0x08. */
-		w = stub & 0xffff;
-		memcpy(gate, &w, 2);
-		w = PL_SEL_CODE0;
-		memcpy(gate + 2, &w, 2);
-		gate[5] = 0x8e;
-		w = (stub >> 16) & 0xffff;
-		memcpy(gate + 6, &w, 2);
-		d = stub >> 32;
-		memcpy(gate + 8, &d, 4);
+		payload_gate(mem, v, stub);
 	}
 }
 

@@ -15,22 +15,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 
-#include "kernel/kvm.h"
-#include "lib/layout.h"
-#include "payload.h"
+#include "harness.h"
 
-#define EXIT_SKIP	77
-#define EXIT_USAGE	2
 #define SMOKE_MAX_VCPUS	4096
 #define SMOKE_KEY_MUL	0x9e3779b9u	/* spreads vCPU ids over all bits */
 
@@ -106,89 +96,66 @@ static const u8 smoke_code[] = {
 /* Where a vCPU is in the protocol: what the host expects it to do next. */
 enum phase { PH_SEND, PH_ANSWER, PH_REPORT, PH_DONE };
 
-struct smoke;
-
 struct smoke_cpu {
-	struct kvm_vcpu vcpu;
-	struct smoke *s;
-	pthread_t thread;
-	bool started;
 	enum phase phase;
 	u32 seq;		/* round trips completed, as the host counts */
 	u32 answer;		/* the last answer the host gave */
-	u32 exc[PL_EXC_WORDS];	/* a guest exception report, as it comes */
-	unsigned nr_exc;
-	bool failed;
-	char why[256];		/* the first failure, for the report */
 };
 
 struct smoke {
-	struct kvm_vm vm;
-	u8 *mem;
-	u64 mem_size;
-	unsigned nr;
+	struct harness h;
 	u32 iters;
-	int cpl;
-	unsigned timeout;	/* seconds */
-	atomic_bool stop;	/* set on timeout: threads leave KVM_RUN */
 	struct smoke_cpu *cpus;
 };
+
+static struct smoke *smoke_of(struct harness *h)
+{
+	return container_of(h, struct smoke, h);
+}
 
 static u32 smoke_answer(unsigned id, u32 seq)
 {
 	return (seq ^ (id * SMOKE_KEY_MUL)) + 1;
 }
 
-static void cpu_fail(struct smoke_cpu *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void cpu_fail(struct smoke_cpu *c, const char *fmt, ...)
+static void smoke_where(struct harness *h, unsigned idx, char *buf,
+			size_t len)
 {
-	va_list ap;
+	struct smoke *s = smoke_of(h);
 
-	if (c->failed)
-		return;
-	c->failed = true;
-	va_start(ap, fmt);
-	vsnprintf(c->why, sizeof(c->why), fmt, ap);
-	va_end(ap);
+	snprintf(buf, len, "in round trip %u of %u", s->cpus[idx].seq,
+		 s->iters);
 }
 
 /*
- * Check one port access against the protocol and answer the IN. Returns
- * false when the vCPU must not run again (done, or something went wrong).
+ * Check one port access of vCPU idx against the protocol and answer the
+ * IN. Returns false when the vCPU must not run again (done, or failed).
  */
-static bool smoke_io(struct smoke *s, struct smoke_cpu *c)
+static bool smoke_io(struct harness *h, unsigned idx, u16 port, bool out,
+		     u32 *data)
 {
-	struct kvm_run *run = c->vcpu.run;
-	u32 *data = (u32 *)((u8 *)run + run->io.data_offset);
-	bool out = run->io.direction == KVM_EXIT_IO_OUT;
-	u16 port = run->io.port;
+	struct smoke *s = smoke_of(h);
+	struct smoke_cpu *c = &s->cpus[idx];
 
-	if (run->io.size != 4 || run->io.count != 1) {
-		cpu_fail(c, "%s of %u x %u bytes at port %#x, expected one 4-byte access",
-			 out ? "out" : "in", run->io.count, run->io.size, port);
-		return false;
-	}
 	if (port == PORT_SEQ && out && c->phase == PH_SEND) {
 		if (*data != c->seq) {
-			cpu_fail(c, "sent sequence number %u, expected %u",
-				 *data, c->seq);
+			harness_fail(h, idx, "sent sequence number %u, expected %u",
+				     *data, c->seq);
 			return false;
 		}
 		c->phase = PH_ANSWER;
 		return true;
 	}
 	if (port == PORT_SEQ && !out && c->phase == PH_ANSWER) {
-		c->answer = smoke_answer(c->vcpu.id, c->seq);
+		c->answer = smoke_answer(idx, c->seq);
 		*data = c->answer;
 		c->phase = PH_REPORT;
 		return true;
 	}
 	if (port == PORT_OK && out && c->phase == PH_REPORT) {
 		if (*data != c->seq) {
-			cpu_fail(c, "reported success for %u during round trip %u",
-				 *data, c->seq);
+			harness_fail(h, idx, "reported success for %u during round trip %u",
+				     *data, c->seq);
 			return false;
 		}
 		c->seq++;
@@ -196,371 +163,132 @@ static bool smoke_io(struct smoke *s, struct smoke_cpu *c)
 		return true;
 	}
 	if (port == PORT_BAD && out) {
-		cpu_fail(c, "guest rejected the answer to round trip %u: it got %#x, the host sent %#x",
-			 c->seq, *data, c->answer);
-		return false;
-	}
-	if (port == PL_PORT_EXC && out) {
-		c->exc[c->nr_exc++] = *data;
-		if (c->nr_exc < PL_EXC_WORDS)
-			return true;
-		cpu_fail(c, "guest exception %s (vector %u), error code %#x at rip %#x, cr2 %#x, in round trip %u",
-			 payload_exc_name(c->exc[0]), c->exc[0], c->exc[1],
-			 c->exc[2], c->exc[3], c->seq);
+		harness_fail(h, idx, "guest rejected the answer to round trip %u: it got %#x, the host sent %#x",
+			     c->seq, *data, c->answer);
 		return false;
 	}
 	if (port == PORT_DONE && out && c->phase == PH_SEND) {
 		if (c->seq != s->iters || *data != s->iters)
-			cpu_fail(c, "done after %u round trips (guest memory says %u), expected %u",
-				 c->seq, *data, s->iters);
+			harness_fail(h, idx, "done after %u round trips (guest memory says %u), expected %u",
+				     c->seq, *data, s->iters);
 		c->phase = PH_DONE;
 		return false;
 	}
-	cpu_fail(c, "unexpected %s at port %#x (value %#x) in round trip %u, phase %d",
-		 out ? "out" : "in", port, *data, c->seq, c->phase);
+	harness_fail(h, idx, "unexpected %s at port %#x (value %#x) in round trip %u, phase %d",
+		     out ? "out" : "in", port, *data, c->seq, c->phase);
 	return false;
 }
 
-/* Say what an exit other than port I/O was, with the guest's rip. */
-static void smoke_bad_exit(struct smoke_cpu *c)
-{
-	struct kvm_run *run = c->vcpu.run;
-	struct kvm_regs regs;
-	unsigned long long rip = 0;
-
-	if (!kvm_vcpu_get_regs(&c->vcpu, &regs))
-		rip = regs.rip;
-	switch (run->exit_reason) {
-	case KVM_EXIT_FAIL_ENTRY:
-		cpu_fail(c, "exit FAIL_ENTRY, hardware reason %#llx",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		break;
-	case KVM_EXIT_INTERNAL_ERROR:
-		cpu_fail(c, "exit INTERNAL_ERROR, suberror %u, rip %#llx",
-			 run->internal.suberror, rip);
-		break;
-	case KVM_EXIT_MMIO:
-		cpu_fail(c, "exit MMIO at %#llx, rip %#llx",
-			 (unsigned long long)run->mmio.phys_addr, rip);
-		break;
-	default:
-		cpu_fail(c, "unexpected exit %s (%u), rip %#llx",
-			 kvm_exit_reason_name(run->exit_reason),
-			 run->exit_reason, rip);
-		break;
-	}
-}
-
-/* One vCPU thread: run until done, failure or a timeout kick. */
-static void *smoke_thread(void *p)
-{
-	struct smoke_cpu *c = p;
-	struct smoke *s = c->s;
-	int r;
-
-	for (;;) {
-		if (atomic_load(&s->stop)) {
-			cpu_fail(c, "timed out after %u of %u round trips",
-				 c->seq, s->iters);
-			break;
-		}
-		r = kvm_vcpu_run(&c->vcpu);
-		if (r == -EINTR || r == -EAGAIN)
-			continue;
-		if (r) {
-			cpu_fail(c, "KVM_RUN: %s", strerror(-r));
-			break;
-		}
-		if (c->vcpu.run->exit_reason != KVM_EXIT_IO) {
-			smoke_bad_exit(c);
-			break;
-		}
-		if (!smoke_io(s, c))
-			break;
-	}
-	return NULL;
-}
-
-/* The VM: irqchip, guest memory with the payload, TSS/identity pages. */
-static int smoke_setup_vm(struct smoke *s)
-{
-	static const unsigned needed[] = {
-		KVM_CAP_IRQCHIP, KVM_CAP_USER_MEMORY, KVM_CAP_IMMEDIATE_EXIT,
-		KVM_CAP_EXT_CPUID, KVM_CAP_MP_STATE,
-	};
-	size_t i;
-	int r;
-
-	r = kvm_create_vm(&s->vm);
-	if (r)
-		return r;
-	for (i = 0; i < ARRAY_SIZE(needed); i++) {
-		if (kvm_check_extension(&s->vm, needed[i]) <= 0) {
-			fprintf(stderr, "kvm-smoke: KVM lacks %s\n",
-				kvm_cap_name(needed[i]));
-			return -EOPNOTSUPP;
-		}
-	}
-	/* Only VMX needs these; where KVM has them, set them as the VMM will. */
-	if (kvm_check_extension(&s->vm, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-		r = kvm_set_identity_map_addr(&s->vm, KVM_IDENTITY_MAP_ADDR);
-		if (r)
-			return r;
-	}
-	if (kvm_check_extension(&s->vm, KVM_CAP_SET_TSS_ADDR) > 0) {
-		r = kvm_set_tss_addr(&s->vm, KVM_TSS_ADDR);
-		if (r)
-			return r;
-	}
-	r = kvm_create_irqchip(&s->vm);
-	if (r)
-		return r;
-
-	s->mem_size = payload_mem_size(s->nr);
-	s->mem = mmap(NULL, s->mem_size, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (s->mem == MAP_FAILED) {
-		r = -errno;
-		s->mem = NULL;
-		fprintf(stderr, "kvm-smoke: cannot map %llu bytes of guest memory: %s\n",
-			(unsigned long long)s->mem_size, strerror(-r));
-		return r;
-	}
-	r = payload_build(s->mem, s->mem_size, s->cpl, s->nr, smoke_code,
-			  sizeof(smoke_code));
-	if (r) {
-		fprintf(stderr, "kvm-smoke: cannot lay out %llu bytes of guest memory\n",
-			(unsigned long long)s->mem_size);
-		return r;
-	}
-	return kvm_set_memslot(&s->vm, 0, 0, s->mem_size, s->mem, 0);
-}
-
-/* This vCPU's CPUID: KVM's, with its own APIC id in leaves 1, 0xb, 0x1f. */
-static int smoke_set_cpuid(struct smoke_cpu *c, const struct kvm_cpuid2 *sup)
-{
-	size_t len = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
-	struct kvm_cpuid2 *cp;
-	u32 i;
-	int r;
-
-	cp = malloc(len);
-	if (!cp)
-		return -ENOMEM;
-	memcpy(cp, sup, len);
-	for (i = 0; i < cp->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &cp->entries[i];
-
-		if (e->function == 1)
-			e->ebx = (e->ebx & 0x00ffffff) | (c->vcpu.id << 24);
-		else if (e->function == 0xb || e->function == 0x1f)
-			e->edx = c->vcpu.id;
-	}
-	r = kvm_vcpu_set_cpuid(&c->vcpu, cp);
-	free(cp);
-	return r;
-}
+static const struct harness_ops smoke_ops = {
+	.io = smoke_io,
+	.where = smoke_where,
+};
 
 /* Register, MSR, MP-state and LAPIC checks that need no guest code. */
-static int smoke_check_state(struct smoke_cpu *c)
+static int smoke_check_state(struct harness *h, unsigned idx)
 {
+	struct kvm_vcpu *kv = &h->set.v[idx].kv;
 	struct kvm_lapic_state *lapic;
-	u64 gs = 0xffff800000000000ULL + c->vcpu.id * 0x1000ULL, v = 0;
+	u64 gs = 0xffff800000000000ULL + idx * 0x1000ULL, v = 0;
 	u32 mp = ~0u, apic_id;
 	int r;
 
-	r = kvm_vcpu_set_msr(&c->vcpu, 0xc0000102, gs);	/* KERNEL_GS_BASE */
+	r = kvm_vcpu_set_msr(kv, 0xc0000102, gs);	/* KERNEL_GS_BASE */
 	if (!r)
-		r = kvm_vcpu_get_msr(&c->vcpu, 0xc0000102, &v);
+		r = kvm_vcpu_get_msr(kv, 0xc0000102, &v);
 	if (r || v != gs) {
 		fprintf(stderr, "kvm-smoke: vCPU %u: MSR KERNEL_GS_BASE wrote %#llx, read %#llx (%s)\n",
-			c->vcpu.id, (unsigned long long)gs,
-			(unsigned long long)v, r ? strerror(-r) : "mismatch");
+			idx, (unsigned long long)gs, (unsigned long long)v,
+			r ? strerror(-r) : "mismatch");
 		return r ? r : -EIO;
 	}
-	/* With the in-kernel irqchip, APs wait for INIT/SIPI unless told. */
-	r = kvm_vcpu_set_mp_state(&c->vcpu, KVM_MP_STATE_RUNNABLE);
-	if (!r)
-		r = kvm_vcpu_get_mp_state(&c->vcpu, &mp);
+	/* harness_setup_vcpu made it RUNNABLE: it must read back so. */
+	r = kvm_vcpu_get_mp_state(kv, &mp);
 	if (r || mp != KVM_MP_STATE_RUNNABLE) {
 		fprintf(stderr, "kvm-smoke: vCPU %u: MP state %u after setting RUNNABLE (%s)\n",
-			c->vcpu.id, mp, r ? strerror(-r) : "mismatch");
+			idx, mp, r ? strerror(-r) : "mismatch");
 		return r ? r : -EIO;
 	}
 	lapic = calloc(1, sizeof(*lapic));
 	if (!lapic)
 		return -ENOMEM;
-	r = kvm_vcpu_get_lapic(&c->vcpu, lapic);
+	r = kvm_vcpu_get_lapic(kv, lapic);
 	memcpy(&apic_id, &lapic->regs[0x20], sizeof(apic_id));
 	free(lapic);
-	if (r || (c->vcpu.id < 255 && apic_id >> 24 != c->vcpu.id)) {
+	if (r || (idx < 255 && apic_id >> 24 != idx)) {
 		fprintf(stderr, "kvm-smoke: vCPU %u: LAPIC ID register %#x (%s)\n",
-			c->vcpu.id, apic_id, r ? strerror(-r) : "mismatch");
+			idx, apic_id, r ? strerror(-r) : "mismatch");
 		return r ? r : -EIO;
 	}
 	return 0;
 }
 
-static int smoke_setup_vcpu(struct smoke *s, struct smoke_cpu *c, unsigned id,
-			    const struct kvm_cpuid2 *sup)
+/* Every vCPU: entered at the payload with edi = its id, esi = M. */
+static int smoke_setup(struct smoke *s)
 {
-	struct kvm_sregs sregs;
+	struct harness *h = &s->h;
+	static const unsigned needed[] = {
+		KVM_CAP_IRQCHIP, KVM_CAP_USER_MEMORY, KVM_CAP_IMMEDIATE_EXIT,
+		KVM_CAP_EXT_CPUID, KVM_CAP_MP_STATE,
+	};
 	struct kvm_regs regs;
-	struct kvm_fpu fpu;
+	unsigned i;
 	int r;
 
-	c->s = s;
-	r = kvm_vcpu_create(&s->vm, id, &c->vcpu);
+	r = harness_create_vm(h, needed, ARRAY_SIZE(needed));
+	if (!r)
+		r = harness_load(h, smoke_code, sizeof(smoke_code));
+	if (!r)
+		r = harness_create_vcpus(h);
 	if (r)
 		return r;
-	r = smoke_set_cpuid(c, sup);
-	if (r)
-		return r;
-	r = kvm_vcpu_get_sregs(&c->vcpu, &sregs);
-	if (r) {
-		fprintf(stderr, "kvm-smoke: vCPU %u: KVM_GET_SREGS: %s\n", id,
-			strerror(-r));
-		return r;
+	s->cpus = calloc(h->nr, sizeof(*s->cpus));
+	if (!s->cpus)
+		return -ENOMEM;
+	for (i = 0; i < h->nr; i++) {
+		payload_regs(&regs, h->cpl, i);
+		regs.rdi = i;
+		regs.rsi = s->iters;
+		r = harness_setup_vcpu(h, i, &regs);
+		if (!r)
+			r = smoke_check_state(h, i);
+		if (r)
+			return r;
 	}
-	payload_sregs(&sregs, s->cpl, id);
-	r = kvm_vcpu_set_sregs(&c->vcpu, &sregs);
-	if (r) {
-		fprintf(stderr, "kvm-smoke: vCPU %u: KVM_SET_SREGS (64-bit, CPL%d): %s\n",
-			id, s->cpl, strerror(-r));
-		return r;
-	}
-	payload_regs(&regs, s->cpl, id);
-	regs.rdi = id;
-	regs.rsi = s->iters;
-	r = kvm_vcpu_set_regs(&c->vcpu, &regs);
-	if (r) {
-		fprintf(stderr, "kvm-smoke: vCPU %u: KVM_SET_REGS: %s\n", id,
-			strerror(-r));
-		return r;
-	}
-	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = 0x37f;	/* the x87 and SSE reset values */
-	fpu.mxcsr = 0x1f80;
-	r = kvm_vcpu_set_fpu(&c->vcpu, &fpu);
-	if (r) {
-		fprintf(stderr, "kvm-smoke: vCPU %u: KVM_SET_FPU: %s\n", id,
-			strerror(-r));
-		return r;
-	}
-	return smoke_check_state(c);
-}
-
-static void smoke_kick_handler(int sig)
-{
-	/* Only there so the signal interrupts KVM_RUN with EINTR. */
-}
-
-/* Make every unjoined thread from 'from' on leave KVM_RUN for good. */
-static void smoke_kick(struct smoke *s, unsigned from)
-{
-	unsigned i;
-
-	atomic_store(&s->stop, true);
-	for (i = from; i < s->nr; i++) {
-		if (!s->cpus[i].started)
-			continue;
-		__atomic_store_n(&s->cpus[i].vcpu.run->immediate_exit, 1,
-				 __ATOMIC_SEQ_CST);
-		pthread_kill(s->cpus[i].thread, SIGUSR1);
-	}
-}
-
-/* Start one thread per vCPU and wait, kicking them all on timeout. */
-static int smoke_run(struct smoke *s)
-{
-	struct sigaction sa = { .sa_handler = smoke_kick_handler };
-	struct timespec deadline;
-	unsigned i;
-	int r = 0;
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, NULL)) {
-		r = -errno;
-		fprintf(stderr, "kvm-smoke: sigaction: %s\n", strerror(-r));
-		return r;
-	}
-	for (i = 0; i < s->nr; i++) {
-		r = pthread_create(&s->cpus[i].thread, NULL, smoke_thread,
-				   &s->cpus[i]);
-		if (r) {
-			fprintf(stderr, "kvm-smoke: cannot start thread %u: %s\n",
-				i, strerror(r));
-			smoke_kick(s, 0);
-			break;
-		}
-		s->cpus[i].started = true;
-	}
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += s->timeout;
-	for (i = 0; i < s->nr; i++) {
-		if (!s->cpus[i].started)
-			continue;
-		if (!atomic_load(&s->stop) &&
-		    pthread_timedjoin_np(s->cpus[i].thread, NULL, &deadline) == 0)
-			continue;
-		smoke_kick(s, i);
-		pthread_join(s->cpus[i].thread, NULL);
-	}
-	return r ? -EIO : 0;
+	return 0;
 }
 
 /* After the run: each vCPU's verdict, its memory and its final mode. */
 static bool smoke_verify(struct smoke *s)
 {
+	struct harness *h = &s->h;
 	bool ok = true;
 	unsigned i;
 
-	for (i = 0; i < s->nr; i++) {
-		struct smoke_cpu *c = &s->cpus[i];
+	for (i = 0; i < h->nr; i++) {
 		struct kvm_sregs sregs = { 0 };
 		u32 mem_count;
 
-		if (!c->started) {
-			fprintf(stderr, "kvm-smoke: vCPU %u: never started\n", i);
+		if (!harness_cpu_ok(h, i)) {
 			ok = false;
 			continue;
 		}
-		if (c->failed) {
-			fprintf(stderr, "kvm-smoke: vCPU %u: %s\n", i, c->why);
-			ok = false;
-			continue;
-		}
-		memcpy(&mem_count, s->mem + payload_vcpu_area(i),
+		memcpy(&mem_count, h->mem + payload_vcpu_area(i),
 		       sizeof(mem_count));
 		if (mem_count != s->iters) {
-			fprintf(stderr, "kvm-smoke: vCPU %u: guest memory holds %u round trips, expected %u\n",
-				i, mem_count, s->iters);
+			harness_report(h, "vCPU %u: guest memory holds %u round trips, expected %u",
+				       i, mem_count, s->iters);
 			ok = false;
 		}
-		if (kvm_vcpu_get_sregs(&c->vcpu, &sregs) ||
-		    !payload_mode_ok(&sregs, s->cpl)) {
-			fprintf(stderr, "kvm-smoke: vCPU %u: not in 64-bit mode at CPL%d at the end (efer %#llx, cs.l %u, cs.dpl %u, ss.dpl %u)\n",
-				i, s->cpl, (unsigned long long)sregs.efer,
-				sregs.cs.l, sregs.cs.dpl, sregs.ss.dpl);
+		if (kvm_vcpu_get_sregs(&h->set.v[i].kv, &sregs) ||
+		    !payload_mode_ok(&sregs, h->cpl)) {
+			harness_report(h, "vCPU %u: not in 64-bit mode at CPL%d at the end (efer %#llx, cs.l %u, cs.dpl %u, ss.dpl %u)",
+				       i, h->cpl, (unsigned long long)sregs.efer,
+				       sregs.cs.l, sregs.cs.dpl, sregs.ss.dpl);
 			ok = false;
 		}
 	}
 	return ok;
-}
-
-static void smoke_cleanup(struct smoke *s)
-{
-	unsigned i;
-
-	if (s->cpus) {
-		for (i = 0; i < s->nr; i++)
-			if (s->cpus[i].vcpu.vm)
-				kvm_vcpu_destroy(&s->cpus[i].vcpu);
-		free(s->cpus);
-	}
-	if (s->mem)
-		munmap(s->mem, s->mem_size);
-	kvm_close(&s->vm);
 }
 
 static void usage(FILE *f)
@@ -572,18 +300,6 @@ static void usage(FILE *f)
 		"  --cpl 0|3    guest privilege (default 0 with vmx/svm, else 3)\n"
 		"  --timeout S  give up after S seconds (default 120)\n"
 		"exit: 0 ok, 1 failure, 2 usage, 77 KVM device not available\n");
-}
-
-/* Parse a decimal in [min, max]; false on junk or out of range. */
-static bool parse_uint(const char *arg, unsigned long min, unsigned long max,
-		       unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(arg, &end, 10);
-	return !errno && end != arg && !*end && arg[0] != '-' &&
-	       *out >= min && *out <= max;
 }
 
 static int smoke_parse(struct smoke *s, const char **dev, int argc,
@@ -598,18 +314,19 @@ static int smoke_parse(struct smoke *s, const char **dev, int argc,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct harness *h = &s->h;
 	unsigned long v;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
-			if (!parse_uint(optarg, 1, SMOKE_MAX_VCPUS, &v))
+			if (!harness_parse_uint(optarg, 1, SMOKE_MAX_VCPUS, &v))
 				goto bad;
-			s->nr = v;
+			h->nr = v;
 			break;
 		case 'i':
-			if (!parse_uint(optarg, 1, UINT32_MAX - 1, &v))
+			if (!harness_parse_uint(optarg, 1, UINT32_MAX - 1, &v))
 				goto bad;
 			s->iters = v;
 			break;
@@ -617,14 +334,15 @@ static int smoke_parse(struct smoke *s, const char **dev, int argc,
 			*dev = optarg;
 			break;
 		case 'c':
-			if (!parse_uint(optarg, 0, 3, &v) || (v != 0 && v != 3))
+			if (!harness_parse_uint(optarg, 0, 3, &v) ||
+			    (v != 0 && v != 3))
 				goto bad;
-			s->cpl = v;
+			h->cpl = v;
 			break;
 		case 't':
-			if (!parse_uint(optarg, 1, 86400, &v))
+			if (!harness_parse_uint(optarg, 1, 86400, &v))
 				goto bad;
-			s->timeout = v;
+			h->timeout = v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -648,62 +366,31 @@ bad:
 	return -EINVAL;
 }
 
-/* Errors from kvm_open that mean "no usable KVM device here". */
-static bool smoke_is_skip(int r)
-{
-	return r == -ENOENT || r == -ENODEV || r == -ENXIO || r == -EACCES ||
-	       r == -EPERM;
-}
-
 int main(int argc, char **argv)
 {
-	struct smoke s = { .nr = 4, .iters = 1000, .cpl = -1, .timeout = 120 };
+	struct smoke s = { .iters = 1000 };
+	struct harness *h = &s.h;
 	const char *dev = KVM_DEFAULT_DEV;
-	struct kvm_cpuid2 *sup = NULL;
 	int status = 1, r;
-	unsigned i;
 
-	s.vm.sys_fd = s.vm.vm_fd = -1;
+	harness_init(h, "kvm-smoke", &smoke_ops);
 	if (smoke_parse(&s, &dev, argc, argv))
-		return EXIT_USAGE;
-	if (s.cpl < 0)
-		s.cpl = kvm_host_has_hw_virt() ? 0 : 3;
-
-	r = kvm_open(&s.vm, dev);
-	if (r) {
-		if (!smoke_is_skip(r))
-			goto out;
-		printf("kvm-smoke: skipped: %s not available (%s)\n", dev,
-		       strerror(-r));
-		return EXIT_SKIP;
-	}
-	if (s.nr > (unsigned)s.vm.max_vcpus) {
-		fprintf(stderr, "kvm-smoke: %u vCPUs asked, KVM allows %d\n",
-			s.nr, s.vm.max_vcpus);
+		return HARNESS_EXIT_USAGE;
+	r = harness_open(h, dev);
+	if (r == HARNESS_EXIT_SKIP)
+		return r;
+	if (r || smoke_setup(&s))
 		goto out;
-	}
-	if (smoke_setup_vm(&s))
-		goto out;
-	if (kvm_get_supported_cpuid(&s.vm, &sup))
-		goto out;
-	s.cpus = calloc(s.nr, sizeof(*s.cpus));
-	if (!s.cpus) {
-		fprintf(stderr, "kvm-smoke: out of memory\n");
-		goto out;
-	}
-	for (i = 0; i < s.nr; i++)
-		if (smoke_setup_vcpu(&s, &s.cpus[i], i, sup))
-			goto out;
-	r = smoke_run(&s);
+	r = harness_run(h);
 	if (smoke_verify(&s) && !r) {
 		printf("kvm-smoke: %u vCPU%s x %u round trips: ok (CPL%d, 64-bit)\n",
-		       s.nr, s.nr == 1 ? "" : "s", s.iters, s.cpl);
+		       h->nr, h->nr == 1 ? "" : "s", s.iters, h->cpl);
 		status = 0;
 	}
 out:
 	if (status)
-		printf("kvm-smoke: FAILED (%u vCPUs, CPL%d)\n", s.nr, s.cpl);
-	free(sup);
-	smoke_cleanup(&s);
+		printf("kvm-smoke: FAILED (%u vCPUs, CPL%d)\n", h->nr, h->cpl);
+	free(s.cpus);
+	harness_close(h);
 	return status;
 }

@@ -6,10 +6,10 @@
  * mode; the VMM creates each vCPU with id = APIC ID, enables
  * KVM_CAP_X2APIC_API with 32-bit IDs and the broadcast quirk off, and
  * describes the IDs in CPUID. This program builds its VM with the VMM's
- * own functions (smp_topo_init/smp_topo_apic_id, vcpu_setup_x2apic_api,
- * kvm_vcpu_create and vcpu_setup_one of smp/vcpu_setup.h: CPUID, LAPIC
- * LINT pins, x2APIC mode as the VMM hands it over), then runs a tiny CPL0
- * payload on every vCPU that
+ * own functions (smp_topo_init/smp_topo_apic_id, vcpu_setup_x2apic_api
+ * and vcpus_setup of smp/vcpu_setup.h: each vCPU created with its APIC ID,
+ * CPUID, LAPIC LINT pins, x2APIC mode as the VMM hands it over), then
+ * runs (tests/kvm/harness.h) a tiny CPL0 payload on every vCPU that
  *
  *   - writes IA32_APIC_BASE EXTD|EN again (the mode the VMM set) and
  *     software-enables its local APIC (SVR),
@@ -39,26 +39,17 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
-#include "kernel/kvm.h"
-#include "lib/layout.h"
-#include "payload.h"
+#include "harness.h"
 #include "smp/topology.h"
 #include "smp/vcpu_setup.h"
 
-#define EXIT_SKIP	77
-#define EXIT_USAGE	2
 #define X2_MAX_VCPUS	4096
-#define X2_THREAD_STACK	(256 * 1024)
 #define X2_MAX_REPORTS	10	/* failing vCPUs named one by one */
 
 /* Guest/host protocol ports (all 32-bit accesses). */
@@ -182,84 +173,65 @@ enum phase {
 	PH_WAIT, PH_DONE, PH_FINISHED,
 };
 
-struct x2;
-
 struct x2_cpu {
-	struct kvm_vcpu vcpu;
-	struct x2 *x;
-	unsigned idx;		/* vCPU index in the topology */
-	u32 apic_id;		/* from smp_topo_apic_id */
 	u32 role;
-	pthread_t thread;
-	bool started;
 	enum phase phase;
 	u32 msr_id, cpuid_id;	/* what the guest reported */
 	u32 irq;		/* vector its handler reported, 0 if none */
 	unsigned nr_sent;	/* IPIs the BSP has sent */
-	u32 exc[PL_EXC_WORDS];
-	unsigned nr_exc;
-	bool failed;
-	char why[256];
 };
 
 struct x2 {
-	struct kvm_vm vm;
+	struct harness h;	/* h.set.v[i].apic_id: from smp_topo_apic_id */
 	struct smp_topo topo;
 	struct vcpu_setup_opts opts;	/* as the VMM's, all PV features on */
-	u8 *mem;
-	u64 mem_size;
-	unsigned nr;
-	unsigned timeout;
 	u32 max_id;
 	unsigned target;	/* index of the vCPU with the highest APIC ID */
 	bool probe;		/* send the 0xff MSI probe */
 	bool probe_sent;
-	atomic_bool stop;
-	/* Ready barrier: the BSP sends only once every APIC is in x2APIC mode. */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	/*
+	 * Ready barrier, under h.lock: the BSP sends only once every APIC
+	 * is in x2APIC mode (h.cond also wakes it when a vCPU fails).
+	 */
 	unsigned nr_ready;
-	unsigned nr_failed;
-	unsigned nr_reports;	/* failures found by x2_verify */
 	struct x2_cpu *cpus;
 };
 
-static void cpu_fail(struct x2_cpu *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void cpu_fail(struct x2_cpu *c, const char *fmt, ...)
+static struct x2 *x2_of(struct harness *h)
 {
-	struct x2 *x = c->x;
-	va_list ap;
+	return container_of(h, struct x2, h);
+}
 
-	if (c->failed)
-		return;
-	c->failed = true;
-	va_start(ap, fmt);
-	vsnprintf(c->why, sizeof(c->why), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&x->lock);
-	x->nr_failed++;
-	pthread_cond_broadcast(&x->cond);
-	pthread_mutex_unlock(&x->lock);
+static u32 x2_apic_id(struct x2 *x, unsigned idx)
+{
+	return x->h.set.v[idx].apic_id;
+}
+
+static void x2_where(struct harness *h, unsigned idx, char *buf, size_t len)
+{
+	enum phase ph = x2_of(h)->cpus[idx].phase;
+
+	snprintf(buf, len, "in phase %d%s", ph, ph == PH_WAIT ?
+		 " (waiting for the IPI, which never came)" : "");
 }
 
 static void x2_mark_ready(struct x2 *x)
 {
-	pthread_mutex_lock(&x->lock);
+	pthread_mutex_lock(&x->h.lock);
 	x->nr_ready++;
-	pthread_cond_broadcast(&x->cond);
-	pthread_mutex_unlock(&x->lock);
+	pthread_cond_broadcast(&x->h.cond);
+	pthread_mutex_unlock(&x->h.lock);
 }
 
 /* Wait until every vCPU is in x2APIC mode; false on failure or timeout. */
 static bool x2_wait_ready(struct x2 *x)
 {
+	struct harness *h = &x->h;
 	bool ok;
 
-	pthread_mutex_lock(&x->lock);
-	while (x->nr_ready < x->nr && !x->nr_failed &&
-	       !atomic_load(&x->stop)) {
+	pthread_mutex_lock(&h->lock);
+	while (x->nr_ready < h->nr && !h->nr_failed &&
+	       !atomic_load(&h->set.stop)) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -268,10 +240,10 @@ static bool x2_wait_ready(struct x2 *x)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000 * 1000 * 1000;
 		}
-		pthread_cond_timedwait(&x->cond, &x->lock, &ts);
+		pthread_cond_timedwait(&h->cond, &h->lock, &ts);
 	}
-	ok = x->nr_ready == x->nr;
-	pthread_mutex_unlock(&x->lock);
+	ok = x->nr_ready == h->nr;
+	pthread_mutex_unlock(&h->lock);
 	return ok;
 }
 
@@ -279,23 +251,22 @@ static bool x2_wait_ready(struct x2 *x)
  * The BSP's next IPI: before the first, wait for all vCPUs and send the
  * 0xff probe MSI from here. Returns the vector, 0 when there are no more.
  */
-static u32 x2_next_vector(struct x2_cpu *c)
+static u32 x2_next_vector(struct x2 *x, unsigned idx)
 {
-	struct x2 *x = c->x;
 	int r;
 
-	if (c->nr_sent)
+	if (x->cpus[idx].nr_sent)
 		return 0;
 	if (!x2_wait_ready(x)) {
-		cpu_fail(c, "not every vCPU reached x2APIC mode, no IPI sent");
+		harness_fail(&x->h, idx, "not every vCPU reached x2APIC mode, no IPI sent");
 		return 0;
 	}
 	if (x->probe && !x->probe_sent) {
-		r = kvm_signal_msi(&x->vm, MSI_ADDR_BASE |
+		r = kvm_signal_msi(&x->h.vm, MSI_ADDR_BASE |
 				   PROBE_DEST << MSI_DEST_SHIFT, PROBE_VECTOR);
 		if (r) {
-			cpu_fail(c, "KVM_SIGNAL_MSI to destination %#x: %s",
-				 PROBE_DEST, strerror(-r));
+			harness_fail(&x->h, idx, "KVM_SIGNAL_MSI to destination %#x: %s",
+				     PROBE_DEST, strerror(-r));
 			return 0;
 		}
 		x->probe_sent = true;
@@ -310,30 +281,15 @@ static enum phase x2_after_send(const struct x2_cpu *c)
 }
 
 /*
- * Check one port access against the protocol and answer the INs. False
- * when the vCPU must not run again (finished, or something went wrong).
+ * Check one port access of vCPU idx against the protocol and answer the
+ * INs. False when the vCPU must not run again (finished, or failed).
  */
-static bool x2_io(struct x2 *x, struct x2_cpu *c)
+static bool x2_io(struct harness *h, unsigned idx, u16 port, bool out,
+		  u32 *data)
 {
-	struct kvm_run *run = c->vcpu.run;
-	u32 *data = (u32 *)((u8 *)run + run->io.data_offset);
-	bool out = run->io.direction == KVM_EXIT_IO_OUT;
-	u16 port = run->io.port;
+	struct x2 *x = x2_of(h);
+	struct x2_cpu *c = &x->cpus[idx];
 
-	if (run->io.size != 4 || run->io.count != 1) {
-		cpu_fail(c, "%s of %u x %u bytes at port %#x, expected one 4-byte access",
-			 out ? "out" : "in", run->io.count, run->io.size, port);
-		return false;
-	}
-	if (port == PL_PORT_EXC && out) {
-		c->exc[c->nr_exc++] = *data;
-		if (c->nr_exc < PL_EXC_WORDS)
-			return true;
-		cpu_fail(c, "guest exception %s (vector %u), error code %#x at rip %#x (payload offset %#x), phase %d",
-			 payload_exc_name(c->exc[0]), c->exc[0], c->exc[1],
-			 c->exc[2], c->exc[2] - (u32)PL_CODE, c->phase);
-		return false;
-	}
 	if (out && port == PORT_X2APIC_ID && c->phase == PH_X2APIC_ID) {
 		c->msr_id = *data;
 		c->phase = PH_CPUID_ID;
@@ -351,21 +307,21 @@ static bool x2_io(struct x2 *x, struct x2_cpu *c)
 		return true;
 	}
 	if (!out && port == PORT_VECTOR && c->phase == PH_VECTOR) {
-		*data = x2_next_vector(c);
-		if (c->failed)
+		*data = x2_next_vector(x, idx);
+		if (h->cpus[idx].failed)
 			return false;
 		c->phase = *data ? PH_DEST : x2_after_send(c);
 		return true;
 	}
 	if (!out && port == PORT_DEST && c->phase == PH_DEST) {
-		*data = x->cpus[x->target].apic_id;
+		*data = x2_apic_id(x, x->target);
 		c->phase = PH_SENT;
 		return true;
 	}
 	if (out && port == PORT_SENT && c->phase == PH_SENT) {
 		if (*data != IPI_VECTOR) {
-			cpu_fail(c, "sent vector %#x, expected %#x", *data,
-				 IPI_VECTOR);
+			harness_fail(h, idx, "sent vector %#x, expected %#x",
+				     *data, IPI_VECTOR);
 			return false;
 		}
 		c->nr_sent++;
@@ -375,9 +331,9 @@ static bool x2_io(struct x2 *x, struct x2_cpu *c)
 	if (out && port == PORT_IRQ && c->phase == PH_WAIT) {
 		c->irq = *data;
 		if (*data != IPI_VECTOR) {
-			cpu_fail(c, "took interrupt vector %#x, expected the IPI's %#x%s",
-				 *data, IPI_VECTOR, *data == PROBE_VECTOR ?
-				 " (the MSI to destination 0xff was broadcast)" : "");
+			harness_fail(h, idx, "took interrupt vector %#x, expected the IPI's %#x%s",
+				     *data, IPI_VECTOR, *data == PROBE_VECTOR ?
+				     " (the MSI to destination 0xff was broadcast)" : "");
 			return false;
 		}
 		c->phase = PH_FINISHED;
@@ -387,63 +343,21 @@ static bool x2_io(struct x2 *x, struct x2_cpu *c)
 		c->phase = PH_FINISHED;
 		return false;
 	}
-	cpu_fail(c, "unexpected %s at port %#x (value %#x), phase %d",
-		 out ? "out" : "in", port, *data, c->phase);
+	harness_fail(h, idx, "unexpected %s at port %#x (value %#x), phase %d",
+		     out ? "out" : "in", port, *data, c->phase);
 	return false;
 }
 
-static void x2_bad_exit(struct x2_cpu *c)
-{
-	struct kvm_run *run = c->vcpu.run;
-	struct kvm_regs regs;
-	unsigned long long rip = 0;
-
-	if (!kvm_vcpu_get_regs(&c->vcpu, &regs))
-		rip = regs.rip;
-	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
-		cpu_fail(c, "exit INTERNAL_ERROR, suberror %u, rip %#llx",
-			 run->internal.suberror, rip);
-	else
-		cpu_fail(c, "unexpected exit %s (%u), rip %#llx, phase %d",
-			 kvm_exit_reason_name(run->exit_reason),
-			 run->exit_reason, rip, c->phase);
-}
-
-static void *x2_thread(void *p)
-{
-	struct x2_cpu *c = p;
-	struct x2 *x = c->x;
-	int r;
-
-	for (;;) {
-		if (atomic_load(&x->stop)) {
-			cpu_fail(c, "timed out in phase %d%s", c->phase,
-				 c->phase == PH_WAIT ?
-				 " (waiting for the IPI, which never came)" : "");
-			break;
-		}
-		r = kvm_vcpu_run(&c->vcpu);
-		if (r == -EINTR || r == -EAGAIN)
-			continue;
-		if (r) {
-			cpu_fail(c, "KVM_RUN: %s", strerror(-r));
-			break;
-		}
-		if (c->vcpu.run->exit_reason != KVM_EXIT_IO) {
-			x2_bad_exit(c);
-			break;
-		}
-		if (!x2_io(x, c))
-			break;
-	}
-	return NULL;
-}
+static const struct harness_ops x2_ops = {
+	.io = x2_io,
+	.where = x2_where,
+};
 
 /*
  * The VM as the VMM builds it for a large guest: in-kernel irqchip and
  * 32-bit x2APIC IDs without the broadcast quirk (vcpu_setup_x2apic_api,
  * which also checks the APIC IDs against KVM's vCPU id limit); then the
- * payload.
+ * payload with interrupt gates for the two vectors, past payload.h's 32.
  */
 static int x2_setup_vm(struct x2 *x)
 {
@@ -453,208 +367,52 @@ static int x2_setup_vm(struct x2 *x)
 	};
 	const u64 want = KVM_X2APIC_API_USE_32BIT_IDS |
 			 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK;
-	size_t i;
-	u8 *gate;
+	struct harness *h = &x->h;
 	int r;
 
-	r = kvm_create_vm(&x->vm);
+	r = harness_create_vm(h, needed, ARRAY_SIZE(needed));
 	if (r)
 		return r;
-	for (i = 0; i < ARRAY_SIZE(needed); i++) {
-		if (kvm_check_extension(&x->vm, needed[i]) <= 0) {
-			fprintf(stderr, "x2apic: KVM lacks %s\n",
-				kvm_cap_name(needed[i]));
-			return -EOPNOTSUPP;
-		}
-	}
-	r = kvm_check_extension(&x->vm, KVM_CAP_X2APIC_API);
+	r = kvm_check_extension(&h->vm, KVM_CAP_X2APIC_API);
 	if (r < 0 || ((u64)r & want) != want) {
 		fprintf(stderr, "x2apic: KVM_CAP_X2APIC_API offers %#x, need %#llx\n",
 			r, (unsigned long long)want);
 		return -EOPNOTSUPP;
 	}
-	if (kvm_check_extension(&x->vm, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-		r = kvm_set_identity_map_addr(&x->vm, KVM_IDENTITY_MAP_ADDR);
-		if (r)
-			return r;
-	}
-	if (kvm_check_extension(&x->vm, KVM_CAP_SET_TSS_ADDR) > 0) {
-		r = kvm_set_tss_addr(&x->vm, KVM_TSS_ADDR);
-		if (r)
-			return r;
-	}
-	r = kvm_create_irqchip(&x->vm);
-	if (r)
-		return r;
 	/* KVM only takes this before the first vCPU exists. */
-	r = vcpu_setup_x2apic_api(&x->vm, &x->topo, x->nr);
+	r = vcpu_setup_x2apic_api(&h->vm, &x->topo, h->nr);
 	if (r)
 		return r;
-	vcpu_setup_opts_init(&x->opts, &x->vm, &x->topo, x->nr, 0, false);
-
-	x->mem_size = payload_mem_size(x->nr);
-	x->mem = mmap(NULL, x->mem_size, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (x->mem == MAP_FAILED) {
-		r = -errno;
-		x->mem = NULL;
-		fprintf(stderr, "x2apic: cannot map %llu bytes of guest memory: %s\n",
-			(unsigned long long)x->mem_size, strerror(-r));
+	vcpu_setup_opts_init(&x->opts, &h->vm, &x->topo, h->nr, 0, false);
+	r = harness_load(h, x2_code, sizeof(x2_code));
+	if (r)
 		return r;
-	}
-	r = payload_build(x->mem, x->mem_size, 0, x->nr, x2_code,
-			  sizeof(x2_code));
-	if (r) {
-		fprintf(stderr, "x2apic: cannot lay out the guest memory\n");
-		return r;
-	}
-	/* Interrupt gates for the two vectors, past payload.h's 32. */
-	for (i = IPI_VECTOR; i < X2_IDT_VECTORS; i++) {
-		u64 h = PL_CODE + (i == IPI_VECTOR ? X2_HANDLER_40 :
-				   X2_HANDLER_41);
-		u16 w;
-		u32 d;
-
-		gate = x->mem + PL_IDT + i * 16;
-		memset(gate, 0, 16);
-		w = h & 0xffff;
-		memcpy(gate, &w, 2);
-		w = PL_SEL_CODE0;
-		memcpy(gate + 2, &w, 2);
-		gate[5] = 0x8e;		/* present, DPL0, 64-bit interrupt gate */
-		w = (h >> 16) & 0xffff;
-		memcpy(gate + 6, &w, 2);
-		d = h >> 32;
-		memcpy(gate + 8, &d, 4);
-	}
-	return kvm_set_memslot(&x->vm, 0, 0, x->mem_size, x->mem, 0);
+	payload_gate(h->mem, IPI_VECTOR, PL_CODE + X2_HANDLER_40);
+	payload_gate(h->mem, PROBE_VECTOR, PL_CODE + X2_HANDLER_41);
+	h->idt_vectors = X2_IDT_VECTORS;
+	return 0;
 }
 
 /*
- * vCPU idx: KVM id = its APIC ID, set up by the VMM's vcpu_setup_one;
- * then long mode at CPL0.
+ * The vCPUs: KVM id = APIC ID, set up by the VMM's vcpus_setup; then
+ * long mode at CPL0, and each vCPU's role in the IPI test.
  */
-static int x2_setup_vcpu(struct x2 *x, struct x2_cpu *c, unsigned idx,
-			 const struct kvm_cpuid2 *sup)
+static int x2_setup_vcpus(struct x2 *x)
 {
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-	struct kvm_fpu fpu;
+	struct harness *h = &x->h;
+	unsigned i;
 	int r;
 
-	c->x = x;
-	c->idx = idx;
-	c->apic_id = smp_topo_apic_id(&x->topo, idx);
-	c->role = (idx == 0 ? ROLE_SEND : 0) |
-		  (idx == x->target ? ROLE_WAIT : 0);
-	r = kvm_vcpu_create(&x->vm, c->apic_id, &c->vcpu);
-	if (r)
-		return r;
-	r = vcpu_setup_one(&c->vcpu, sup, &x->topo, idx, &x->opts);
-	if (r) {
-		fprintf(stderr, "x2apic: vCPU %u (APIC ID %u): vcpu_setup_one: %s\n",
-			idx, c->apic_id, strerror(-r));
-		return r;
+	x->cpus = calloc(h->nr, sizeof(*x->cpus));
+	if (!x->cpus)
+		return -ENOMEM;
+	r = vcpus_setup(&h->set, &h->vm, h->sup, &x->topo, &x->opts, NULL, 0);
+	for (i = 0; !r && i < h->nr; i++) {
+		x->cpus[i].role = (i == 0 ? ROLE_SEND : 0) |
+				  (i == x->target ? ROLE_WAIT : 0);
+		r = harness_setup_vcpu(h, i, NULL);
 	}
-	r = kvm_vcpu_get_sregs(&c->vcpu, &sregs);
-	if (!r) {
-		payload_sregs(&sregs, 0, idx);
-		sregs.idt.limit = X2_IDT_VECTORS * 16 - 1;
-		r = kvm_vcpu_set_sregs(&c->vcpu, &sregs);
-	}
-	if (!r) {
-		payload_regs(&regs, 0, idx);
-		r = kvm_vcpu_set_regs(&c->vcpu, &regs);
-	}
-	if (!r) {
-		memset(&fpu, 0, sizeof(fpu));
-		fpu.fcw = 0x37f;
-		fpu.mxcsr = 0x1f80;
-		r = kvm_vcpu_set_fpu(&c->vcpu, &fpu);
-	}
-	/* With the in-kernel irqchip, APs wait for INIT/SIPI unless told. */
-	if (!r)
-		r = kvm_vcpu_set_mp_state(&c->vcpu, KVM_MP_STATE_RUNNABLE);
-	if (r)
-		fprintf(stderr, "x2apic: vCPU %u (APIC ID %u): register set-up: %s\n",
-			idx, c->apic_id, strerror(-r));
 	return r;
-}
-
-static void x2_kick_handler(int sig)
-{
-	/* Only there so the signal interrupts KVM_RUN with EINTR. */
-}
-
-static void x2_kick(struct x2 *x, unsigned from)
-{
-	unsigned i;
-
-	atomic_store(&x->stop, true);
-	for (i = from; i < x->nr; i++) {
-		if (!x->cpus[i].started)
-			continue;
-		__atomic_store_n(&x->cpus[i].vcpu.run->immediate_exit, 1,
-				 __ATOMIC_SEQ_CST);
-		pthread_kill(x->cpus[i].thread, SIGUSR1);
-	}
-}
-
-static int x2_run(struct x2 *x)
-{
-	struct sigaction sa = { .sa_handler = x2_kick_handler };
-	struct timespec deadline;
-	pthread_attr_t attr;
-	unsigned i;
-	int r = 0;
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, NULL)) {
-		r = -errno;
-		fprintf(stderr, "x2apic: sigaction: %s\n", strerror(-r));
-		return r;
-	}
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, X2_THREAD_STACK);
-	for (i = 0; i < x->nr; i++) {
-		r = pthread_create(&x->cpus[i].thread, &attr, x2_thread,
-				   &x->cpus[i]);
-		if (r) {
-			fprintf(stderr, "x2apic: cannot start thread %u: %s\n",
-				i, strerror(r));
-			x2_kick(x, 0);
-			break;
-		}
-		x->cpus[i].started = true;
-	}
-	pthread_attr_destroy(&attr);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += x->timeout;
-	for (i = 0; i < x->nr; i++) {
-		if (!x->cpus[i].started)
-			continue;
-		if (!atomic_load(&x->stop) &&
-		    pthread_timedjoin_np(x->cpus[i].thread, NULL, &deadline) == 0)
-			continue;
-		x2_kick(x, i);
-		pthread_join(x->cpus[i].thread, NULL);
-	}
-	return r ? -EIO : 0;
-}
-
-/* One failure found after the run; only the first few are printed. */
-static void x2_report(struct x2 *x, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void x2_report(struct x2 *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (x->nr_reports++ >= X2_MAX_REPORTS)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 }
 
 static bool irr_has(const struct kvm_lapic_state *s, u32 vec)
@@ -666,41 +424,43 @@ static bool irr_has(const struct kvm_lapic_state *s, u32 vec)
 }
 
 /* The state KVM holds after the run: APIC base, LAPIC ID and IRR. */
-static bool x2_check_kvm_state(struct x2 *x, struct x2_cpu *c,
+static bool x2_check_kvm_state(struct x2 *x, unsigned idx,
 			       struct kvm_lapic_state *lapic)
 {
+	struct harness *h = &x->h;
+	struct kvm_vcpu *kv = &h->set.v[idx].kv;
+	u32 apic_id = x2_apic_id(x, idx), id;
 	u64 base = 0;
-	u32 id;
 	int r;
 
-	r = kvm_vcpu_get_msr(&c->vcpu, MSR_APIC_BASE, &base);
+	r = kvm_vcpu_get_msr(kv, MSR_APIC_BASE, &base);
 	if (r || (base & (APIC_BASE_EXTD | APIC_BASE_EN)) !=
 		 (APIC_BASE_EXTD | APIC_BASE_EN)) {
-		x2_report(x, "x2apic: vCPU %u (APIC ID %u): IA32_APIC_BASE %#llx, not in x2APIC mode (%s)\n",
-			c->idx, c->apic_id, (unsigned long long)base,
-			r ? strerror(-r) : "EXTD|EN not set");
+		harness_report(h, "vCPU %u (APIC ID %u): IA32_APIC_BASE %#llx, not in x2APIC mode (%s)",
+			       idx, apic_id, (unsigned long long)base,
+			       r ? strerror(-r) : "EXTD|EN not set");
 		return false;
 	}
-	r = kvm_vcpu_get_lapic(&c->vcpu, lapic);
+	r = kvm_vcpu_get_lapic(kv, lapic);
 	if (r) {
-		x2_report(x, "x2apic: vCPU %u: KVM_GET_LAPIC: %s\n", c->idx,
-			strerror(-r));
+		harness_report(h, "vCPU %u: KVM_GET_LAPIC: %s", idx,
+			       strerror(-r));
 		return false;
 	}
 	memcpy(&id, &lapic->regs[LAPIC_REG_ID], sizeof(id));
-	if (id != c->apic_id) {
-		x2_report(x, "x2apic: vCPU %u: KVM_GET_LAPIC ID register %#x, expected %#x (32-bit x2APIC ID format)\n",
-			c->idx, id, c->apic_id);
+	if (id != apic_id) {
+		harness_report(h, "vCPU %u: KVM_GET_LAPIC ID register %#x, expected %#x (32-bit x2APIC ID format)",
+			       idx, id, apic_id);
 		return false;
 	}
 	if (irr_has(lapic, PROBE_VECTOR)) {
-		x2_report(x, "x2apic: vCPU %u (APIC ID %u): the MSI to destination 0xff reached it (broadcast quirk?)\n",
-			c->idx, c->apic_id);
+		harness_report(h, "vCPU %u (APIC ID %u): the MSI to destination 0xff reached it (broadcast quirk?)",
+			       idx, apic_id);
 		return false;
 	}
-	if (c->idx != x->target && irr_has(lapic, IPI_VECTOR)) {
-		x2_report(x, "x2apic: vCPU %u (APIC ID %u): received the IPI meant for APIC ID %u\n",
-			c->idx, c->apic_id, x->max_id);
+	if (idx != x->target && irr_has(lapic, IPI_VECTOR)) {
+		harness_report(h, "vCPU %u (APIC ID %u): received the IPI meant for APIC ID %u",
+			       idx, apic_id, x->max_id);
 		return false;
 	}
 	return true;
@@ -708,6 +468,7 @@ static bool x2_check_kvm_state(struct x2 *x, struct x2_cpu *c,
 
 static bool x2_verify(struct x2 *x)
 {
+	struct harness *h = &x->h;
 	struct kvm_lapic_state *lapic;
 	bool ok = true;
 	unsigned i;
@@ -716,73 +477,51 @@ static bool x2_verify(struct x2 *x)
 	lapic = calloc(1, sizeof(*lapic));
 	seen = calloc((size_t)x->max_id + 1, 1);
 	if (!lapic || !seen) {
-		x2_report(x, "x2apic: out of memory\n");
+		harness_report(h, "out of memory");
 		free(lapic);
 		free(seen);
 		return false;
 	}
-	for (i = 0; i < x->nr; i++) {
-		struct x2_cpu *c = &x->cpus[i];
+	for (i = 0; i < h->nr; i++) {
+		const struct x2_cpu *c = &x->cpus[i];
+		u32 apic_id = x2_apic_id(x, i);
 
-		if (!c->started) {
-			x2_report(x, "x2apic: vCPU %u: never started\n", i);
-			ok = false;
-			continue;
-		}
-		if (c->failed) {
-			x2_report(x, "x2apic: vCPU %u (APIC ID %u): %s\n", i,
-				c->apic_id, c->why);
+		if (!harness_cpu_ok(h, i)) {
 			ok = false;
 			continue;
 		}
 		if (c->phase != PH_FINISHED) {
-			x2_report(x, "x2apic: vCPU %u: stopped in phase %d\n",
-				i, c->phase);
+			harness_report(h, "vCPU %u: stopped in phase %d", i,
+				       c->phase);
 			ok = false;
 			continue;
 		}
-		if (c->msr_id != c->apic_id || c->cpuid_id != c->apic_id) {
-			x2_report(x, "x2apic: vCPU %u: x2APIC ID MSR %u, CPUID 0xb EDX %u, topology APIC ID %u\n",
-				i, c->msr_id, c->cpuid_id, c->apic_id);
+		if (c->msr_id != apic_id || c->cpuid_id != apic_id) {
+			harness_report(h, "vCPU %u: x2APIC ID MSR %u, CPUID 0xb EDX %u, topology APIC ID %u",
+				       i, c->msr_id, c->cpuid_id, apic_id);
 			ok = false;
 		}
-		if (c->apic_id > x->max_id || seen[c->apic_id]) {
-			x2_report(x, "x2apic: vCPU %u: APIC ID %u out of range or not unique\n",
-				i, c->apic_id);
+		if (apic_id > x->max_id || seen[apic_id]) {
+			harness_report(h, "vCPU %u: APIC ID %u out of range or not unique",
+				       i, apic_id);
 			ok = false;
 		} else {
-			seen[c->apic_id] = 1;
+			seen[apic_id] = 1;
 		}
-		if (!x2_check_kvm_state(x, c, lapic))
+		if (!x2_check_kvm_state(x, i, lapic))
 			ok = false;
 	}
 	if (ok && (x->cpus[0].nr_sent != 1 ||
 		   x->cpus[x->target].irq != IPI_VECTOR)) {
-		x2_report(x, "x2apic: BSP sent %u IPIs, APIC ID %u took vector %#x\n",
-			x->cpus[0].nr_sent, x->max_id, x->cpus[x->target].irq);
+		harness_report(h, "BSP sent %u IPIs, APIC ID %u took vector %#x",
+			       x->cpus[0].nr_sent, x->max_id,
+			       x->cpus[x->target].irq);
 		ok = false;
 	}
-	if (x->nr_reports > X2_MAX_REPORTS)
-		fprintf(stderr, "x2apic: ... and %u more failures\n",
-			x->nr_reports - X2_MAX_REPORTS);
+	harness_report_end(h);
 	free(lapic);
 	free(seen);
 	return ok;
-}
-
-static void x2_cleanup(struct x2 *x)
-{
-	unsigned i;
-
-	if (x->cpus) {
-		for (i = 0; i < x->nr; i++)
-			if (x->cpus[i].vcpu.vm)
-				kvm_vcpu_destroy(&x->cpus[i].vcpu);
-		free(x->cpus);
-	}
-	if (x->mem)
-		munmap(x->mem, x->mem_size);
-	kvm_close(&x->vm);
 }
 
 static void usage(FILE *f)
@@ -795,17 +534,6 @@ static void usage(FILE *f)
 		"  --dev PATH     KVM device (default /dev/kvm)\n"
 		"  --timeout S    give up after S seconds (default 120)\n"
 		"exit: 0 ok, 1 failure, 2 usage, 77 KVM device not available\n");
-}
-
-static bool parse_uint(const char *arg, unsigned long min, unsigned long max,
-		       unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(arg, &end, 10);
-	return !errno && end != arg && !*end && arg[0] != '-' &&
-	       *out >= min && *out <= max;
 }
 
 struct x2_opts {
@@ -844,9 +572,9 @@ static int x2_parse(struct x2 *x, struct x2_opts *o, int argc, char **argv)
 			dst = &o->threads;
 			break;
 		case 'T':
-			if (!parse_uint(optarg, 1, 86400, &v))
+			if (!harness_parse_uint(optarg, 1, 86400, &v))
 				goto bad;
-			x->timeout = v;
+			x->h.timeout = v;
 			break;
 		case 'd':
 			o->dev = optarg;
@@ -859,7 +587,7 @@ static int x2_parse(struct x2 *x, struct x2_opts *o, int argc, char **argv)
 			return -EINVAL;
 		}
 		if (dst) {
-			if (!parse_uint(optarg, 1, X2_MAX_VCPUS, &v))
+			if (!harness_parse_uint(optarg, 1, X2_MAX_VCPUS, &v))
 				goto bad;
 			*dst = v;
 		}
@@ -894,10 +622,10 @@ static int x2_topology(struct x2 *x, const struct x2_opts *o)
 	if (smp_topo_init(&x->topo, o->vcpus, o->sockets, o->cores,
 			  o->threads))
 		return -EINVAL;
-	x->nr = o->vcpus;
+	x->h.nr = o->vcpus;
 	x->target = 0;
 	x->max_id = 0;
-	for (i = 0; i < x->nr; i++) {
+	for (i = 0; i < x->h.nr; i++) {
 		u32 id = smp_topo_apic_id(&x->topo, i);
 
 		if (i == 0 || id > x->max_id) {
@@ -905,7 +633,7 @@ static int x2_topology(struct x2 *x, const struct x2_opts *o)
 			x->target = i;
 		}
 	}
-	if (x->max_id < 0xff || !smp_topo_needs_x2apic(&x->topo, x->nr)) {
+	if (x->max_id < 0xff || !smp_topo_needs_x2apic(&x->topo, x->h.nr)) {
 		fprintf(stderr, "x2apic: %lu x %lu x %lu gives APIC IDs up to %u only; this test needs some of 255 or more\n",
 			o->sockets, o->cores, o->threads, x->max_id);
 		return -EINVAL;
@@ -915,65 +643,37 @@ static int x2_topology(struct x2 *x, const struct x2_opts *o)
 	return 0;
 }
 
-static bool x2_is_skip(int r)
-{
-	return r == -ENOENT || r == -ENODEV || r == -ENXIO || r == -EACCES ||
-	       r == -EPERM;
-}
-
 int main(int argc, char **argv)
 {
-	struct x2 x = { .timeout = 120 };
 	struct x2_opts o = { .vcpus = 300, .dev = KVM_DEFAULT_DEV };
-	struct kvm_cpuid2 *sup = NULL;
+	struct x2 x = { 0 };
+	struct harness *h = &x.h;
 	int status = 1, r;
-	unsigned i;
 
-	x.vm.sys_fd = x.vm.vm_fd = -1;
-	pthread_mutex_init(&x.lock, NULL);
-	pthread_cond_init(&x.cond, NULL);
+	harness_init(h, "x2apic", &x2_ops);
+	h->cpl = 0;
+	h->max_reports = X2_MAX_REPORTS;
 	if (x2_parse(&x, &o, argc, argv) || x2_topology(&x, &o))
-		return EXIT_USAGE;
-
-	r = kvm_open(&x.vm, o.dev);
-	if (r) {
-		if (!x2_is_skip(r))
-			goto out;
-		printf("x2apic: skipped: %s not available (%s)\n", o.dev,
-		       strerror(-r));
-		return EXIT_SKIP;
-	}
-	if (x.nr > (unsigned)x.vm.max_vcpus) {
-		fprintf(stderr, "x2apic: %u vCPUs asked, KVM allows %d\n",
-			x.nr, x.vm.max_vcpus);
+		return HARNESS_EXIT_USAGE;
+	r = harness_open(h, o.dev);
+	if (r == HARNESS_EXIT_SKIP)
+		return r;
+	if (r || x2_setup_vm(&x) || x2_setup_vcpus(&x))
 		goto out;
-	}
-	if (x2_setup_vm(&x))
-		goto out;
-	if (kvm_get_supported_cpuid(&x.vm, &sup))
-		goto out;
-	x.cpus = calloc(x.nr, sizeof(*x.cpus));
-	if (!x.cpus) {
-		fprintf(stderr, "x2apic: out of memory\n");
-		goto out;
-	}
-	for (i = 0; i < x.nr; i++)
-		if (x2_setup_vcpu(&x, &x.cpus[i], i, sup))
-			goto out;
-	r = x2_run(&x);
+	r = harness_run(h);
 	if (x2_verify(&x) && !r) {
 		printf("x2apic: %u vCPUs, APIC IDs %u..%u, all match (x2APIC MSR and CPUID 0xB)\n",
-		       x.nr, x.cpus[0].apic_id, x.max_id);
+		       h->nr, x2_apic_id(&x, 0), x.max_id);
 		printf("x2apic: IPI vector %#x from APIC ID %u to APIC ID %u delivered via the x2APIC ICR%s\n",
-		       IPI_VECTOR, x.cpus[0].apic_id, x.max_id,
+		       IPI_VECTOR, x2_apic_id(&x, 0), x.max_id,
 		       x.probe ? "; MSI to destination 0xff reached no vCPU" : "");
 		status = 0;
 	}
 out:
 	if (status)
-		printf("x2apic: FAILED (%u vCPUs, %u x %u x %u)\n", x.nr,
+		printf("x2apic: FAILED (%u vCPUs, %u x %u x %u)\n", h->nr,
 		       x.topo.sockets, x.topo.cores, x.topo.threads);
-	free(sup);
-	x2_cleanup(&x);
+	free(x.cpus);
+	harness_close(h);
 	return status;
 }

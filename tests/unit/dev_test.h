@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,6 +74,15 @@ static inline void pio_out(const struct bus *b, u16 port, u32 v, u32 len)
 	assert_true(bus_dispatch(b, port, d, len, true));
 }
 
+static inline u8 pio_in8(const struct bus *b, u16 port)
+{
+	return (u8)pio_in(b, port, 1);
+}
+
+/* One byte, for a fixture f whose port-I/O bus is f->pio. */
+#define in8(f, port)		pio_in8(&(f)->pio, (port))
+#define out8(f, port, v)	pio_out(&(f)->pio, (port), (v), 1)
+
 /* A pseudo-terminal: the master in *master, the slave returned. */
 static inline int open_pty(int *master)
 {
@@ -117,6 +127,21 @@ static inline int load_state(struct device_manager *dm, const u8 *buf,
 		e = dm_load(dm, &r);
 	memcpy(why, r.why, sizeof(r.why));
 	return e;
+}
+
+/* The devices of from (paused) saved and loaded into to (paused). */
+static inline void copy_state(struct device_manager *from,
+			      struct device_manager *to)
+{
+	char why[192];
+	size_t len;
+	u8 *buf;
+
+	dm_pause(from);
+	buf = saved_state(from, &len);
+	dm_pause(to);
+	assert_int_equal(load_state(to, buf, len, why), 0);
+	free(buf);
 }
 
 static inline u32 le32_at(const u8 *p)
@@ -179,6 +204,43 @@ static inline u8 *stream_edit(const u8 *buf, size_t *len, const char *sec,
 	assert_true(found);
 	*len = (size_t)(o - out);
 	return out;
+}
+
+/* One field of a saved section edited, and the reason a load must give. */
+struct tamper {
+	const char *field;
+	const void *data;	/* NULL: the field left out */
+	u32 size;
+	const char *why;	/* after "state of SECTION: " */
+};
+
+/*
+ * For each edit of section sec of the stream buf: buf loads into dm
+ * (paused), then check(arg, false); the edited stream is refused with
+ * its reason, then check(arg, true) (the devices are reset by then).
+ */
+static inline void refuse_tampered(struct device_manager *dm, const u8 *buf,
+				   size_t len, const char *sec,
+				   const struct tamper *t, size_t n,
+				   void (*check)(void *arg, bool refused),
+				   void *arg)
+{
+	char why[192], want[192];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t blen = len;
+		u8 *bad = stream_edit(buf, &blen, sec, t[i].field, t[i].data,
+				      t[i].size);
+
+		assert_int_equal(load_state(dm, buf, len, why), 0);
+		check(arg, false);
+		assert_int_not_equal(load_state(dm, bad, blen, why), 0);
+		snprintf(want, sizeof(want), "state of %s: %s", sec, t[i].why);
+		assert_string_equal(why, want);
+		check(arg, true);
+		free(bad);
+	}
 }
 
 #endif

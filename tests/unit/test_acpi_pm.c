@@ -5,6 +5,13 @@
  * register resets, the power button raises the SCI only while enabled and
  * until the guest clears the status (write-1-to-clear), and accesses of
  * every width at every offset land in the right bytes.
+ *
+ * As a device of the device model: a power button pressed while paused
+ * latches its status and raises the SCI only at resume; the PM saved
+ * with enable bits, a sleep type and a pending button status loads into
+ * a fresh instance in a fresh manager, which then reads the same through
+ * the ports, has the SCI at the saved level, and goes on alike; tampered
+ * streams are refused with their reason and leave it reset.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,9 +22,8 @@
 
 #include <cmocka.h>
 
-#include "lib/bus.h"
+#include "dev_test.h"
 #include "lib/layout.h"
-#include "vmm/device_manager.h"
 #include "vmm/devices/acpi_pm.h"
 
 #define PM1_STS		(ACPI_PM1A_EVT_PORT + 0)
@@ -265,6 +271,138 @@ static void test_random_pokes(void **state)
 	assert_int_equal(in(f, PM1_CNT, 2) & ACPI_PM1_SCI_EN, ACPI_PM1_SCI_EN);
 }
 
+/* --- the device model --- */
+
+/* PWRBTN and RTC events enabled, a sleep type written without SLP_EN. */
+static void enable_events(struct fixture *f)
+{
+	out(f, PM1_EN, ACPI_PM1_PWRBTN | ACPI_PM1_RTC, 2);
+	out(f, PM1_CNT, 3 << ACPI_PM1_SLP_TYP_SHIFT | ACPI_PM1_BM_RLD, 2);
+}
+
+/* a's state loaded into a fresh, paused machine (the caller tears down). */
+static struct fixture *loaded_copy(struct fixture *a, void **st)
+{
+	setup(st);
+	copy_state(&a->dm, &((struct fixture *)*st)->dm);
+	return *st;
+}
+
+static void test_button_while_paused_waits_for_resume(void **state)
+{
+	struct fixture *f = *state;
+
+	enable_events(f);
+	dm_pause(&f->dm);
+	acpi_pm_power_button(&f->pm);
+	/* Latched and readable, but no SCI while paused. */
+	assert_int_equal(in(f, PM1_STS, 2), ACPI_PM1_PWRBTN);
+	assert_int_equal(f->sci, 0);
+	assert_int_equal(f->sci_calls, 0);
+	dm_resume(&f->dm);
+	assert_int_equal(f->sci, 1);
+	assert_int_equal(f->sci_gsi, ACPI_SCI_IRQ);
+	/* A guest write while paused moves no line either; resume does. */
+	dm_pause(&f->dm);
+	out(f, PM1_STS, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(f->sci, 1);
+	dm_resume(&f->dm);
+	assert_int_equal(f->sci, 0);
+	assert_int_equal(f->sci_calls, 2);
+}
+
+static void test_saved_with_button_pending(void **state)
+{
+	struct fixture *a = *state, *b;
+	void *st;
+
+	enable_events(a);
+	dm_pause(&a->dm);
+	acpi_pm_power_button(&a->pm);
+	b = loaded_copy(a, &st);
+	/* Saved low (pressed while paused), loaded low. */
+	assert_int_equal(b->sci, 0);
+	assert_int_equal(b->sci_calls, 0);
+	assert_int_equal(in(b, PM1_STS, 2), in(a, PM1_STS, 2));
+	assert_int_equal(in(b, PM1_EN, 2), in(a, PM1_EN, 2));
+	assert_int_equal(in(b, PM1_CNT, 2), in(a, PM1_CNT, 2));
+	assert_int_equal(in(b, PM1_STS, 2), ACPI_PM1_PWRBTN);
+	assert_int_equal(in(b, PM1_EN, 2), ACPI_PM1_PWRBTN | ACPI_PM1_RTC);
+	assert_int_equal(in(b, PM1_CNT, 2), 3 << ACPI_PM1_SLP_TYP_SHIFT |
+			 ACPI_PM1_BM_RLD | ACPI_PM1_SCI_EN);
+	/* Both resume to the SCI the button asked for; the guest acks it. */
+	dm_resume(&a->dm);
+	dm_resume(&b->dm);
+	assert_int_equal(a->sci, 1);
+	assert_int_equal(b->sci, 1);
+	out(b, PM1_STS, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(b->sci, 0);
+	assert_int_equal(in(b, PM1_STS, 2), 0);
+	/* And S5 still powers the copy off. */
+	out(b, PM1_CNT, 5 << ACPI_PM1_SLP_TYP_SHIFT | ACPI_PM1_SLP_EN, 2);
+	assert_int_equal(b->exits, 1);
+	teardown(&st);
+}
+
+/* An SCI that was up when saved is up in the copy before it resumes. */
+static void test_saved_with_sci_high(void **state)
+{
+	struct fixture *a = *state, *b;
+	void *st;
+
+	enable_events(a);
+	acpi_pm_power_button(&a->pm);
+	assert_int_equal(a->sci, 1);
+	dm_pause(&a->dm);
+	b = loaded_copy(a, &st);
+	assert_int_equal(b->sci, 1);
+	assert_int_equal(b->sci_calls, 1);
+	dm_resume(&b->dm);
+	assert_int_equal(b->sci_calls, 1);	/* no edge at resume */
+	teardown(&st);
+}
+
+static const struct tamper tampered[] = {
+	{ "sts", "\x01\x00", 2, "sts 0x0001 has bits no event of this device sets" },
+	{ "en", "\x00\x08", 2, "en 0x0800 sets reserved bits" },
+	{ "cnt", "\x00\x20", 2, "cnt 0x2000 has bits the register does not keep" },
+	{ "cnt", "\x01\x00", 2, "cnt 0x0001 has bits the register does not keep" },
+	{ "sci_level", "\x07", 1, "field sci_level is 7, not a boolean" },
+	{ "en", "\x00", 1, "field en is 1 bytes, this smpvisor expects 2" },
+	{ "sts", NULL, 0, "field sts is missing" },
+};
+
+/* Loaded: the SCI is up; refused: nothing pending or enabled, SCI low. */
+static void check_sci_or_reset(void *arg, bool refused)
+{
+	struct fixture *f = arg;
+
+	assert_int_equal(f->sci, !refused);
+	if (!refused)
+		return;
+	assert_int_equal(in(f, PM1_STS, 2), 0);
+	assert_int_equal(in(f, PM1_EN, 2), 0);
+	assert_int_equal(in(f, PM1_CNT, 2), ACPI_PM1_SCI_EN);
+}
+
+static void test_tampered_streams_refused(void **state)
+{
+	struct fixture *a = *state, *b;
+	size_t len;
+	void *st;
+	u8 *buf;
+
+	enable_events(a);
+	acpi_pm_power_button(&a->pm);
+	dm_pause(&a->dm);
+	b = loaded_copy(a, &st);
+	buf = saved_state(&a->dm, &len);
+	refuse_tampered(&b->dm, buf, len, "acpi-pm", tampered,
+			ARRAY_SIZE(tampered), check_sci_or_reset, b);
+	free(buf);
+	teardown(&st);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -278,6 +416,10 @@ int main(void)
 		T(test_power_button_sci),
 		T(test_access_widths),
 		T(test_random_pokes),
+		T(test_button_while_paused_waits_for_resume),
+		T(test_saved_with_button_pending),
+		T(test_saved_with_sci_high),
+		T(test_tampered_streams_refused),
 	};
 
 	return cmocka_run_group_tests_name("acpi_pm", tests, NULL, NULL);

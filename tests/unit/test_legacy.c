@@ -15,70 +15,7 @@
 
 #include <cmocka.h>
 
-#include "lib/bus.h"
-#include "lib/layout.h"
-#include "vmm/device_manager.h"
-#include "vmm/devices/legacy.h"
-
-#define CMOS_DATA	(CMOS_PORT + 1)
-
-struct fixture {
-	struct bus pio;
-	struct device_manager dm;
-	struct i8042 kbc;
-	struct cmos rtc;
-	struct post post;
-	enum vm_exit_reason why;
-	int exits;
-};
-
-static void rec_exit(void *opaque, enum vm_exit_reason why)
-{
-	struct fixture *f = opaque;
-
-	f->why = why;
-	f->exits++;
-}
-
-static u8 in8(struct fixture *f, u16 port)
-{
-	u8 v = 0;
-
-	assert_true(bus_dispatch(&f->pio, port, &v, 1, false));
-	return v;
-}
-
-static void out8(struct fixture *f, u16 port, u8 v)
-{
-	assert_true(bus_dispatch(&f->pio, port, &v, 1, true));
-}
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct vm_control ctl;
-
-	assert_non_null(f);
-	ctl = (struct vm_control){ rec_exit, f };
-	bus_init(&f->pio, "pio");
-	dm_init(&f->dm, NULL, NULL, &f->pio, NULL);
-	assert_int_equal(i8042_init(&f->kbc, &f->dm, &ctl), 0);
-	assert_int_equal(cmos_init(&f->rtc, &f->dm), 0);
-	assert_int_equal(post_init(&f->post, &f->dm), 0);
-	bus_seal(&f->pio);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	dm_destroy(&f->dm);
-	bus_free(&f->pio);
-	free(f);
-	return 0;
-}
+#include "legacy_fixture.h"
 
 /* --- i8042 --- */
 
@@ -194,18 +131,6 @@ static void test_i8042_random_pokes(void **state)
 }
 
 /* --- CMOS --- */
-
-static u8 cmos_read(struct fixture *f, u8 reg)
-{
-	out8(f, CMOS_PORT, reg);
-	return in8(f, CMOS_DATA);
-}
-
-static void cmos_write(struct fixture *f, u8 reg, u8 v)
-{
-	out8(f, CMOS_PORT, reg);
-	out8(f, CMOS_DATA, v);
-}
 
 static bool is_bcd(u8 v)
 {

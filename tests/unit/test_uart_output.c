@@ -61,11 +61,6 @@ static void detach(struct fixture *f)
 	close(f->wr);
 }
 
-static void out8(struct fixture *f, u16 port, u8 v)
-{
-	assert_true(bus_dispatch(&f->pio, port, &v, 1, true));
-}
-
 /*
  * Write TOTAL bytes (i % 251) as a vCPU would; returns the slowest
  * single write in microseconds.

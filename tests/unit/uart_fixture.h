@@ -38,16 +38,6 @@ static inline int irq_level(struct fixture *f)
 	return irq_rec_level(&f->rec);
 }
 
-static inline u8 in8(struct fixture *f, u16 port)
-{
-	return (u8)pio_in(&f->pio, port, 1);
-}
-
-static inline void out8(struct fixture *f, u16 port, u8 v)
-{
-	pio_out(&f->pio, port, v, 1);
-}
-
 static inline int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));

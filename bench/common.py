@@ -1,5 +1,6 @@
 """Shared pieces of bench/: statistics, the machine description, tables,
-CSV files, gnuplot plots and the progress line.
+CSV files, gnuplot plots, a benchmark's outputs from its rows
+(write_outputs) and the progress line.
 
 Every comparing figure is a pair of sample lists measured in the same run,
 alternated A B A B; rows carry median, min and max of each side and the
@@ -357,6 +358,38 @@ def _has_cairo(gp):
                            stderr=subprocess.STDOUT, text=True)
         _cairo = "pngcairo" in r.stdout
     return _cairo
+
+
+# --- a benchmark's outputs, from its rows ---
+
+def rng(row, prefix):
+    """A table cell "min-max" of a metric's PREFIX_min and PREFIX_max."""
+    lo, hi = row.get(prefix + "_min"), row.get(prefix + "_max")
+    return "-" if lo is None else f"{fmt(lo)}-{fmt(hi)}"
+
+
+def series(rows, xcol, prefix, title, scale=1.0):
+    """A plot line of a metric's median with min-max bars against xcol."""
+    pts = []
+    for r in rows:
+        if r.get(prefix + "_median") is None:
+            continue
+        pts.append((r[xcol], r[prefix + "_median"] * scale, r[prefix + "_min"] * scale,
+                    r[prefix + "_max"] * scale))
+    return Series(title, pts)
+
+
+def host_note(ctx):
+    return host_kind_label(ctx.machine.host_kind) + f", {ctx.machine.cpu}"
+
+
+def write_outputs(ctx, name, columns, rows, title, panels, tables):
+    """NAME.csv, then the tables printed from it (publish), then
+    NAME.png."""
+    csv_path, _ = publish(name, columns, rows, tables, ctx.results, ctx.progress)
+    png = plot(name, title, panels, ctx.results)
+    ctx.progress.note(f"bench: wrote {os.path.relpath(csv_path, ROOT)}"
+                      + (f" and {os.path.relpath(png, ROOT)}" if png else ""))
 
 
 class Progress:

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -20,13 +21,17 @@ BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
 
 import common  # noqa: E402
-import suite  # noqa: E402
+import context  # noqa: E402
+import vmms  # noqa: E402
+from benchmarks import blk, boot, db, exits, ipi, scaling  # noqa: E402
+
+import agentlines  # noqa: E402  (tests/system, on the path through context)
 
 AGENT = os.path.join(ROOT, "build", "guest", "agent")
 
 
 def ctx_for(tmp_path):
-    return suite.Ctx(quick=True, reps=2, l1_cpus=2, results=str(tmp_path),
+    return context.Ctx(quick=True, reps=2, l1_cpus=2, results=str(tmp_path),
                      progress=common.Progress(out=open(os.devnull, "w")))
 
 
@@ -36,7 +41,7 @@ def host_session(steps):
     p = subprocess.run([sys.executable, os.path.join(BENCH, "vmprobe.py"), json.dumps(job)],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=90)
     assert p.returncode == 0, p.stderr
-    return suite.parse_probe(p.stdout)
+    return context.parse_probe(p.stdout)
 
 
 def relabel(recs, system):
@@ -59,22 +64,22 @@ def check_csv(path, must_have):
 def test_scaling_rows_from_real_agent_output(tmp_path):
     ctx = ctx_for(tmp_path)
     steps = [{"system": "host", "tag": [w, k], "cmd": f"{AGENT} agent.report=0 agent.{w}=20"}
-             for w in suite.SCALING_WORKLOADS for k in (1, 2) for _ in range(2)]
+             for w in scaling.SCALING_WORKLOADS for k in (1, 2) for _ in range(2)]
     recs = host_session(steps)
     loops = [r for r in recs if r["probe"] == "step"]
     assert len(loops) == 8
     assert [kind for r in loops for kind, _ in r["agent"]] == ["CPULOOP"] * 4 + ["LOCKLOOP"] * 4
-    rows = suite.scaling_rows(ctx, recs + relabel(loops, "smpvisor"), [1, 2], 20)
+    rows = scaling.scaling_rows(ctx, recs + relabel(loops, "smpvisor"), [1, 2], 20)
     assert [(r["workload"], r["cpus"]) for r in rows] == [
         ("cpuloop", 1), ("cpuloop", 2), ("lockloop", 1), ("lockloop", 2)]
     assert rows[0]["speedup_smpvisor"] == pytest.approx(1.0)
     assert rows[1]["iters_per_s_ratio"] == pytest.approx(1.0)
     assert rows[3]["efficiency_ratio"] == pytest.approx(1.0)
-    path = common.write_csv("scaling", suite.SCALING_COLUMNS, rows, str(tmp_path))
+    path = common.write_csv("scaling", scaling.SCALING_COLUMNS, rows, str(tmp_path))
     check_csv(path, ["workload", "iters_per_s_smpvisor_median", "iters_per_s_host_min",
                      "iters_per_s_ratio", "efficiency_ratio"])
-    if suite.shutil_which("gnuplot"):
-        png = common.plot("scaling", "test", suite.scaling_panels(rows), str(tmp_path))
+    if shutil.which("gnuplot"):
+        png = common.plot("scaling", "test", scaling.scaling_panels(rows), str(tmp_path))
         assert png and os.path.getsize(png) > 1000
 
 
@@ -87,9 +92,9 @@ def test_ipi_rows_from_real_agent_output(tmp_path):
     recs = host_session(steps)
     steps_out = [r for r in recs if r["probe"] == "step"]
     assert [k for r in steps_out for k, _ in r["agent"]] == ["PINGPONG", "PINGPONG"]
-    variants = list(suite.IPI_VARIANTS)
+    variants = list(ipi.IPI_VARIANTS)
     recs = recs + relabel(steps_out, "qemu") + sum((relabel(steps_out, v) for v in variants), [])
-    rows = suite.ipi_rows(ctx, recs, variants + ["qemu"], 50)
+    rows = ipi.ipi_rows(ctx, recs, variants + ["qemu"], 50)
     futex = [r for r in rows if r["mode"] == "futex"]
     assert [r["variant"] for r in futex] == variants
     assert futex[0]["rtt_ns_smpvisor_median"] > 0
@@ -98,10 +103,10 @@ def test_ipi_rows_from_real_agent_output(tmp_path):
     flags = {r["variant"]: (r["dedicated"], r["pv_send_ipi"]) for r in futex}
     assert flags == {"smpvisor": (0, 1), "smpvisor-no-pv-ipi": (0, 0),
                      "smpvisor-dedicated": (1, 1)}
-    check_csv(common.write_csv("ipi", suite.IPI_COLUMNS, rows, str(tmp_path)),
+    check_csv(common.write_csv("ipi", ipi.IPI_COLUMNS, rows, str(tmp_path)),
               ["variant", "dedicated", "pv_send_ipi", "rtt_ns_ratio", "host_rtt_ns_median"])
-    if suite.shutil_which("gnuplot"):
-        png = common.plot("ipi", "test", suite.ipi_panels(rows, variants), str(tmp_path))
+    if shutil.which("gnuplot"):
+        png = common.plot("ipi", "test", ipi.ipi_panels(rows, variants), str(tmp_path))
         assert png and os.path.getsize(png) > 1000
 
 
@@ -113,9 +118,9 @@ def test_exits_rows_and_plot(tmp_path):
         f'"exits":{2000 * n},"seconds":0.1,"exits_per_s":{20000.0 * n},'
         f'"ns_per_exit":{50000.0 if m == "bare" else 55000.0}}}'
         for n in (1, 2) for r in range(2) for m in ("bare", "smpvisor"))
-    recs = suite.parse_tagged("noise\n" + text + "\nmore noise", "EXITS")
+    recs = context.parse_tagged("noise\n" + text + "\nmore noise", "EXITS")
     assert len(recs) == 8
-    rows = suite.exits_rows(ctx, recs, 1000, None)
+    rows = exits.exits_rows(ctx, recs, 1000, None)
     assert [r["vcpus"] for r in rows] == [1, 2]
     assert rows[0]["ns_per_exit_ratio"] == pytest.approx(1.1)
     cols = (common.COMMON_COLUMNS + ["kind", "vcpus", "cpl", "iters"]
@@ -123,12 +128,12 @@ def test_exits_rows_and_plot(tmp_path):
             + common.metric_columns("exits_per_s", ["smpvisor", "bare"]))
     check_csv(common.write_csv("exits", cols, rows, str(tmp_path)),
               ["ns_per_exit_bare_median", "ns_per_exit_smpvisor_max", "ns_per_exit_ratio"])
-    if not suite.shutil_which("gnuplot"):
+    if not shutil.which("gnuplot"):
         pytest.skip("gnuplot not installed")
     png = common.plot("exits", "test", [common.Panel(
         "ns", "vCPUs", "ns per exit",
-        [suite.series(rows, "vcpus", "ns_per_exit_smpvisor", "smpvisor"),
-         suite.series(rows, "vcpus", "ns_per_exit_bare", "bare")])], str(tmp_path))
+        [common.series(rows, "vcpus", "ns_per_exit_smpvisor", "smpvisor"),
+         common.series(rows, "vcpus", "ns_per_exit_bare", "bare")])], str(tmp_path))
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -137,7 +142,7 @@ def test_boot_probe_parsing():
     out = ('noise\nPROBE {"system": "smpvisor", "ok": true, "report_s": 20.5, '
            '"first_run_s": 1.0, "uptime_s": 16.0, "online_cpus": 1, "rss_kb": 90000, '
            '"guest_rss_kb": 88000, "vmm_kb": 2000, "probe": "boot"}\nPROBE {bad\n')
-    recs = suite.parse_probe(out)
+    recs = context.parse_probe(out)
     assert len(recs) == 1 and recs[0]["vmm_kb"] == 2000
 
 
@@ -156,7 +161,7 @@ def test_run_help():
 
 
 @pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="build/guest/agent not built")
-@pytest.mark.skipif(not suite.shutil_which("fio"), reason="fio not installed (make deps)")
+@pytest.mark.skipif(not shutil.which("fio"), reason="fio not installed (make deps)")
 def test_blk_rows_from_real_fio_output(tmp_path):
     """fio really runs (here, through the agent's agent.fio, as in the
     guest) with the benchmark's own job list; its JSON is parsed into the
@@ -165,27 +170,27 @@ def test_blk_rows_from_real_fio_output(tmp_path):
     img = tmp_path / "disk.img"
     with open(img, "wb") as f:
         f.write(b"\0" * (8 << 20))
-    spec = suite.fio_spec(str(img), False, "200ms", 2)
+    spec = blk.fio_spec(str(img), False, "200ms", 2)
     recs = host_session([{"system": "host", "cmd": f"{AGENT} agent.report=0 agent.fio={spec}"}])
     fios = [x for r in recs if r["probe"] == "step" for k, x in r["agent"] if k == "FIO"]
     assert len(fios) == 1 and fios[0]["rc"] == 0, recs
     assert fios[0]["error"] is None and fios[0]["fio"]["fio version"].startswith("fio-")
-    res = suite.fio_results(fios[0]["fio"])
-    assert sorted(res) == sorted((w[0], j) for w in suite.BLK_WORKLOADS for j in (1, 2))
+    res = blk.fio_results(fios[0]["fio"])
+    assert sorted(res) == sorted((w[0], j) for w in blk.BLK_WORKLOADS for j in (1, 2))
     assert all(v > 0 for v in res.values()), res
     steps = [r for r in recs if r["probe"] == "step"]
     recs = recs + relabel(steps, "smpvisor") + relabel(steps, "qemu")
-    rows = suite.blk_rows(ctx, recs, 2, "200ms", 8, "ext4")
+    rows = blk.blk_rows(ctx, recs, 2, "200ms", 8, "ext4")
     assert [(r["workload"], r["jobs"]) for r in rows] == [
-        (w[0], j) for j in (1, 2) for w in suite.BLK_WORKLOADS]
+        (w[0], j) for j in (1, 2) for w in blk.BLK_WORKLOADS]
     assert all(r["value_ratio"] == pytest.approx(1.0) for r in rows)
     assert all(r["value_host_ratio"] == pytest.approx(1.0) for r in rows)
     assert rows[0]["value_smpvisor_median"] == res[("randread", 1)]
-    check_csv(common.write_csv("blk", suite.BLK_COLUMNS, rows, str(tmp_path)),
+    check_csv(common.write_csv("blk", blk.BLK_COLUMNS, rows, str(tmp_path)),
               ["workload", "jobs", "unit", "value_smpvisor_median", "value_qemu_min",
                "value_host_max", "value_ratio", "value_host_ratio"])
-    if suite.shutil_which("gnuplot"):
-        suite.blk_report(ctx, rows, 2, "200ms", 8, "ext4")
+    if shutil.which("gnuplot"):
+        blk.blk_report(ctx, rows, 2, "200ms", 8, "ext4")
         with open(tmp_path / "blk.png", "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -196,37 +201,37 @@ def test_fio_squeezed_json_with_warnings():
         pytest.skip("build/guest/agent not built")
     p = subprocess.run([AGENT, "agent.report=0", "agent.fio=no-such-option=1"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
-    recs = [x for k, x in suite.guest.parse_agent(p.stdout).items() if k == "FIO"]
+    recs = [x for k, x in agentlines.parse_agent(p.stdout).items() if k == "FIO"]
     assert recs and recs[0]["fio"] is None and recs[0]["rc"] != 0
     assert "no-such-option" in recs[0]["error"]
-    assert suite.fio_results(None) == {}
+    assert blk.fio_results(None) == {}
 
 
 def test_boot_topology_is_the_same_for_both_vmms():
     """bench/run boot --sockets/--threads/--guest-nodes: smpvisor's config
     and QEMU's -smp/-numa describe one topology; past APIC ID 254 QEMU
     gets q35, split irqchip and an intel-iommu with eim."""
-    t = suite.Topo(sockets=2, threads=2, nodes=2)
-    sv = suite.vmm_cmd("smpvisor", "K", "I", 64, 1024, "", topo=t)
+    t = vmms.Topo(sockets=2, threads=2, nodes=2)
+    sv = vmms.vmm_cmd("smpvisor", "K", "I", 64, 1024, "", topo=t)
     assert sv[sv.index("--cpus") + 1] == "64,sockets=2,cores=16,threads=2"
     with open(sv[sv.index("--config") + 1]) as f:
         cfg = json.load(f)
     assert cfg["memory"] == "1024M"
     assert [(n["cpus"], n["memory"], n["host_nodes"], n["policy"]) for n in cfg["numa"]] == \
         [("0-31", "512M", "0", "bind"), ("32-63", "512M", "1", "bind")]
-    q = suite.vmm_cmd("qemu", "K", "I", 64, 1024, "", topo=t)
+    q = vmms.vmm_cmd("qemu", "K", "I", 64, 1024, "", topo=t)
     assert q[q.index("-smp") + 1] == "64,sockets=2,cores=16,threads=2"
     assert q[q.index("-M") + 1] == "pc" and "intel-iommu" not in " ".join(q)
     joined = " ".join(q)
     assert "memory-backend-ram,id=m0,size=512M,host-nodes=0,policy=bind" in joined
     assert "node,nodeid=1,cpus=32-63,memdev=m1" in joined
     assert t.max_apic_id(64) == 63 and t.max_apic_id(288) == (1 << 8) | (71 << 1) | 1
-    q = suite.vmm_cmd("qemu", "K", "I", 288, 2048, "", topo=t)
+    q = vmms.vmm_cmd("qemu", "K", "I", 288, 2048, "", topo=t)
     assert q[q.index("-M") + 1] == "q35,kernel-irqchip=split"
     assert q[q.index("-device") + 1] == "intel-iommu,intremap=on,eim=on"
-    plain = suite.vmm_cmd("smpvisor", "K", "I", 4, 256, "", topo=suite.Topo())
+    plain = vmms.vmm_cmd("smpvisor", "K", "I", 4, 256, "", topo=vmms.Topo())
     assert plain[plain.index("--cpus") + 1] == "4" and "--config" not in plain
-    with pytest.raises(suite.BenchError):
+    with pytest.raises(context.BenchError):
         t.check(66)
 
 
@@ -235,7 +240,6 @@ def test_db_rows_from_the_guest_scripts_own_lines(tmp_path):
     prints: that script's own echo line (scripts/build-image.sh) runs here
     with pgbench-like values, is parsed, and gives the rows, the CSV
     columns and the plot."""
-    import dbbench
     with open(os.path.join(ROOT, "scripts", "build-image.sh")) as f:
         echo = next(ln.strip() for ln in f if 'echo "SMPV-PGBENCH' in ln)
     out = {}
@@ -249,22 +253,22 @@ def test_db_rows_from_the_guest_scripts_own_lines(tmp_path):
                               f"tps={tps * n + k} lat={2.5 + k}\n{echo}\n")
                     text += subprocess.run(["/bin/sh", "-c", script], stdout=subprocess.PIPE,
                                            text=True, check=True).stdout
-            runs, ready, cpus, errors = dbbench.parse_boot(text)
+            runs, ready, cpus, errors = db.parse_boot(text)
             assert len(runs) == 6 and ready == 71.5 and cpus == n and not errors, text
             out[(system, n)] = {"runs": runs, "ready": ready}
     ctx = ctx_for(tmp_path)
-    rows = dbbench.db_rows(ctx, out, [1, 2], 5, 3, "writeback")
+    rows = db.db_rows(ctx, out, [1, 2], 5, 3, "writeback")
     assert [(r["mode"], r["vcpus"]) for r in rows] == [
         ("select", 1), ("select", 2), ("tpcb", 1), ("tpcb", 2)]
     assert rows[0]["tps_smpvisor_median"] == 111.0 and rows[0]["tps_qemu_min"] == 100.0
     assert rows[1]["speedup_smpvisor"] == pytest.approx(221.0 / 111.0)
     assert rows[0]["tps_ratio"] == pytest.approx(111.0 / 101.0)
     assert rows[0]["latency_ms_smpvisor_median"] == 3.5
-    check_csv(common.write_csv("db", dbbench.DB_COLUMNS, rows, str(tmp_path)),
+    check_csv(common.write_csv("db", db.DB_COLUMNS, rows, str(tmp_path)),
               ["mode", "vcpus", "tps_smpvisor_median", "tps_qemu_median", "tps_ratio",
                "latency_ms_ratio", "speedup_qemu", "ready_s_smpvisor"])
-    if suite.shutil_which("gnuplot"):
-        dbbench.db_report(ctx, rows, 5, 3)
+    if shutil.which("gnuplot"):
+        db.db_report(ctx, rows, 5, 3)
         with open(tmp_path / "db.png", "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -278,16 +282,16 @@ def test_db_rows_from_the_guest_scripts_own_lines(tmp_path):
 # /dev/kvm); a guest that lives is a shell running the real agent.
 
 SMPVISOR = os.path.join(ROOT, "build", "smpvisor")
-QEMU = suite.shutil_which("qemu-system-x86_64")
+QEMU = shutil.which("qemu-system-x86_64")
 needs_vmms = pytest.mark.skipif(
     not (os.access(AGENT, os.X_OK) and os.access(SMPVISOR, os.X_OK) and QEMU),
     reason="needs build/guest/agent, build/smpvisor and qemu-system-x86_64")
 
 
 def direct_ctx(tmp_path, reps=1):
-    ctx = suite.Ctx(quick=True, reps=reps, l1_cpus=2, results=str(tmp_path),
+    ctx = context.Ctx(quick=True, reps=reps, l1_cpus=2, results=str(tmp_path),
                     progress=common.Progress(out=open(os.devnull, "w")))
-    ctx.host = suite.hosttest.Host(direct=True)
+    ctx.host = context.hosttest.Host(direct=True)
     return ctx
 
 
@@ -383,13 +387,13 @@ def test_ipi_dead_and_retried_guests_and_table_equals_csv(tmp_path, capsys):
                 cmd = (f"[ -e {crash} ] || {{ touch {crash}; "
                        "echo 'qemu-system-x86_64: KVM internal error' >&2; kill -9 $$; }; " + cmd)
             steps.append({"system": s, "tag": mode, "cmd": cmd})
-    recs = suite.run_session(ctx, "ipi", {"job": "session", "vmms": vmms, "steps": steps,
+    recs = context.run_session(ctx, "ipi", {"job": "session", "vmms": vmms, "steps": steps,
                                           "timeout": 240, "boot_timeout": 30,
                                           "step_timeout": 60}, timeout=300)
     kinds = [(r["probe"], r.get("system")) for r in recs if r["probe"] in ("retry", "error")]
     assert kinds == [("retry", "smpvisor"), ("retry", "smpvisor-no-pv-ipi"),
                      ("error", "smpvisor-no-pv-ipi"), ("retry", "qemu")], recs
-    rows = suite.ipi_rows(ctx, recs, systems, 50)
+    rows = ipi.ipi_rows(ctx, recs, systems, 50)
     st = {(r["mode"], r["variant"]): r["status"] for r in rows}
     boot_err = "smpvisor: error: kernel /nonexistent-bench-kernel: No such file or directory"
     assert st[("futex", "smpvisor")] == (
@@ -407,8 +411,8 @@ def test_ipi_dead_and_retried_guests_and_table_equals_csv(tmp_path, capsys):
     assert by[("spin", "smpvisor-dedicated")]["rtt_ns_qemu_median"] > 0
     assert by[("futex", "smpvisor-no-pv-ipi")]["rtt_ns_smpvisor_median"] is None
 
-    suite.write_outputs(ctx, "ipi", suite.IPI_COLUMNS, rows, "test",
-                        suite.ipi_panels(rows, systems[:-1]), [suite.ipi_table(ctx)])
+    common.write_outputs(ctx, "ipi", ipi.IPI_COLUMNS, rows, "test",
+                        ipi.ipi_panels(rows, systems[:-1]), [ipi.ipi_table(ctx)])
     [table] = printed_tables(capsys.readouterr().out).values()
     csv_rows = common.read_csv(str(tmp_path / "ipi.csv"))
     assert len(csv_rows) == len(rows) == 6
@@ -445,20 +449,20 @@ def test_boot_retried_and_failed_boots_and_table_equals_csv(tmp_path, capsys):
     assert [(r["system"], r["ok"], bool(r.get("retried"))) for r in recs] == [
         ("smpvisor", True, True), ("qemu", True, False), ("smpvisor", True, False),
         ("qemu", False, True)], recs
-    samples, fails, events = suite.boot_results(ctx, recs, n)
+    samples, fails, events = boot.boot_results(ctx, recs, n)
     assert len(samples["smpvisor"]["report_s"]) == 2 and len(samples["qemu"]["report_s"]) == 1
     assert fails == {"smpvisor": 0, "qemu": 1}
-    row = suite.boot_row(ctx, n, None, samples, fails, events)
+    row = boot.boot_row(ctx, n, None, samples, fails, events)
     assert row["status"] == (
         "failed: qemu boot 2: no AGENT-REPORT (exit 1): qemu: could not open kernel file "
         "'/nonexistent-bench-kernel': No such file or directory, also on its retry "
         "(retried once: smpvisor boot 1: no AGENT-REPORT (exit 1): smpvisor: error: kernel "
         "/nonexistent-bench-kernel: No such file or directory)")
-    ok = suite.boot_row(ctx, n, None, {"smpvisor": samples["smpvisor"], "qemu": samples["qemu"]},
+    ok = boot.boot_row(ctx, n, None, {"smpvisor": samples["smpvisor"], "qemu": samples["qemu"]},
                         {"smpvisor": 0, "qemu": 0}, {"failed": [], "retried": []})
     assert ok["status"] == "ok"
     rows = [row, ok]
-    path, text = common.publish("boot", suite.BOOT_COLUMNS, rows, [suite.boot_table(ctx)],
+    path, text = common.publish("boot", boot.BOOT_COLUMNS, rows, [boot.boot_table(ctx)],
                                 str(tmp_path), ctx.progress)
     out = capsys.readouterr().out
     assert out == text
@@ -486,7 +490,7 @@ def test_bench_boot_without_kvm_prints_its_failed_row(tmp_path, capsys):
         pytest.skip("the test guest is not built")
     ctx = direct_ctx(tmp_path)
     ctx._guest = (kernel, initrd)
-    rows = suite.bench_boot(ctx, [1], timeout=60)
+    rows = boot.bench_boot(ctx, [1], timeout=60)
     assert len(rows) == 1 and rows[0]["failures"] == 2
     st = rows[0]["status"]
     assert st.startswith("failed: smpvisor boot 1: no AGENT-REPORT (exit 1): smpvisor: error: "

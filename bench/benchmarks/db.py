@@ -16,11 +16,12 @@ import re
 import shlex
 
 import common
-import suite
-from common import Panel, Series
+from common import Panel, host_note, rng, series, write_outputs
+from context import SMPVISOR, hosttest
 
-import dbguest  # tests/system, on the path through suite
+import dbguest  # tests/system, on the path through context
 from agentlines import json_at
+
 
 MODES = [("select", "select-only (pgbench -S)"), ("tpcb", "TPC-B like (pgbench default)")]
 MEM_MB = 1024
@@ -30,7 +31,7 @@ CONFIGS = os.path.join(common.ROOT, "build", "bench", "configs")
 
 def db_plan(ctx):
     """(vCPU counts, seconds per pgbench run, runs per mode and boot)."""
-    top = ctx.l1_cpus if not suite.hosttest.has_hw_virt() else min(os.cpu_count() or 1, 16)
+    top = ctx.l1_cpus if not hosttest.has_hw_virt() else min(os.cpu_count() or 1, 16)
     counts = [n for n in (1, 2, 4, 8, 16) if n <= top]
     if ctx.quick:
         counts = sorted({1, counts[-1]})
@@ -76,7 +77,7 @@ def smpvisor_argv(n, disk, append):
     path = os.path.join(CONFIGS, f"db-{n}.json")
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
-    return [suite.SMPVISOR, "run", "--config", path]
+    return [SMPVISOR, "run", "--config", path]
 
 
 def qemu_argv(n, disk, append, cache):
@@ -258,8 +259,8 @@ def db_report(ctx, rows, secs, reps):
         ["mode", "vCPUs", "smpvisor tps", "range", "QEMU tps", "range", "ratio",
          "sv lat ms", "QEMU lat ms", "sv speed-up", "QEMU speed-up", "sv ready s",
          "QEMU ready s"],
-        lambda r: [r["mode"], r["vcpus"], r["tps_smpvisor_median"], suite.rng(r, "tps_smpvisor"),
-                   r["tps_qemu_median"], suite.rng(r, "tps_qemu"), r["tps_ratio"],
+        lambda r: [r["mode"], r["vcpus"], r["tps_smpvisor_median"], rng(r, "tps_smpvisor"),
+                   r["tps_qemu_median"], rng(r, "tps_qemu"), r["tps_ratio"],
                    r["latency_ms_smpvisor_median"], r["latency_ms_qemu_median"],
                    r["speedup_smpvisor"], r["speedup_qemu"], r["ready_s_smpvisor"],
                    r["ready_s_qemu"]])
@@ -268,7 +269,14 @@ def db_report(ctx, rows, secs, reps):
         mine = [r for r in rows if r["mode"] == mode]
         panels.append(Panel(f"pgbench {label}", "vCPUs (= pgbench clients)",
                             "transactions per second (median, min-max)",
-                            [suite.series(mine, "vcpus", "tps_smpvisor", "smpvisor"),
-                             suite.series(mine, "vcpus", "tps_qemu", "QEMU")], logx=True))
-    suite.write_outputs(ctx, "db", DB_COLUMNS, rows, f"db ({suite.host_note(ctx)})", panels,
+                            [series(mine, "vcpus", "tps_smpvisor", "smpvisor"),
+                             series(mine, "vcpus", "tps_qemu", "QEMU")], logx=True))
+    write_outputs(ctx, "db", DB_COLUMNS, rows, f"db ({host_note(ctx)})", panels,
                         [table])
+
+
+def estimate(ctx, names=()):
+    return db_estimate(ctx)
+
+
+run = bench_db

@@ -1,0 +1,23 @@
+"""The benchmarks of bench/, one module each (bench/README.md says what
+each measures): boot, footprint, exits, ipi, scaling, blk, and db, which
+runs by name only.
+
+Each module has run(ctx), which runs its measurements with smpvisor and
+the reference alternated (A B A B), writes bench/results/NAME.csv, prints
+its table from that file and draws NAME.png (common.write_outputs), and
+estimate(ctx, names), the seconds it should take for the progress line
+(names: the benchmarks of the invocation, since footprint reuses boot's
+boots). The shared pieces: context.py (Ctx, the KVM host, vmprobe.py's
+jobs), vmms.py (the VMM command lines), common.py (statistics, CSV,
+tables, plots, the progress line).
+"""
+from benchmarks import blk, boot, db, exits, footprint, ipi, scaling
+
+
+# What `bench/run all` and `make bench` run, in this order.
+ALL = ["boot", "footprint", "exits", "ipi", "scaling", "blk"]
+
+BY_NAME = {"boot": boot, "footprint": footprint, "exits": exits, "ipi": ipi,
+           "scaling": scaling, "blk": blk,
+           # Run by name only: too long for make bench's budget.
+           "db": db}

@@ -20,7 +20,7 @@
 #define UART_OUT_BUF	65536		/* output the host has not taken yet */
 #define UART_EXIT_FLUSH_MS 500		/* for what is queued at exit */
 
-/* How output reaches the host without blocking a vCPU (uart16550.c). */
+/* How output reaches the host without blocking a vCPU (uart_out.c). */
 enum uart_out_mode {
 	UART_OUT_DIRECT,	/* write(): a file, or a non-blocking fd */
 	UART_OUT_SOCKET,	/* send(MSG_DONTWAIT) */
@@ -97,7 +97,7 @@ int uart_input(struct uart *u, const u8 *buf, size_t n);
  */
 void uart_set_rx_notify(struct uart *u, void (*fn)(void *opaque), void *opaque);
 
-/* The output path (uart_out.c), for uart16550.c only; out_lock held by emit. */
+/* The output path (uart_out.c), for uart16550.c only; emit with out_lock held. */
 int uart_out_init(struct uart *u, int out_fd);
 void uart_out_exit(struct uart *u);
 void uart_out_emit(struct uart *u, const u8 *buf, size_t n);

@@ -317,11 +317,12 @@ static int devices_init(struct machine *m)
 	dm_init(&m->dm, &m->kvm, &m->irq, &m->pio, &m->mmio);
 	m->dm_ok = true;
 	r = legacy_init(m);
-	if (!r)
-		r = machine_pci_init(m);
-	if (r)
+	if (r) {
 		pr_err("device set-up failed: %s", strerror(-r));
-	return r;
+		return r;
+	}
+	/* Each PCI function's set-up says itself what went wrong. */
+	return machine_pci_init(m);
 }
 
 /* Also after a failed devices_init: only what was set up is undone. */

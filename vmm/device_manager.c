@@ -17,6 +17,7 @@ void dm_init(struct device_manager *dm, struct kvm_vm *kvm,
 	dm->pio = pio;
 	dm->mmio = mmio;
 	pthread_mutex_init(&dm->lock, NULL);
+	pthread_mutex_init(&dm->ioev_lock, NULL);
 }
 
 void dm_destroy(struct device_manager *dm)
@@ -36,6 +37,7 @@ void dm_destroy(struct device_manager *dm)
 	free(dm->ioev);
 	free(dm->dev);
 	pthread_mutex_destroy(&dm->lock);
+	pthread_mutex_destroy(&dm->ioev_lock);
 	memset(dm, 0, sizeof(*dm));
 }
 
@@ -81,7 +83,7 @@ int dm_bus_mmio(struct device_manager *dm, struct device *d, u64 base,
 	return bus_register(dm->mmio, base, len, d->name, ops, opaque);
 }
 
-/* Keep the list of assigned ioeventfds (dm->lock held). */
+/* Keep the list of assigned ioeventfds (dm->ioev_lock held). */
 static int ioev_track(struct device_manager *dm, u64 addr, u32 len, int fd,
 		      bool pio, bool assign)
 {
@@ -119,14 +121,14 @@ int dm_ioeventfd(struct device_manager *dm, u64 addr, u32 len, int fd,
 
 	if (!dm->kvm)
 		return -ENODEV;
-	pthread_mutex_lock(&dm->lock);
+	pthread_mutex_lock(&dm->ioev_lock);
 	r = ioev_track(dm, addr, len, fd, pio, assign);
 	if (!r) {
 		r = kvm_ioeventfd(dm->kvm, addr, len, fd, pio, assign);
 		if (r && assign)
 			ioev_track(dm, addr, len, fd, pio, false);
 	}
-	pthread_mutex_unlock(&dm->lock);
+	pthread_mutex_unlock(&dm->ioev_lock);
 	return r;
 }
 

@@ -41,7 +41,12 @@ struct device_manager {
 	struct kvm_vm *kvm;		/* NULL: no VM (unit tests) */
 	struct irq_router *irq;		/* NULL: no VM */
 	struct bus *pio, *mmio;
-	pthread_mutex_t lock;		/* the walks; the ioeventfd list */
+	pthread_mutex_t lock;		/* the walks */
+	/*
+	 * The ioeventfd list, a lock of its own: a device's reset and load
+	 * move its BARs, hence its ioeventfds, inside the walks.
+	 */
+	pthread_mutex_t ioev_lock;
 	struct device **dev;		/* in the order added */
 	unsigned nr, cap;
 	struct dm_ioeventfd *ioev;	/* assigned, to deassign at the end */

@@ -328,10 +328,10 @@ static int devices_init(struct machine *m)
 /* Also after a failed devices_init: only what was set up is undone. */
 static void devices_exit(struct machine *m)
 {
-	machine_pci_exit(m);
 	if (m->dm_ok)
 		dm_destroy(&m->dm);
 	m->dm_ok = false;
+	machine_pci_exit(m);	/* the arrays the devices lived in */
 	bus_free(&m->pio);
 	bus_free(&m->mmio);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The I/O half of the machine: interrupt routing, I/O threads, the PCI
- * host and the devices on it. These are init steps of vmm/machine.c's
+ * host and the devices on it, each created into the device manager,
+ * which destroys them. These are init steps of vmm/machine.c's
  * table; each has its teardown, run in reverse order. The I/O threads are
  * created before the devices (which add their fds to them) but started
  * only by the last step, and stopped first on the way down, so no handler
@@ -179,8 +180,7 @@ static int vdisk_init(struct machine *m, const struct config_disk *d)
 	struct vhost_user_blk *b = &m->vdisks[m->nr_vdisks];
 	int r;
 
-	r = vhost_user_blk_create(b, m->nr_vdisks, &o, &m->kvm, &m->irq,
-				  &m->mem, m->iot_ptrs[0]);
+	r = vhost_user_blk_create(b, m->nr_vdisks, &o, &m->dm, &m->mem);
 	if (r)
 		return r;
 	m->nr_vdisks++;
@@ -232,11 +232,11 @@ static int disks_init(struct machine *m)
 		}
 		per_q = one ? NULL : queue_iothreads(m, d->queues);
 		if (per_q)
-			r = virtio_blk_create(b, m->nr_disks, &o, &m->kvm, &m->irq,
+			r = virtio_blk_create(b, m->nr_disks, &o, &m->dm,
 					      &m->mem, per_q, d->queues);
 		else
-			r = virtio_blk_create(b, m->nr_disks, &o, &m->kvm, &m->irq,
-					      &m->mem, one ? &m->iot_ptrs[d->iothread] :
+			r = virtio_blk_create(b, m->nr_disks, &o, &m->dm, &m->mem,
+					      one ? &m->iot_ptrs[d->iothread] :
 					      m->iot_ptrs, one ? 1 : m->nr_iothreads);
 		free(per_q);
 		if (r)
@@ -269,8 +269,8 @@ static int nets_init(struct machine *m)
 			.vhost = n->vhost,
 		};
 
-		r = virtio_net_create(&m->nets[i], i, &o, &m->kvm, &m->irq,
-				      &m->mem, m->iot_ptrs, m->nr_iothreads);
+		r = virtio_net_create(&m->nets[i], i, &o, &m->dm, &m->mem,
+				      m->iot_ptrs, m->nr_iothreads);
 		if (r)
 			return r;
 		m->nr_nets = i + 1;
@@ -288,7 +288,7 @@ static int rng_init(struct machine *m)
 
 	if (!m->cfg->rng)
 		return 0;
-	r = virtio_rng_create(&m->rng, &m->kvm, &m->irq, &m->mem,
+	r = virtio_rng_create(&m->rng, &m->dm, &m->mem,
 			      m->iot_ptrs[m->nr_iothreads - 1]);
 	if (r)
 		return r;
@@ -313,27 +313,22 @@ int machine_pci_init(struct machine *m)
 	return r;
 }
 
+/*
+ * After dm_destroy: the manager destroyed every device it was given (a
+ * device adds itself as the last step of its creation), so only the
+ * arrays they lived in are left.
+ */
 void machine_pci_exit(struct machine *m)
 {
-	unsigned i;
-
-	for (i = 0; i < m->nr_disks; i++)
-		virtio_blk_destroy(&m->disks[i]);
 	free(m->disks);
 	m->disks = NULL;
 	m->nr_disks = 0;
-	for (i = 0; i < m->nr_vdisks; i++)
-		vhost_user_blk_destroy(&m->vdisks[i]);
 	free(m->vdisks);
 	m->vdisks = NULL;
 	m->nr_vdisks = 0;
-	for (i = 0; i < m->nr_nets; i++)
-		virtio_net_destroy(&m->nets[i]);
 	free(m->nets);
 	m->nets = NULL;
 	m->nr_nets = 0;
-	if (m->rng_ok)
-		virtio_rng_destroy(&m->rng);
 	m->rng_ok = false;
 }
 

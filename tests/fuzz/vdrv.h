@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A guest's virtio driver, in the host: the machine around one virtio-pci
- * function (guest RAM, buses, PCI host, interrupt router without KVM, one
- * I/O thread) and the register accesses a driver makes, for the unit tests
- * and fuzz harnesses that play a hostile guest. Nothing here asserts:
- * callers check (cmocka) or abort (harnesses).
+ * function (guest RAM, buses, PCI host, interrupt router without KVM, a
+ * device manager, one I/O thread) and the register accesses a driver
+ * makes, for every virtio device unit test and fuzz harness, well-behaved
+ * or hostile. Nothing here asserts: callers check (cmocka) or abort
+ * (harnesses).
+ *
+ * Devices are created into d->dm (vdrv_dm), which destroys them in
+ * vdrv_fini. Without KVM there are no ioeventfds: a kick is the notify
+ * region's write, which the transport hands to the queue's I/O thread,
+ * and an interrupt is a write to the MSI-X vector's eventfd (vdrv_irqs).
  *
  * Rings of queue q live at vdrv_ring(q): descriptors, then the available
  * ring 0x1000 above, the used ring 0x2000 above. Buffers go anywhere in
@@ -15,6 +21,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "irq/irq.h"
 #include "vmm/devices/virtio.h"
@@ -126,11 +133,11 @@ static inline void vdrv_stop(struct vdrv *d)
 	d->iot_started = false;
 }
 
-/* After the device is destroyed. */
+/* After vdrv_stop: destroys the devices, then the rest. */
 static inline void vdrv_fini(struct vdrv *d)
 {
-	iothread_destroy(&d->iot);
 	dm_destroy(&d->dm);
+	iothread_destroy(&d->iot);
 	irq_router_destroy(&d->irq);
 	bus_free(&d->pio);
 	bus_free(&d->mmio);
@@ -185,6 +192,17 @@ static inline u8 vdrv_status(struct vdrv *d)
 	return (u8)vdrv_rd(d, VDRV_STATUS, 1);
 }
 
+/* The features the device offers. */
+static inline u64 vdrv_features(struct vdrv *d)
+{
+	u64 feat;
+
+	vdrv_wr(d, VDRV_DFSELECT, 0, 4);
+	feat = vdrv_rd(d, VDRV_DF, 4);
+	vdrv_wr(d, VDRV_DFSELECT, 1, 4);
+	return feat | vdrv_rd(d, VDRV_DF, 4) << 32;
+}
+
 /*
  * Reset, then ACKNOWLEDGE, DRIVER, the features in want (of those
  * offered) and FEATURES_OK: the status read back.
@@ -196,11 +214,7 @@ static inline u8 vdrv_negotiate(struct vdrv *d, u64 want)
 	vdrv_wr(d, VDRV_STATUS, 0, 1);
 	vdrv_wr(d, VDRV_STATUS, VIRTIO_STATUS_ACK, 1);
 	vdrv_wr(d, VDRV_STATUS, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER, 1);
-	vdrv_wr(d, VDRV_DFSELECT, 0, 4);
-	feat = vdrv_rd(d, VDRV_DF, 4);
-	vdrv_wr(d, VDRV_DFSELECT, 1, 4);
-	feat |= vdrv_rd(d, VDRV_DF, 4) << 32;
-	feat &= want;
+	feat = vdrv_features(d) & want;
 	vdrv_wr(d, VDRV_GFSELECT, 0, 4);
 	vdrv_wr(d, VDRV_GF, (u32)feat, 4);
 	vdrv_wr(d, VDRV_GFSELECT, 1, 4);
@@ -210,6 +224,21 @@ static inline u8 vdrv_negotiate(struct vdrv *d, u64 want)
 	return vdrv_status(d);
 }
 
+/* Queue q of size with its rings at desc, avail, used (not cleared), enabled. */
+static inline void vdrv_queue_at(struct vdrv *d, unsigned q, u16 size,
+				 u16 vector, u64 desc, u64 avail, u64 used)
+{
+	vdrv_wr(d, VDRV_QSELECT, q, 2);
+	vdrv_wr(d, VDRV_QSIZE, size, 2);
+	vdrv_wr(d, VDRV_QMSIX, vector, 2);
+	vdrv_wr(d, VDRV_QDESC, desc, 8);
+	vdrv_wr(d, VDRV_QDRIVER, avail, 8);
+	vdrv_wr(d, VDRV_QDEVICE, used, 8);
+	vdrv_wr(d, VDRV_QENABLE, 1, 2);
+	d->qsize[q & 7] = size;
+	d->avail[q & 7] = 0;
+}
+
 /* Queue q (< 8) of size at vdrv_ring(q), rings zeroed, enabled. */
 static inline void vdrv_queue(struct vdrv *d, unsigned q, u16 size, u16 vector)
 {
@@ -217,15 +246,8 @@ static inline void vdrv_queue(struct vdrv *d, unsigned q, u16 size, u16 vector)
 
 	if (ring)
 		memset(ring, 0, 0x4000);
-	vdrv_wr(d, VDRV_QSELECT, q, 2);
-	vdrv_wr(d, VDRV_QSIZE, size, 2);
-	vdrv_wr(d, VDRV_QMSIX, vector, 2);
-	vdrv_wr(d, VDRV_QDESC, vdrv_ring(q), 8);
-	vdrv_wr(d, VDRV_QDRIVER, vdrv_ring(q) + 0x1000, 8);
-	vdrv_wr(d, VDRV_QDEVICE, vdrv_ring(q) + 0x2000, 8);
-	vdrv_wr(d, VDRV_QENABLE, 1, 2);
-	d->qsize[q & 7] = size;
-	d->avail[q & 7] = 0;
+	vdrv_queue_at(d, q, size, vector, vdrv_ring(q), vdrv_ring(q) + 0x1000,
+		      vdrv_ring(q) + 0x2000);
 }
 
 static inline void vdrv_driver_ok(struct vdrv *d)
@@ -271,6 +293,16 @@ static inline u16 vdrv_used_idx(struct vdrv *d, unsigned q)
 	return used ? __atomic_load_n(&used[1], __ATOMIC_ACQUIRE) : 0;
 }
 
+/* Wait up to 5 s for queue q's used index to reach n: true if it did. */
+static inline bool vdrv_wait_used(struct vdrv *d, unsigned q, u16 n)
+{
+	int i;
+
+	for (i = 0; i < 5000 && (int16_t)(vdrv_used_idx(d, q) - n) < 0; i++)
+		usleep(1000);
+	return (int16_t)(vdrv_used_idx(d, q) - n) >= 0;
+}
+
 /* Used entry n of queue q: head and length. */
 static inline void vdrv_used(struct vdrv *d, unsigned q, u16 n, u32 *head,
 			     u32 *len)
@@ -280,6 +312,59 @@ static inline void vdrv_used(struct vdrv *d, unsigned q, u16 n, u32 *head,
 
 	*head = e ? e[0] : ~0U;
 	*len = e ? e[1] : 0;
+}
+
+/* Distinct byte values in p[0, n) (random bytes have many). */
+static inline unsigned vdrv_distinct(const u8 *p, size_t n)
+{
+	bool seen[256] = { false };
+	unsigned d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		d += !seen[p[i]];
+		seen[p[i]] = true;
+	}
+	return d;
+}
+
+/* MSI-X on (config space), every vector masked as after reset. */
+static inline void vdrv_msix_on(struct vdrv *d)
+{
+	u8 on[2] = { 0, MSIX_CTRL_ENABLE >> 8 };
+
+	pci_cfg_write(&d->vp->pci, d->vp->pci.msix.cap + 2, on, 2);
+}
+
+/* Program MSI-X vector v (a message to APIC 0), masked or not. */
+static inline void vdrv_msix_vector(struct vdrv *d, unsigned v, bool masked)
+{
+	u64 t = atomic_load(&d->vp->pci.bar[VIRTIO_MSIX_BAR].addr) + 16 * v;
+	u32 w[4] = { MSI_ADDR_BASE, 0, 0x30 + v, masked };
+	unsigned i;
+
+	for (i = 0; i < 4; i++)
+		bus_dispatch(&d->mmio, t + 4 * i, (u8 *)&w[i], 4, true);
+}
+
+/* The pending bit of vector v, as the guest reads it in the PBA. */
+static inline bool vdrv_msix_pending(struct vdrv *d, unsigned v)
+{
+	u64 a = atomic_load(&d->vp->pci.bar[VIRTIO_MSIX_BAR].addr) +
+		d->vp->pci.msix.pba_off + 8 * (v / 64), p = 0;
+
+	bus_dispatch(&d->mmio, a, (u8 *)&p, 8, false);
+	return p >> (v % 64) & 1;
+}
+
+/* Interrupts delivered on vector v since the last call (its eventfd). */
+static inline u64 vdrv_irqs(struct vdrv *d, unsigned v)
+{
+	u64 n = 0;
+
+	if (read(d->vp->pci.msix.fd[v], &n, sizeof(n)) < 0)
+		return 0;
+	return n;
 }
 
 #endif

@@ -56,8 +56,7 @@ static void bring_up(void)
 	close(fd);
 	o.path = h.path;
 	if (vdrv_init(&h.d) ||
-	    virtio_blk_create(&h.blk, 0, &o, NULL, &h.d.irq, &h.d.mem,
-			      h.d.iots, 1) ||
+	    virtio_blk_create(&h.blk, 0, &o, &h.d.dm, &h.d.mem, h.d.iots, 1) ||
 	    vdrv_attach(&h.d, &h.blk.vp, true))
 		abort();
 	unlink(h.path);		/* the open descriptors keep it */

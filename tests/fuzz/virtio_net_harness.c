@@ -66,7 +66,7 @@ static void bring_up(void)
 	/* Both pairs' taps fed from one peer would need two: pair 1 is mute. */
 	h.peer = sv[0][1];
 	o.fds = fds;
-	if (virtio_net_create(&h.net, 0, &o, NULL, &h.d.irq, &h.d.mem, NULL, 0) ||
+	if (virtio_net_create(&h.net, 0, &o, &h.d.dm, &h.d.mem, NULL, 0) ||
 	    vdrv_attach(&h.d, &h.net.vp, false))
 		abort();
 	h.up = true;

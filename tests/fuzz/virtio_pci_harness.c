@@ -41,7 +41,7 @@ int fuzz_virtio_pci_one(const u8 *data, size_t size)
 {
 	if (!h.up) {
 		if (vdrv_init(&h.d) ||
-		    virtio_rng_create(&h.rng, NULL, &h.d.irq, &h.d.mem, NULL) ||
+		    virtio_rng_create(&h.rng, &h.d.dm, &h.d.mem, NULL) ||
 		    vdrv_attach(&h.d, &h.rng.vp, false))
 			abort();
 		h.up = true;

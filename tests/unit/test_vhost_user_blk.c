@@ -48,7 +48,6 @@ struct fixture {
 	struct vhost_user_blk b;
 	struct backend be;
 	char path[108];
-	bool created;
 };
 
 static long long mono_ms(void)
@@ -207,9 +206,8 @@ static int setup(void **state)
 	f->be.fd = -1;
 	assert_int_equal(pthread_create(&f->be.thread, NULL, be_thread, &f->be), 0);
 	o.socket = f->path;
-	assert_int_equal(vhost_user_blk_create(&f->b, 0, &o, NULL, &f->d.irq,
-					       &f->d.mem, NULL), 0);
-	f->created = true;
+	assert_int_equal(vhost_user_blk_create(&f->b, 0, &o, &f->d.dm,
+					       &f->d.mem), 0);
 	assert_int_equal(vdrv_attach(&f->d, &f->b.vp, false), 0);
 	*state = f;
 	return 0;
@@ -219,13 +217,11 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	if (f->created)
-		vhost_user_blk_destroy(&f->b);
+	vdrv_fini(&f->d);	/* destroys the device */
 	atomic_store(&f->be.hangup, true);
 	pthread_join(f->be.thread, NULL);
 	close(f->be.lfd);
 	unlink(f->path);
-	vdrv_fini(&f->d);
 	free(f);
 	return 0;
 }
@@ -374,8 +370,8 @@ static void test_destroy_while_hung(void **state)
 	sleep_ms(50);
 	assert_int_not_equal(vdrv_status(&f->d), 0);
 	t0 = mono_ms();
-	vhost_user_blk_destroy(&f->b);
-	f->created = false;
+	dm_destroy(&f->d.dm);		/* the device's only destroy path */
+	dm_init(&f->d.dm, NULL, &f->d.irq, &f->d.pio, &f->d.mmio);
 	print_message("destroy took %lld ms with a round trip hanging\n",
 		      mono_ms() - t0);
 	assert_true(mono_ms() - t0 < 500);

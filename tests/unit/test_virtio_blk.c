@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * virtio-blk through the modern virtio-pci transport, driven like a guest
- * driver would through the MMIO bus: feature negotiation (a feature we do
+ * driver would through the MMIO bus (tests/fuzz/vdrv.h): feature negotiation (a feature we do
  * not offer is refused), queue set-up, then real requests served by a real
  * I/O thread and io_uring on a temporary image: write, read back, GET_ID,
  * flush, write-zeroes, an out-of-range sector, an unknown type. Then a
@@ -28,53 +28,42 @@
 #include <unistd.h>
 
 #include "../fuzz/corpus.h"
+#include "../fuzz/vdrv.h"
 #include "../fuzz/virtq_harness.h"
 #include "lib/layout.h"
 #include "vmm/devices/virtio_blk.h"
 
 #define IMG_SIZE	(4 * MiB)
 #define QSIZE		8
-#define DESC		0x10000ULL
-#define AVAIL		0x11000ULL
-#define USED		0x12000ULL
 #define HDR		0x20000ULL
 #define DATA		0x30000ULL
 #define DATA2		0x40000ULL
 #define STATUS		0x50000ULL
 
 struct fixture {
-	struct guest_mem mem;
-	struct bus pio, mmio;
-	struct irq_router irq;
-	struct device_manager dm;
-	struct pci_host h;
-	struct iothread iot;
-	struct iothread *iots[1];
+	struct vdrv d;
 	struct virtio_blk blk;
 	char path[64];
-	u64 bar;
-	u16 avail_idx, used_seen;
+	u16 used_seen;
 };
 
 static void *hva(struct fixture *f, u64 gpa, u64 len)
 {
-	void *p = gpa_to_hva(&f->mem, gpa, len);
+	void *p = vdrv_hva(&f->d, gpa, len);
 
 	assert_non_null(p);
 	return p;
 }
 
+/* Register accesses by offset in BAR 4, as the guest makes them. */
 static u64 rd(struct fixture *f, u64 off, u32 len)
 {
-	u64 v = 0;
-
-	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, false);
-	return v;
+	return vdrv_rd(&f->d, off, len);
 }
 
 static void wr(struct fixture *f, u64 off, u64 v, u32 len)
 {
-	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, true);
+	vdrv_wr(&f->d, off, v, len);
 }
 
 /*
@@ -84,42 +73,24 @@ static void wr(struct fixture *f, u64 off, u64 v, u32 len)
 static void driver_init_q(struct fixture *f, u16 qsize, u64 desc, u64 avail,
 			  u64 used, u64 keep)
 {
-	u64 feat;
+	u64 feat = vdrv_features(&f->d);
 
-	wr(f, 20, 0, 1);				/* reset */
-	assert_int_equal(rd(f, 20, 1), 0);
-	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER, 1);
-	wr(f, 0, 0, 4);
-	feat = rd(f, 4, 4);
-	wr(f, 0, 1, 4);
-	feat |= rd(f, 4, 4) << 32;
 	assert_true(feat & (1ULL << VIRTIO_F_VERSION_1));
 	assert_true(feat & (1ULL << VIRTIO_F_EVENT_IDX));
-	feat &= keep;
-	wr(f, 8, 0, 4);
-	wr(f, 12, (u32)feat, 4);
-	wr(f, 8, 1, 4);
-	wr(f, 12, feat >> 32, 4);
-	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK, 1);
-	assert_true(rd(f, 20, 1) & VIRTIO_STATUS_FEATURES_OK);
-	assert_int_equal(rd(f, 18, 2), 2);		/* num_queues */
-	wr(f, 22, 0, 2);				/* queue 0 */
-	assert_int_equal(rd(f, 24, 2), VIRTIO_BLK_QUEUE_SIZE);
-	wr(f, 24, qsize, 2);
-	wr(f, 32, desc, 8);
-	wr(f, 40, avail, 8);
-	wr(f, 48, used, 8);
-	wr(f, 28, 1, 2);
-	assert_int_equal(rd(f, 28, 2), 1);
-	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK, 1);
-	f->avail_idx = f->used_seen = 0;
+	assert_true(vdrv_negotiate(&f->d, keep) & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(rd(f, VDRV_NUMQ, 2), 2);
+	wr(f, VDRV_QSELECT, 0, 2);
+	assert_int_equal(rd(f, VDRV_QSIZE, 2), VIRTIO_BLK_QUEUE_SIZE);
+	vdrv_queue_at(&f->d, 0, qsize, VIRTIO_NO_VECTOR, desc, avail, used);
+	assert_int_equal(rd(f, VDRV_QENABLE, 2), 1);
+	vdrv_driver_ok(&f->d);
+	f->used_seen = 0;
 }
 
 static void driver_init(struct fixture *f)
 {
-	driver_init_q(f, QSIZE, DESC, AVAIL, USED, ~0ULL);
+	driver_init_q(f, QSIZE, vdrv_ring(0), vdrv_ring(0) + 0x1000,
+		      vdrv_ring(0) + 0x2000, ~0ULL);
 }
 
 static int setup(void **state)
@@ -135,27 +106,10 @@ static int setup(void **state)
 	assert_int_equal(ftruncate(fd, IMG_SIZE), 0);
 	close(fd);
 	o.path = f->path;
-	assert_int_equal(guest_mem_layout(&f->mem, 16 * MiB), 0);
-	assert_int_equal(guest_mem_alloc(&f->mem), 0);
-	bus_init(&f->pio, "pio");
-	bus_init(&f->mmio, "mmio");
-	assert_int_equal(irq_router_init(&f->irq, NULL), 0);
-	dm_init(&f->dm, NULL, &f->irq, &f->pio, &f->mmio);
-	assert_int_equal(pci_host_init(&f->h, &f->dm, guest_mem_end(&f->mem)), 0);
-	assert_int_equal(iothread_init(&f->iot, 0), 0);
-	f->iots[0] = &f->iot;
-	assert_int_equal(virtio_blk_create(&f->blk, 0, &o, NULL, &f->irq,
-					   &f->mem, f->iots, 1), 0);
-	assert_int_equal(pci_host_add(&f->h, &f->blk.vp.pci), 0);
-	assert_int_equal(pci_host_register(&f->h), 0);
-	bus_seal(&f->pio);
-	bus_seal(&f->mmio);
-	assert_int_equal(iothread_start(&f->iot, NULL), 0);
-	/* Memory decode on: BAR 4 now answers. */
-	pci_cfg_write(&f->blk.vp.pci, PCI_COMMAND,
-		      (const u8 *)"\x06\x00", 2);
-	f->bar = atomic_load(&f->blk.vp.pci.bar[VIRTIO_BAR].addr);
-	assert_true(f->bar != 0);
+	assert_int_equal(vdrv_init(&f->d), 0);
+	assert_int_equal(virtio_blk_create(&f->blk, 0, &o, &f->d.dm, &f->d.mem,
+					   f->d.iots, 1), 0);
+	assert_int_equal(vdrv_attach(&f->d, &f->blk.vp, true), 0);
 	driver_init(f);
 	*state = f;
 	return 0;
@@ -165,14 +119,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	iothread_stop(&f->iot);
-	virtio_blk_destroy(&f->blk);
-	iothread_destroy(&f->iot);
-	dm_destroy(&f->dm);
-	irq_router_destroy(&f->irq);
-	bus_free(&f->pio);
-	bus_free(&f->mmio);
-	guest_mem_free(&f->mem);
+	vdrv_stop(&f->d);
+	vdrv_fini(&f->d);
 	unlink(f->path);
 	free(f);
 	return 0;
@@ -181,36 +129,23 @@ static int teardown(void **state)
 static void set_desc(struct fixture *f, unsigned i, u64 addr, u32 len,
 		     u16 flags, u16 next)
 {
-	struct virtq_desc d = { addr, len, flags, next };
-
-	memcpy((u8 *)hva(f, DESC, 16 * QSIZE) + 16 * i, &d, sizeof(d));
+	vdrv_desc(&f->d, 0, i, addr, len, flags, next);
 }
 
 /* Offer chain head 0 and kick through the notify region. */
 static void kick(struct fixture *f)
 {
-	u16 *avail = hva(f, AVAIL, 4 + 2 * QSIZE);
-
-	avail[2 + f->avail_idx % QSIZE] = 0;
-	f->avail_idx++;
-	__atomic_store_n(&avail[1], f->avail_idx, __ATOMIC_RELEASE);
-	wr(f, VIRTIO_NOTIFY_OFF, 0, 2);
+	vdrv_offer(&f->d, 0, 0);
+	vdrv_kick(&f->d, 0);
 }
 
 /* Wait (up to 5 s) for the device to return the chain. */
 static bool wait_used(struct fixture *f)
 {
-	u16 *used = hva(f, USED, 4);
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		if (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) != f->used_seen) {
-			f->used_seen++;
-			return true;
-		}
-		usleep(1000);
-	}
-	return false;
+	if (!vdrv_wait_used(&f->d, 0, (u16)(f->used_seen + 1)))
+		return false;
+	f->used_seen++;
+	return true;
 }
 
 /* One request: header, optional data, status; returns the status byte. */
@@ -353,8 +288,7 @@ static void test_hostile_loop_then_reset(void **state)
 	kick(f);
 	assert_false(wait_used(f));
 	/* Reset, set up again: works. */
-	memset(hva(f, USED, 4 + 8 * QSIZE + 2), 0, 4 + 8 * QSIZE + 2);
-	memset(hva(f, AVAIL, 4 + 2 * QSIZE + 2), 0, 4 + 2 * QSIZE + 2);
+	memset(hva(f, vdrv_ring(0) + 0x1000, 0x2000), 0, 0x2000);
 	driver_init(f);
 	assert_false(rd(f, 20, 1) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(request(f, 4, 0, 0, 0, false), 0);

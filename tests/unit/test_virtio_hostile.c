@@ -56,8 +56,8 @@ static int setup(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
 	o.fds = &sv[0];
 	f->peer = sv[1];
-	assert_int_equal(virtio_net_create(&f->net, 0, &o, NULL, &f->d.irq,
-					   &f->d.mem, f->d.iots, 1), 0);
+	assert_int_equal(virtio_net_create(&f->net, 0, &o, &f->d.dm, &f->d.mem,
+					   f->d.iots, 1), 0);
 	assert_false(f->net.is_tap);
 	assert_int_equal(vdrv_attach(&f->d, &f->net.vp, true), 0);
 	*state = f;
@@ -69,7 +69,6 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	vdrv_stop(&f->d);
-	virtio_net_destroy(&f->net);
 	vdrv_fini(&f->d);
 	close(f->peer);
 	free(f);
@@ -282,8 +281,8 @@ static int blk_setup(void **state)
 	close(fd);
 	o.path = f->path;
 	assert_int_equal(vdrv_init(&f->d), 0);
-	assert_int_equal(virtio_blk_create(&f->blk, 0, &o, NULL, &f->d.irq,
-					   &f->d.mem, f->d.iots, 1), 0);
+	assert_int_equal(virtio_blk_create(&f->blk, 0, &o, &f->d.dm, &f->d.mem,
+					   f->d.iots, 1), 0);
 	assert_int_equal(vdrv_attach(&f->d, &f->blk.vp, true), 0);
 	*state = f;
 	return 0;
@@ -294,7 +293,6 @@ static int blk_teardown(void **state)
 	struct blk_fixture *f = *state;
 
 	vdrv_stop(&f->d);
-	virtio_blk_destroy(&f->blk);
 	vdrv_fini(&f->d);
 	unlink(f->path);
 	free(f);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * virtio-net on a real tap interface, driven like a guest driver through
- * the MMIO bus and served by a real I/O thread; the other end is an
+ * the MMIO bus (tests/fuzz/vdrv.h) and served by a real I/O thread; the other end is an
  * AF_PACKET socket on the tap. Transmit: a frame the "guest" queues comes
  * out of the interface byte for byte. Receive: a frame sent into the
  * interface lands in the guest's mergeable buffers, spread over two of
@@ -28,14 +28,15 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "../fuzz/vdrv.h"
 #include "vmm/devices/virtio_net.h"
 
 #define QSIZE		8
-#define RX_RING		0x10000ULL	/* desc, avail, used: 0x1000 apart */
-#define TX_RING		0x14000ULL
+#define RXQ		0
+#define TXQ		1
 #define RX_BUF		0x20000ULL
 #define RX_BUF_LEN	512
-#define TX_BUF		0x30000ULL
+#define TX_BUF		VDRV_BUF_GPA
 #define ETH_TEST	0x88b5		/* local experimental ethertype */
 #define HDR_LEN		12
 #define F_MAC		5
@@ -44,23 +45,16 @@
 static const u8 mac[6] = { 0x02, 0x5e, 0x11, 0x22, 0x33, 0x44 };
 
 struct fixture {
-	struct guest_mem mem;
-	struct bus pio, mmio;
-	struct irq_router irq;
-	struct device_manager dm;
-	struct pci_host h;
-	struct iothread iot;
-	struct iothread *iots[1];
+	struct vdrv d;
 	struct virtio_net net;
 	char ifname[IFNAMSIZ];
 	int ifindex, pkt;
-	u64 bar;
-	u16 rx_avail, rx_used, tx_avail, tx_used;
+	u16 rx_used, tx_used;
 };
 
 static void *hva(struct fixture *f, u64 gpa, u64 len)
 {
-	void *p = gpa_to_hva(&f->mem, gpa, len);
+	void *p = vdrv_hva(&f->d, gpa, len);
 
 	assert_non_null(p);
 	return p;
@@ -68,89 +62,32 @@ static void *hva(struct fixture *f, u64 gpa, u64 len)
 
 static u64 rd(struct fixture *f, u64 off, u32 len)
 {
-	u64 v = 0;
-
-	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, false);
-	return v;
+	return vdrv_rd(&f->d, off, len);
 }
 
-static void wr(struct fixture *f, u64 off, u64 v, u32 len)
-{
-	bus_dispatch(&f->mmio, f->bar + off, (u8 *)&v, len, true);
-}
-
-static void set_desc(struct fixture *f, u64 ring, unsigned i, u64 addr,
-		     u32 len, u16 flags)
-{
-	struct virtq_desc d = { addr, len, flags, 0 };
-
-	memcpy((u8 *)hva(f, ring, 16 * QSIZE) + 16 * i, &d, sizeof(d));
-}
-
-/* Offer head on the queue whose rings start at ring. */
-static void offer(struct fixture *f, u64 ring, u16 *idx, u16 head)
-{
-	u16 *avail = hva(f, ring + 0x1000, 4 + 2 * QSIZE);
-
-	avail[2 + *idx % QSIZE] = head;
-	(*idx)++;
-	__atomic_store_n(&avail[1], *idx, __ATOMIC_RELEASE);
-}
-
-/* Next used entry of the queue (waiting up to 5 s): 0, or -1. */
-static int next_used(struct fixture *f, u64 ring, u16 *seen, u32 *head,
+/* Next used entry of queue q (waiting up to 5 s): 0, or -1. */
+static int next_used(struct fixture *f, unsigned q, u16 *seen, u32 *head,
 		     u32 *len)
 {
-	u16 *used = hva(f, ring + 0x2000, 4 + 8 * QSIZE);
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		if (__atomic_load_n(&used[1], __ATOMIC_ACQUIRE) != *seen) {
-			u32 *e = (u32 *)(used + 2) + 2 * (*seen % QSIZE);
-
-			*head = e[0];
-			*len = e[1];
-			(*seen)++;
-			return 0;
-		}
-		usleep(1000);
-	}
-	return -1;
-}
-
-static void queue_setup(struct fixture *f, unsigned q, u64 ring)
-{
-	wr(f, 22, q, 2);
-	wr(f, 24, QSIZE, 2);
-	wr(f, 32, ring, 8);
-	wr(f, 40, ring + 0x1000, 8);
-	wr(f, 48, ring + 0x2000, 8);
-	memset(hva(f, ring + 0x1000, 0x2000), 0, 0x2000);
-	wr(f, 28, 1, 2);
+	if (!vdrv_wait_used(&f->d, q, (u16)(*seen + 1)))
+		return -1;
+	vdrv_used(&f->d, q, (*seen)++, head, len);
+	return 0;
 }
 
 static void driver_init(struct fixture *f)
 {
-	u8 ok = VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER |
-		VIRTIO_STATUS_FEATURES_OK;
-	u64 feat;
+	u64 feat = vdrv_features(&f->d);
 
-	wr(f, 20, 0, 1);
-	wr(f, 20, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER, 1);
-	wr(f, 0, 0, 4);
-	feat = rd(f, 4, 4);
 	assert_true(feat & (1u << F_MRG_RXBUF));
 	assert_true(feat & (1u << F_MAC));
-	wr(f, 8, 0, 4);
-	wr(f, 12, (1u << F_MRG_RXBUF) | (1u << F_MAC), 4);
-	wr(f, 8, 1, 4);
-	wr(f, 12, 1, 4);			/* VERSION_1 */
-	wr(f, 20, ok, 1);
-	assert_true(rd(f, 20, 1) & VIRTIO_STATUS_FEATURES_OK);
-	assert_int_equal(rd(f, 18, 2), 3);	/* rx, tx, control */
-	queue_setup(f, 0, RX_RING);
-	queue_setup(f, 1, TX_RING);
-	wr(f, 20, ok | VIRTIO_STATUS_DRIVER_OK, 1);
+	assert_int_equal(vdrv_negotiate(&f->d, (1u << F_MRG_RXBUF) |
+					(1u << F_MAC) |
+					(1ULL << VIRTIO_F_VERSION_1)), VDRV_S_UP);
+	assert_int_equal(rd(f, VDRV_NUMQ, 2), 3);	/* rx, tx, control */
+	vdrv_queue(&f->d, RXQ, QSIZE, VIRTIO_NO_VECTOR);
+	vdrv_queue(&f->d, TXQ, QSIZE, VIRTIO_NO_VECTOR);
+	vdrv_driver_ok(&f->d);
 }
 
 /* The interface up, without IPv6 chatter if we may turn it off. */
@@ -198,23 +135,10 @@ static int setup(void **state)
 	assert_non_null(f);
 	snprintf(f->ifname, sizeof(f->ifname), "smpvu%d", (int)(getpid() % 100000));
 	o.tap = f->ifname;
-	assert_int_equal(guest_mem_layout(&f->mem, 16 * MiB), 0);
-	assert_int_equal(guest_mem_alloc(&f->mem), 0);
-	bus_init(&f->pio, "pio");
-	bus_init(&f->mmio, "mmio");
-	assert_int_equal(irq_router_init(&f->irq, NULL), 0);
-	dm_init(&f->dm, NULL, &f->irq, &f->pio, &f->mmio);
-	assert_int_equal(pci_host_init(&f->h, &f->dm, guest_mem_end(&f->mem)), 0);
-	assert_int_equal(iothread_init(&f->iot, 0), 0);
-	f->iots[0] = &f->iot;
-	if (virtio_net_create(&f->net, 0, &o, NULL, &f->irq, &f->mem,
-			      f->iots, 1))
+	assert_int_equal(vdrv_init(&f->d), 0);
+	if (virtio_net_create(&f->net, 0, &o, &f->d.dm, &f->d.mem, f->d.iots, 1))
 		skip();		/* no CAP_NET_ADMIN here */
 	assert_string_equal(f->net.ifname, f->ifname);
-	assert_int_equal(pci_host_add(&f->h, &f->net.vp.pci), 0);
-	assert_int_equal(pci_host_register(&f->h), 0);
-	bus_seal(&f->pio);
-	bus_seal(&f->mmio);
 	assert_int_equal(link_up(f), 0);
 	f->ifindex = (int)if_nametoindex(f->ifname);
 	assert_true(f->ifindex > 0);
@@ -224,10 +148,7 @@ static int setup(void **state)
 	sll.sll_ifindex = f->ifindex;
 	assert_int_equal(bind(f->pkt, (struct sockaddr *)&sll, sizeof(sll)), 0);
 	setsockopt(f->pkt, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	assert_int_equal(iothread_start(&f->iot, NULL), 0);
-	pci_cfg_write(&f->net.vp.pci, PCI_COMMAND, (const u8 *)"\x06\x00", 2);
-	f->bar = atomic_load(&f->net.vp.pci.bar[VIRTIO_BAR].addr);
-	assert_true(f->bar != 0);
+	assert_int_equal(vdrv_attach(&f->d, &f->net.vp, true), 0);
 	driver_init(f);
 	*state = f;
 	return 0;
@@ -237,14 +158,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	iothread_stop(&f->iot);
-	virtio_net_destroy(&f->net);	/* the tap goes with its last fd */
-	iothread_destroy(&f->iot);
-	dm_destroy(&f->dm);
-	irq_router_destroy(&f->irq);
-	bus_free(&f->pio);
-	bus_free(&f->mmio);
-	guest_mem_free(&f->mem);
+	vdrv_stop(&f->d);
+	vdrv_fini(&f->d);	/* the tap goes with its last fd */
 	close(f->pkt);
 	free(f);
 	return 0;
@@ -284,10 +199,10 @@ static void test_transmit(void **state)
 
 	memset(buf, 0, HDR_LEN);
 	make_frame(buf + HDR_LEN, 1000, mac, 1);
-	set_desc(f, TX_RING, 0, TX_BUF, HDR_LEN + 1000, 0);
-	offer(f, TX_RING, &f->tx_avail, 0);
-	wr(f, VIRTIO_NOTIFY_OFF + 1 * VIRTIO_NOTIFY_MULT, 1, 2);
-	assert_int_equal(next_used(f, TX_RING, &f->tx_used, &head, &len), 0);
+	vdrv_desc(&f->d, TXQ, 0, TX_BUF, HDR_LEN + 1000, 0, 0);
+	vdrv_offer(&f->d, TXQ, 0);
+	vdrv_kick(&f->d, TXQ);
+	assert_int_equal(next_used(f, TXQ, &f->tx_used, &head, &len), 0);
 	assert_int_equal(head, 0);
 	/* It left through the tap: find it among what the link carried. */
 	for (i = 0; i < 50; i++) {
@@ -311,11 +226,11 @@ static void test_receive_mergeable(void **state)
 	unsigned i, nb, tries;
 
 	for (i = 0; i < QSIZE; i++) {
-		set_desc(f, RX_RING, i, RX_BUF + i * RX_BUF_LEN, RX_BUF_LEN,
-			 VIRTQ_DESC_F_WRITE);
-		offer(f, RX_RING, &f->rx_avail, (u16)i);
+		vdrv_desc(&f->d, RXQ, i, RX_BUF + i * RX_BUF_LEN, RX_BUF_LEN,
+			  VIRTQ_DESC_F_WRITE, 0);
+		vdrv_offer(&f->d, RXQ, (u16)i);
 	}
-	wr(f, VIRTIO_NOTIFY_OFF, 0, 2);
+	vdrv_kick(&f->d, RXQ);
 	make_frame(frame, sizeof(frame), peer, 7);
 	to.sll_ifindex = f->ifindex;
 	to.sll_halen = 6;
@@ -325,14 +240,14 @@ static void test_receive_mergeable(void **state)
 			 (ssize_t)sizeof(frame));
 	/* Skip whatever else the host sent on the link (IPv6, say). */
 	for (tries = 0; tries < 20; tries++) {
-		assert_int_equal(next_used(f, RX_RING, &f->rx_used, &head, &len), 0);
+		assert_int_equal(next_used(f, RXQ, &f->rx_used, &head, &len), 0);
 		assert_true(head < QSIZE && len <= RX_BUF_LEN && len >= HDR_LEN);
 		memcpy(pkt, hva(f, RX_BUF + head * RX_BUF_LEN, len), len);
 		nb = pkt[10] | pkt[11] << 8;
 		assert_true(nb >= 1 && nb <= QSIZE);
 		total = len;
 		for (i = 1; i < nb; i++) {
-			assert_int_equal(next_used(f, RX_RING, &f->rx_used, &head,
+			assert_int_equal(next_used(f, RXQ, &f->rx_used, &head,
 						   &len), 0);
 			assert_true(head < QSIZE && len <= RX_BUF_LEN);
 			memcpy(pkt + total, hva(f, RX_BUF + head * RX_BUF_LEN, len),
@@ -344,8 +259,8 @@ static void test_receive_mergeable(void **state)
 			break;
 		/* Not ours: give the buffers back. */
 		for (i = 0; i < QSIZE; i++)
-			offer(f, RX_RING, &f->rx_avail, (u16)i);
-		wr(f, VIRTIO_NOTIFY_OFF, 0, 2);
+			vdrv_offer(&f->d, RXQ, (u16)i);
+		vdrv_kick(&f->d, RXQ);
 	}
 	assert_true(tries < 20);
 	/* 12 + 1000 bytes over 512-byte buffers: two of them. */
@@ -366,6 +281,7 @@ static void test_failed_create_closes_nothing_else(void **state)
 	struct virtio_net_opts o = { .queues = 4, .mac = mac, .tap = "no/tap" };
 	struct virtio_net n;
 	struct guest_mem mem;
+	struct device_manager dm;
 	int p[2], saved = dup(0), r;
 
 	assert_true(saved >= 0);
@@ -373,10 +289,13 @@ static void test_failed_create_closes_nothing_else(void **state)
 	assert_int_equal(dup2(p[0], 0), 0);
 	assert_int_equal(guest_mem_layout(&mem, 16 * MiB), 0);
 	mallopt(M_PERTURB, 0xff);
-	r = virtio_net_create(&n, 0, &o, NULL, NULL, &mem, NULL, 0);
+	dm_init(&dm, NULL, NULL, NULL, NULL);
+	r = virtio_net_create(&n, 0, &o, &dm, &mem, NULL, 0);
 	mallopt(M_PERTURB, 0);
 	assert_true(r < 0);
 	assert_true(fcntl(0, F_GETFD) >= 0);	/* fd 0 still open */
+	assert_int_equal(dm.nr, 0);		/* nothing was added */
+	dm_destroy(&dm);
 	assert_int_equal(dup2(saved, 0), 0);
 	close(saved);
 	close(p[0]);

@@ -3,9 +3,10 @@
  * vhost-user-blk: a virtio-blk device whose queues a back end in another
  * process serves (qemu-storage-daemon: QEMU's block layer with qcow2,
  * raw, throttling, on its own threads). smpvisor keeps the PCI function
- * and the virtio registers; at DRIVER_OK it hands each enabled queue's
- * rings (in shared guest RAM), its notify ioeventfd as the kick fd and
- * its MSI-X irqfd as the call fd to the back end. From then on a request
+ * and the virtio registers; at DRIVER_OK the transport hands each enabled
+ * queue's rings (in shared guest RAM), its notify ioeventfd as the kick
+ * fd and its MSI-X irqfd as the call fd to the back end (virtio.h, "The
+ * back-end interface"). From then on a request
  * goes guest -> KVM -> back end -> KVM -> guest with no smpvisor thread
  * in between.
  *
@@ -36,13 +37,6 @@ struct vhost_user_blk_opts {
 	int timeout_ms;		/* per message; 0: VHOST_USER_TIMEOUT_MS */
 };
 
-/* What a start hands over for one queue (size 0: not enabled). */
-struct vub_ring {
-	u16 size;
-	u64 desc, avail, used;	/* our addresses of the rings */
-	int kick, call;		/* the notify ioeventfd, the vector's irqfd */
-};
-
 struct vhost_user_blk {
 	struct virtio_pci vp;
 	char name[32];
@@ -61,27 +55,32 @@ struct vhost_user_blk {
 	u64 done_gen;		/* the worker reached this one */
 	bool want_run;		/* started (else: rings taken back) */
 	u64 want_features;
-	struct vub_ring *want;	/* [nr_queues] */
+	struct virtio_backend_ring *want;	/* by queue; size 0: none */
 	bool quit;
 
 	/* The worker thread: the only user of u after creation. */
 	pthread_t worker;
 	bool worker_ok;
 	int wake_fd;		/* eventfd: a new target, or quit */
-	struct vub_ring *run;	/* the target being handed over */
+	struct virtio_backend_ring *run;	/* the target being handed over */
 	bool *handed;		/* per queue: the back end may hold it */
+	u32 *base;		/* per queue: where the last stop left it */
 };
 
 /*
  * Connect and negotiate (on the calling thread), then start the device's
  * worker thread, which does every later round trip and watches for the
- * back end going away. Guest RAM (mem) must be shareable and mapped. iot
- * is unused (kept for the callers). 0 or -errno with a one-line message.
+ * back end going away, and add the device "vhost-user-blkIDX" to dm,
+ * which destroys it from then on. Guest RAM (mem) must be shareable and
+ * mapped. 0 or -errno with a one-line message.
+ *
+ * Every queue is the transport's back end (virtio.h): pause takes the
+ * rings back (GET_VRING_BASE, waiting for the answer or the deadline),
+ * resume hands them over again at those indices; load refuses another
+ * disk config.
  */
 int vhost_user_blk_create(struct vhost_user_blk *b, unsigned idx,
 			  const struct vhost_user_blk_opts *o,
-			  struct kvm_vm *kvm, struct irq_router *irq,
-			  const struct guest_mem *mem, struct iothread *iot);
-void vhost_user_blk_destroy(struct vhost_user_blk *b);
+			  struct device_manager *dm, const struct guest_mem *mem);
 
 #endif

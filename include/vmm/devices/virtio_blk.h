@@ -42,14 +42,19 @@ struct virtio_blk {
 };
 
 /*
- * Open the image and build the device on bus 0 of h (not yet registered
- * on any bus: the host does that). Queue i goes to iots[i % nr_iots].
- * 0 or -errno with a message naming the disk.
+ * Open the image and build the device "virtio-blkIDX" into dm, which
+ * destroys it from then on (not yet on bus 0: pci_host_add does that).
+ * Queue i goes to iots[i % nr_iots]. 0 or -errno with a message naming
+ * the disk.
+ *
+ * Pause waits for the requests in the kernel and pushes their used
+ * entries (their interrupt is held until resume), so nothing is in
+ * flight in a saved state; load refuses another disk size, read-only
+ * setting or serial.
  */
 int virtio_blk_create(struct virtio_blk *b, unsigned idx,
-		      const struct virtio_blk_opts *o, struct kvm_vm *kvm,
-		      struct irq_router *irq, const struct guest_mem *mem,
-		      struct iothread **iots, unsigned nr_iots);
-void virtio_blk_destroy(struct virtio_blk *b);
+		      const struct virtio_blk_opts *o, struct device_manager *dm,
+		      const struct guest_mem *mem, struct iothread **iots,
+		      unsigned nr_iots);
 
 #endif

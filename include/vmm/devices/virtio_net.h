@@ -9,20 +9,23 @@
  * negotiated for the receive side.
  *
  * With vhost-net (/dev/vhost-net; "vhost": true, or by default when it
- * is there) each pair's two rings are served by the kernel: at DRIVER_OK
- * they are handed to one vhost-net instance per pair with the tap as its
- * backend, the queue's notify ioeventfd as kick and its MSI-X irqfd as
- * call, so packets never pass through smpvisor. The control queue stays
- * on an I/O thread. Without it, packets go through the I/O threads.
+ * is there) each pair's two rings are served by the kernel: they are the
+ * queues of the transport's back end (virtio.h), handed to one vhost-net
+ * instance per pair (vmm/vhost_net.c) with the tap as its backend, the
+ * queue's notify ioeventfd as kick and its MSI-X irqfd as call, so
+ * packets never pass through smpvisor. The control queue stays on an I/O
+ * thread. Without it, packets go through the I/O threads.
  */
 #ifndef SMPVISOR_VIRTIO_NET_H
 #define SMPVISOR_VIRTIO_NET_H
 
 #include "vmm/devices/virtio.h"
+#include "vmm/vhost_net.h"
 
 #define VIRTIO_ID_NET		1
 #define VIRTIO_NET_QUEUE_SIZE	256
 #define VIRTIO_NET_MAX_PAIRS	256	/* the tap driver's queue limit */
+#define VIRTIO_NET_HDR_LEN	12	/* struct virtio_net_hdr, VERSION_1 */
 
 struct virtio_net_opts {
 	const char *tap;	/* interface name; created if missing */
@@ -40,7 +43,29 @@ struct virtio_net_opts {
 	const int *fds;
 };
 
-struct net_queue;
+/* One queue pair (net.c); its tap descriptor is set up in net_tap.c. */
+struct net_queue {
+	struct virtio_net *net;
+	unsigned pair;
+	int fd;
+	struct virtio_queue *rxq, *txq;
+	struct iothread_handler tap_h;
+	struct iothread *tap_iot;	/* where tap_h is watched, or NULL */
+	bool attached;			/* to the tap (multiqueue) */
+	bool offload_set;		/* TUNSETOFFLOAD done since going live */
+	/* The packet being received: buf[off, len) is still to place. */
+	u8 *buf;
+	size_t len, off;
+	u16 *heads;			/* chains taken for it so far */
+	u32 *lens;
+	unsigned nr_heads;
+	struct iovec nb_iov[2];		/* its num_buffers field */
+	int nr_nb;
+	struct virtq_elem rx_elem, tx_elem;
+	u64 rx_packets, tx_packets, rx_dropped, tx_dropped;	/* stats */
+	struct dev_ratelimit rx_rl;	/* TUNSETOFFLOAD (whoever serves rxq) */
+	struct dev_ratelimit tx_rl;	/* tap writes (txq->lock) */
+};
 
 struct virtio_net {
 	struct virtio_pci vp;
@@ -51,21 +76,32 @@ struct virtio_net {
 	unsigned active_pairs;	/* as the driver set it (control queue) */
 	int *tap_fd;		/* one per pair */
 	bool is_tap;		/* else a datagram socket (opts.fds) */
-	int *vhost_fd;		/* one per pair, NULL without vhost-net */
-	u64 vhost_features;
-	bool *handed;		/* per pair: its rings are vhost's */
+	struct vhostnet vhost;	/* fd NULL without vhost-net */
+	u32 *base;		/* per queue, what vhost-net gives back */
 	struct net_queue *nq;	/* one per pair */
 	struct virtq_elem ctrl_elem;
 };
 
 /*
- * Open the tap and build the device (not yet on a bus). Queue i goes to
- * iots[i % nr_iots]. 0 or -errno with a message naming the tap.
+ * Open the tap and build the device "virtio-netIDX" into dm, which
+ * destroys it from then on (not yet on bus 0). Queue i goes to iots[i %
+ * nr_iots]. 0 or -errno with a message naming the tap.
+ *
+ * Pause stops reading the tap; a packet partly placed in receive
+ * buffers gives them back and waits whole, in the saved state too. Load
+ * refuses another MAC or queue pair count.
  */
 int virtio_net_create(struct virtio_net *n, unsigned idx,
-		      const struct virtio_net_opts *o, struct kvm_vm *kvm,
-		      struct irq_router *irq, const struct guest_mem *mem,
-		      struct iothread **iots, unsigned nr_iots);
-void virtio_net_destroy(struct virtio_net *n);
+		      const struct virtio_net_opts *o, struct device_manager *dm,
+		      const struct guest_mem *mem, struct iothread **iots,
+		      unsigned nr_iots);
+
+/*
+ * Between net.c and net_tap.c: open (or adopt, opts.fds) each pair's
+ * tap descriptor, then vhost-net when wanted; attach the first pairs
+ * queues of a multiqueue tap and detach the rest. 0 or -errno.
+ */
+int virtio_net_open_taps(struct virtio_net *n, const struct virtio_net_opts *o);
+int virtio_net_set_active(struct virtio_net *n, unsigned pairs);
 
 #endif

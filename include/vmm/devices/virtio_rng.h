@@ -19,10 +19,11 @@ struct virtio_rng {
 	struct dev_ratelimit rl;	/* getrandom failures (I/O thread) */
 };
 
-/* Build the device (not yet on a bus); its queue goes to iot. */
-int virtio_rng_create(struct virtio_rng *r, struct kvm_vm *kvm,
-		      struct irq_router *irq, const struct guest_mem *mem,
-		      struct iothread *iot);
-void virtio_rng_destroy(struct virtio_rng *r);
+/*
+ * Build the device "virtio-rng" into dm, which destroys it from then on
+ * (not yet on bus 0); its queue goes to iot.
+ */
+int virtio_rng_create(struct virtio_rng *r, struct device_manager *dm,
+		      const struct guest_mem *mem, struct iothread *iot);
 
 #endif

@@ -517,10 +517,72 @@ static void queue_reset(struct virtio_queue *q)
 	}
 }
 
+/*
+ * Pause (q->lock held, the queue parked): requests in the kernel finish
+ * on their own; wait for them (however long: a disk that never answers
+ * would hold a reset up as well) and push their used entries, so a saved
+ * state has nothing in flight. Their interrupt waits for resume.
+ */
+static void queue_pause(struct virtio_queue *q)
+{
+	struct blk_queue *bq = q->priv;
+
+	if (!bq || !bq->ring_ok)
+		return;
+	while (drain(bq, BLK_DRAIN_MS))
+		pr_warn("%s: queue %u: pausing: %u requests still in the kernel",
+			bq->blk->name, q->idx, bq->inflight);
+	blk_irq(bq);
+}
+
+/* The disk as the guest sees it: another one is refused on load. */
+static int blk_save(struct virtio_pci *vp, struct state_writer *w)
+{
+	struct virtio_blk *b = container_of(vp, struct virtio_blk, vp);
+
+	STATE_PUT(w, b, size);
+	STATE_PUT(w, b, readonly);
+	state_put(w, "serial", b->serial, (u32)strlen(b->serial));
+	return w->err;
+}
+
+static int blk_load(struct virtio_pci *vp, struct state_reader *r)
+{
+	struct virtio_blk *b = container_of(vp, struct virtio_blk, vp);
+	const char *serial;
+	bool ro = false;
+	u64 size;
+	u32 n;
+	int e = state_get(r, "size", &size, sizeof(size));
+
+	if (!e)
+		e = state_get_bool(r, "readonly", &ro);
+	if (e)
+		return e;
+	serial = state_get_var(r, "serial", &n);
+	if (!serial)
+		return -ENOENT;
+	if (size != b->size)
+		return state_refuse(r, "a disk of %llu bytes, this one has %llu",
+				    (unsigned long long)size,
+				    (unsigned long long)b->size);
+	if (ro != b->readonly)
+		return state_refuse(r, "a %s disk, this one is %s",
+				    ro ? "read-only" : "writable",
+				    b->readonly ? "read-only" : "writable");
+	if (n != strlen(b->serial) || memcmp(serial, b->serial, n))
+		return state_refuse(r, "another disk serial, this one's is %s",
+				    b->serial);
+	return 0;
+}
+
 static const struct virtio_dev_ops blk_ops = {
 	.cfg_read = cfg_read,
 	.queue_notify = queue_notify,
 	.queue_reset = queue_reset,
+	.queue_pause = queue_pause,
+	.save = blk_save,
+	.load = blk_load,
 };
 
 /* Open the image: O_DIRECT if the file system takes it. */
@@ -593,65 +655,9 @@ static int queue_init(struct virtio_blk *b, unsigned i)
 	return r;
 }
 
-int virtio_blk_create(struct virtio_blk *b, unsigned idx,
-		      const struct virtio_blk_opts *o, struct kvm_vm *kvm,
-		      struct irq_router *irq, const struct guest_mem *mem,
-		      struct iothread **iots, unsigned nr_iots)
+static void blk_destroy(struct device *d)
 {
-	u64 f = (1ULL << BLK_F_SEG_MAX) | (1ULL << BLK_F_BLK_SIZE) |
-		(1ULL << BLK_F_FLUSH) | (1ULL << BLK_F_MQ);
-	unsigned i, nq = o->queues ? o->queues : 1;
-	int r;
-
-	memset(b, 0, sizeof(*b));
-	b->fd = b->fd_buffered = -1;
-	snprintf(b->name, sizeof(b->name), "virtio-blk%u", idx);
-	if (o->serial)
-		snprintf(b->serial, sizeof(b->serial), "%s", o->serial);
-	else
-		snprintf(b->serial, sizeof(b->serial), "smpvisor-%u", idx);
-	b->readonly = o->readonly;
-	f |= b->readonly ? 1ULL << BLK_F_RO :
-	     (1ULL << BLK_F_DISCARD) | (1ULL << BLK_F_WRITE_ZEROES);
-	r = open_image(b, o->path);
-	if (r)
-		goto out_close;
-	b->nr_queues = nq;
-	r = virtio_pci_init(&b->vp, b->name, VIRTIO_ID_BLOCK, 0x018000, f, nq,
-			    VIRTIO_BLK_QUEUE_SIZE, BLK_CFG_SIZE, &blk_ops, kvm,
-			    irq, mem, iots, nr_iots);
-	if (r)
-		goto out_close;
-	b->bq = calloc(nq, sizeof(*b->bq));
-	if (!b->bq) {
-		r = -ENOMEM;
-		goto out_destroy;
-	}
-	for (i = 0; i < nq; i++)
-		b->bq[i].cq_fd = -1;	/* for destroy after a partial init */
-	for (i = 0; i < nq; i++) {
-		r = queue_init(b, i);
-		if (r)
-			goto out_destroy;
-	}
-	pr_info("%s: %s, %llu MiB, %u queues, %s%s", b->name, o->path,
-		(unsigned long long)(b->size >> 20), nq,
-		b->direct ? "O_DIRECT" : "buffered", b->readonly ? ", read-only" : "");
-	return 0;
-out_destroy:
-	virtio_blk_destroy(b);
-	return r;
-out_close:
-	if (b->fd >= 0)
-		close(b->fd);
-	if (b->fd_buffered >= 0)
-		close(b->fd_buffered);
-	b->fd = b->fd_buffered = -1;
-	return r;
-}
-
-void virtio_blk_destroy(struct virtio_blk *b)
-{
+	struct virtio_blk *b = container_of(d, struct virtio_blk, vp.dev);
 	unsigned i;
 
 	virtio_pci_destroy(&b->vp);	/* resets the queues: drains I/O */
@@ -673,4 +679,73 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	if (b->fd_buffered >= 0)
 		close(b->fd_buffered);
 	b->fd = b->fd_buffered = -1;
+}
+
+static const struct device_ops blk_dev_ops =
+	VIRTIO_DEVICE_OPS("virtio-blk", 1, blk_destroy);
+
+int virtio_blk_create(struct virtio_blk *b, unsigned idx,
+		      const struct virtio_blk_opts *o, struct device_manager *dm,
+		      const struct guest_mem *mem, struct iothread **iots,
+		      unsigned nr_iots)
+{
+	u64 f = (1ULL << BLK_F_SEG_MAX) | (1ULL << BLK_F_BLK_SIZE) |
+		(1ULL << BLK_F_FLUSH) | (1ULL << BLK_F_MQ);
+	unsigned i, nq = o->queues ? o->queues : 1;
+	struct virtio_pci_conf c = {
+		.name = b->name, .device_id = VIRTIO_ID_BLOCK,
+		.class_code = 0x018000, .nr_queues = (u16)nq,
+		.queue_max = VIRTIO_BLK_QUEUE_SIZE, .cfg_size = BLK_CFG_SIZE,
+		.ops = &blk_ops, .dev_ops = &blk_dev_ops, .dm = dm, .mem = mem,
+		.iots = iots, .nr_iots = nr_iots,
+	};
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	b->fd = b->fd_buffered = -1;
+	snprintf(b->name, sizeof(b->name), "virtio-blk%u", idx);
+	if (o->serial)
+		snprintf(b->serial, sizeof(b->serial), "%s", o->serial);
+	else
+		snprintf(b->serial, sizeof(b->serial), "smpvisor-%u", idx);
+	b->readonly = o->readonly;
+	f |= b->readonly ? 1ULL << BLK_F_RO :
+	     (1ULL << BLK_F_DISCARD) | (1ULL << BLK_F_WRITE_ZEROES);
+	c.features = f;
+	r = open_image(b, o->path);
+	if (r)
+		goto out_close;
+	b->nr_queues = nq;
+	r = virtio_pci_init(&b->vp, &c);
+	if (r)
+		goto out_close;
+	b->bq = calloc(nq, sizeof(*b->bq));
+	if (!b->bq) {
+		r = -ENOMEM;
+		goto out_destroy;
+	}
+	for (i = 0; i < nq; i++)
+		b->bq[i].cq_fd = -1;	/* for destroy after a partial init */
+	for (i = 0; i < nq; i++) {
+		r = queue_init(b, i);
+		if (r)
+			goto out_destroy;
+	}
+	r = virtio_pci_add(&b->vp);
+	if (r)
+		goto out_destroy;
+	pr_info("%s: %s, %llu MiB, %u queues, %s%s", b->name, o->path,
+		(unsigned long long)(b->size >> 20), nq,
+		b->direct ? "O_DIRECT" : "buffered", b->readonly ? ", read-only" : "");
+	return 0;
+out_destroy:
+	blk_destroy(&b->vp.dev);
+	return r;
+out_close:
+	if (b->fd >= 0)
+		close(b->fd);
+	if (b->fd_buffered >= 0)
+		close(b->fd_buffered);
+	b->fd = b->fd_buffered = -1;
+	return r;
 }

@@ -21,20 +21,17 @@
  * the receive queue's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/if_tun.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "kernel/vhost_kernel.h"
 #include "vmm/devices/devices.h"
 #include "vmm/devices/virtio_net.h"
+#include "vmm/vhost_net.h"
 
 /* Feature bits (5.1.3). */
 #define NET_F_CSUM		0
@@ -50,7 +47,7 @@
 #define NET_F_MQ		22
 
 #define NET_S_LINK_UP		1
-#define NET_HDR_LEN		12	/* struct virtio_net_hdr, VERSION_1 */
+#define NET_HDR_LEN		VIRTIO_NET_HDR_LEN
 #define NET_HDR_F_DATA_VALID	2
 #define NET_HDR_NUM_BUFFERS	10	/* offset of num_buffers */
 #define NET_CFG_SIZE		12
@@ -62,29 +59,6 @@
 #define NET_CTRL_MQ_VQ_PAIRS_SET 0
 #define NET_OK			0
 #define NET_ERR			1
-
-struct net_queue {
-	struct virtio_net *net;
-	unsigned pair;
-	int fd;
-	struct virtio_queue *rxq, *txq;
-	struct iothread_handler tap_h;
-	struct iothread *tap_iot;	/* where tap_h is watched, or NULL */
-	bool attached;			/* to the tap (multiqueue) */
-	bool offload_set;		/* TUNSETOFFLOAD done since going live */
-	/* The packet being received: buf[off, len) is still to place. */
-	u8 *buf;
-	size_t len, off;
-	u16 *heads;			/* chains taken for it so far */
-	u32 *lens;
-	unsigned nr_heads;
-	struct iovec nb_iov[2];		/* its num_buffers field */
-	int nr_nb;
-	struct virtq_elem rx_elem, tx_elem;
-	u64 rx_packets, tx_packets, rx_dropped, tx_dropped;	/* stats */
-	struct dev_ratelimit rx_rl;	/* TUNSETOFFLOAD (whoever serves rxq) */
-	struct dev_ratelimit tx_rl;	/* tap writes (txq->lock) */
-};
 
 static void cfg_read(struct virtio_pci *vp, u32 off, u8 *data, u32 len)
 {
@@ -291,35 +265,6 @@ static void tx_run(struct net_queue *nq)
 		virtio_queue_irq(q);
 }
 
-/* Attach the first pairs queues to the tap, detach the rest. */
-static int set_active(struct virtio_net *n, unsigned pairs)
-{
-	unsigned i;
-
-	for (i = 0; n->nr_pairs > 1 && i < n->nr_pairs; i++) {
-		struct net_queue *nq = &n->nq[i];
-		bool want = i < pairs;
-		struct ifreq ifr = { 0 };
-
-		if (nq->attached == want)
-			continue;
-		if (!n->is_tap) {	/* a socket pair has no queues to switch */
-			nq->attached = want;
-			continue;
-		}
-		ifr.ifr_flags = want ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
-		if (ioctl(nq->fd, TUNSETQUEUE, &ifr) < 0) {
-			pr_warn("%s: tap %s: %s queue %u: %s", n->name,
-				n->ifname, want ? "attach" : "detach", i,
-				strerror(errno));
-			return -errno;
-		}
-		nq->attached = want;
-	}
-	n->active_pairs = pairs;
-	return 0;
-}
-
 /* One control command; returns the ack. */
 static u8 ctrl_cmd(struct virtio_net *n, const struct virtq_elem *e)
 {
@@ -334,7 +279,7 @@ static u8 ctrl_cmd(struct virtio_net *n, const struct virtq_elem *e)
 		return NET_ERR;
 	if (!pairs || pairs > n->nr_pairs)
 		return NET_ERR;
-	return set_active(n, pairs) ? NET_ERR : NET_OK;
+	return virtio_net_set_active(n, pairs) ? NET_ERR : NET_OK;
 }
 
 static void ctrl_run(struct virtio_net *n, struct virtio_queue *q)
@@ -386,7 +331,7 @@ static void queue_reset(struct virtio_queue *q)
 	struct net_queue *nq;
 
 	if (q->idx == 2 * n->nr_pairs) {
-		set_active(n, 1);	/* the first pair only, as after reset */
+		virtio_net_set_active(n, 1);	/* the first pair only, as after reset */
 		return;
 	}
 	if (q->idx % 2)
@@ -404,130 +349,159 @@ static void tap_handler(struct iothread_handler *h, u32 events)
 	struct net_queue *nq = container_of(h, struct net_queue, tap_h);
 
 	pthread_mutex_lock(&nq->rxq->lock);
-	if (nq->rxq->live)
+	if (nq->rxq->paused)
+		nq->rxq->kicked = true;	/* the tap is read at resume */
+	else if (nq->rxq->live)
 		rx_run(nq);
 	pthread_mutex_unlock(&nq->rxq->lock);
 }
 
-static const struct virtio_dev_ops net_ops = {
-	.cfg_read = cfg_read,
-	.queue_notify = queue_notify,
-	.queue_reset = queue_reset,
-};
-
-/* Ring r (VHOST_NET_RX/TX) of pair p to its vhost-net instance. */
-static int vhost_ring(struct virtio_net *n, unsigned p, unsigned r)
+/*
+ * Pause (q->lock held, parked). A packet being received may have taken
+ * some receive buffers without publishing them: give them back (the
+ * chains were the next ones in the ring, nothing else takes from it) and
+ * keep the whole packet, which a save carries and resume places first.
+ */
+static void queue_pause(struct virtio_queue *q)
 {
-	struct virtio_pci *vp = &n->vp;
-	struct virtio_queue *q = &vp->q[2 * p + r];
-	int fd = n->vhost_fd[p], e;
-	void *desc, *avail, *used;
+	struct virtio_net *n = container_of(q->vp, struct virtio_net, vp);
+	struct net_queue *nq;
 
-	if (q->msix_vector >= vp->pci.msix.nr) {
-		pr_err("%s: queue %u has no MSI-X vector: vhost-net needs one per queue",
-		       n->name, q->idx);
-		return -EINVAL;
-	}
-	desc = gpa_to_hva(vp->mem, q->desc, 16ULL * q->size);
-	avail = gpa_to_hva(vp->mem, q->driver, 6 + 2ULL * q->size);
-	used = gpa_to_hva(vp->mem, q->device, 6 + 8ULL * q->size);
-	if (!desc || !avail || !used)
-		return -EINVAL;
-	e = vhost_set_vring_num(fd, r, q->size);
-	if (!e)
-		e = vhost_set_vring_base(fd, r, 0);
-	if (!e)
-		e = vhost_set_vring_addr(fd, r, desc, avail, used);
-	if (!e)
-		e = vhost_set_vring_kick(fd, r, q->notify_fd);
-	if (!e)
-		e = vhost_set_vring_call(fd, r, vp->pci.msix.fd[q->msix_vector]);
-	if (!e)
-		e = vhost_net_set_backend(fd, r, n->tap_fd[p]);
-	if (e)
-		pr_err("%s: vhost-net: queue %u: %s", n->name, q->idx, strerror(-e));
-	return e;
+	if (q->idx >= 2 * n->nr_pairs || q->idx % 2)
+		return;
+	nq = &n->nq[q->idx / 2];
+	if (q->live)
+		q->vq.last_avail -= (u16)nq->nr_heads;
+	else
+		nq->len = 0;
+	nq->off = 0;
+	nq->nr_heads = 0;
 }
 
 /*
- * DRIVER_OK with vhost-net: every pair whose two queues the driver
- * enabled goes to its vhost-net instance; the control queue is ours.
+ * The device's own state: its MAC and queue pairs (another one is
+ * refused), the pairs in use, and each pair's waiting packet ("rx.len"
+ * per pair, the packets one after another in "rx.packets").
  */
-/* VHOST_SET_MEM_TABLE with every mapped region of guest RAM. */
-static int vhost_mem_table(int fd, const struct guest_mem *m)
-{
-	struct vhost_mem_region t[GUEST_MEM_MAX_REGIONS];
-	unsigned i, n = 0;
-
-	for (i = 0; i < m->nr; i++) {
-		if (!m->regions[i].hva)
-			continue;
-		t[n].gpa = m->regions[i].gpa;
-		t[n].size = m->regions[i].size;
-		t[n].hva = m->regions[i].hva;
-		n++;
-	}
-	return vhost_set_mem_table(fd, t, n);
-}
-
-static int vhost_start(struct virtio_pci *vp)
+static int net_save(struct virtio_pci *vp, struct state_writer *w)
 {
 	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
-	struct virtio_queue *ctrl = &vp->q[2 * n->nr_pairs];
-	unsigned p;
-	int r = 0;
+	u32 *len = calloc(n->nr_pairs, sizeof(*len)), i, total = 0;
+	u8 *pkts;
 
-	if (!atomic_load(&vp->pci.msix.enabled)) {
-		pr_err("%s: the guest did not enable MSI-X: vhost-net needs it", n->name);
-		return -EINVAL;
+	for (i = 0; len && i < n->nr_pairs; i++)
+		total += len[i] = (u32)n->nq[i].len;
+	pkts = len ? malloc(total + 1) : NULL;
+	if (!pkts) {
+		free(len);
+		return -ENOMEM;
 	}
-	for (p = 0; p < n->nr_pairs && !r; p++) {
-		int fd = n->vhost_fd[p];
-
-		if (!vp->q[2 * p].enabled || !vp->q[2 * p + 1].enabled)
-			continue;
-		r = vhost_set_features(fd, vp->drv_features & n->vhost_features);
-		if (!r)
-			r = vhost_mem_table(fd, vp->mem);
-		if (r) {
-			pr_err("%s: vhost-net: %s", n->name, strerror(-r));
-			break;
-		}
-		n->handed[p] = true;
-		r = vhost_ring(n, p, VHOST_NET_RX);
-		if (!r)
-			r = vhost_ring(n, p, VHOST_NET_TX);
-		set_offload(&n->nq[p], rx_offloads(vp));
-		n->nq[p].offload_set = true;
-	}
-	if (!r && ctrl->enabled)
-		r = virtio_queue_start(ctrl);
-	return r;
+	for (i = 0, total = 0; i < n->nr_pairs; total += len[i++])
+		memcpy(pkts + total, n->nq[i].buf, len[i]);
+	STATE_PUT(w, n, mac);
+	STATE_PUT(w, n, nr_pairs);
+	STATE_PUT(w, n, active_pairs);
+	state_put(w, "rx.len", len, n->nr_pairs * (u32)sizeof(*len));
+	state_put(w, "rx.packets", pkts, total);
+	free(len);
+	free(pkts);
+	return w->err;
 }
 
-/* Reset: take the rings back from vhost-net. */
+static int net_load(struct virtio_pci *vp, struct state_reader *r)
+{
+	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
+	u32 *len = calloc(n->nr_pairs, sizeof(*len)), i, sz, total = 0;
+	unsigned pairs, active;
+	const u8 *pkts;
+	u8 mac[6];
+	int e = len ? state_get(r, "mac", mac, 6) : -ENOMEM;
+
+	e = e ? e : state_get(r, "nr_pairs", &pairs, sizeof(pairs));
+	e = e ? e : state_get(r, "active_pairs", &active, sizeof(active));
+	e = e ? e : state_get(r, "rx.len", len, n->nr_pairs * (u32)sizeof(*len));
+	if (!e && memcmp(mac, n->mac, 6))
+		e = state_refuse(r, "MAC %02x:%02x:%02x:%02x:%02x:%02x, this one's is %02x:%02x:%02x:%02x:%02x:%02x",
+				 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+				 n->mac[0], n->mac[1], n->mac[2], n->mac[3],
+				 n->mac[4], n->mac[5]);
+	if (!e && pairs != n->nr_pairs)
+		e = state_refuse(r, "%u queue pairs, this one has %u", pairs,
+				 n->nr_pairs);
+	if (!e && (!active || active > n->nr_pairs))
+		e = state_refuse(r, "%u pairs in use of %u", active, n->nr_pairs);
+	for (i = 0; !e && i < n->nr_pairs; total += len[i++])
+		if (len[i] && (len[i] < NET_HDR_LEN || len[i] > NET_BUF_SIZE))
+			e = state_refuse(r, "a waiting packet of %u bytes", len[i]);
+	pkts = e ? NULL : state_get_var(r, "rx.packets", &sz);
+	if (!e && !pkts)
+		e = -ENOENT;
+	if (!e && sz != total)
+		e = state_refuse(r, "rx.packets has %u bytes, rx.len says %u",
+				 sz, total);
+	if (!e && virtio_net_set_active(n, active))
+		e = state_refuse(r, "the tap would not take %u queue pairs",
+				 active);
+	for (i = 0, total = 0; !e && i < n->nr_pairs; total += len[i++]) {
+		memcpy(n->nq[i].buf, pkts + total, len[i]);
+		n->nq[i].len = len[i];
+		n->nq[i].off = 0;
+	}
+	free(len);
+	return e;
+}
+
+
+/*
+ * The back end's start (virtio.h): every pair whose two queues the
+ * driver enabled goes to its vhost-net instance (rings come in queue
+ * order); the control queue is the transport's.
+ */
+static int vhost_start(struct virtio_pci *vp,
+		       const struct virtio_backend_ring *r, unsigned nr)
+{
+	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
+	unsigned i, p;
+	int e = 0;
+
+	for (i = 0; i + 1 < nr && !e; i++) {
+		if (r[i].idx % 2 || r[i + 1].idx != r[i].idx + 1)
+			continue;	/* half a pair: nobody serves it */
+		p = r[i].idx / 2;
+		e = vhostnet_start(&n->vhost, p, &r[i], &r[i + 1],
+				   n->tap_fd[p], vp->drv_features, vp->mem,
+				   n->name);
+		set_offload(&n->nq[p], rx_offloads(vp));
+		n->nq[p].offload_set = true;
+		i++;
+	}
+	return e;
+}
+
+/* The back end's stop: every handed pair back, at once. */
 static void vhost_stop(struct virtio_pci *vp)
 {
 	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
-	unsigned p, r, base;
+	unsigned p;
 
 	for (p = 0; p < n->nr_pairs; p++) {
-		if (!n->handed[p])
+		if (!n->vhost.handed[p])
 			continue;
-		n->handed[p] = false;
-		for (r = VHOST_NET_RX; r <= VHOST_NET_TX; r++) {
-			vhost_net_set_backend(n->vhost_fd[p], r, -1);
-			vhost_get_vring_base(n->vhost_fd[p], r, &base);
-		}
 		set_offload(&n->nq[p], 0);
 		n->nq[p].offload_set = false;
 	}
+	vhostnet_stop(&n->vhost, n->base);
+	virtio_backend_stopped(vp, n->base);
 }
 
-static const struct virtio_dev_ops net_vhost_ops = {
+/* start and stop only ever run with vhost-net (the back end's queues). */
+static const struct virtio_dev_ops net_ops = {
 	.cfg_read = cfg_read,
-	.queue_notify = queue_notify,	/* the control queue only */
+	.queue_notify = queue_notify,	/* with vhost-net: the control queue */
 	.queue_reset = queue_reset,
+	.queue_pause = queue_pause,
+	.save = net_save,
+	.load = net_load,
 	.start = vhost_start,
 	.stop = vhost_stop,
 };
@@ -537,139 +511,6 @@ static const struct virtio_dev_ops net_vhost_ops = {
 				 (1ULL << VIRTIO_F_EVENT_IDX) | \
 				 (1ULL << VIRTIO_F_INDIRECT_DESC) | \
 				 (1ULL << VIRTIO_F_VERSION_1))
-
-/*
- * Open one vhost-net instance per pair when asked (o->vhost 1) or when
- * there (-1). 1 when in use, 0 when not, -errno when it must be and
- * cannot.
- */
-static int vhost_open_all(struct virtio_net *n, const struct virtio_net_opts *o)
-{
-	unsigned i;
-	int fd, r;
-
-	if (!o->vhost || (o->vhost < 0 && !vhost_net_available()))
-		return 0;
-	n->vhost_fd = malloc(n->nr_pairs * sizeof(*n->vhost_fd));
-	n->handed = calloc(n->nr_pairs, sizeof(*n->handed));
-	if (!n->vhost_fd || !n->handed)
-		return -ENOMEM;
-	for (i = 0; i < n->nr_pairs; i++)
-		n->vhost_fd[i] = -1;
-	for (i = 0; i < n->nr_pairs; i++) {
-		fd = vhost_net_open();
-		if (fd < 0)
-			return fd;
-		n->vhost_fd[i] = fd;
-	}
-	r = vhost_get_features(n->vhost_fd[0], &n->vhost_features);
-	if (r) {
-		pr_err("net %s: VHOST_GET_FEATURES: %s", o->tap, strerror(-r));
-		return r;
-	}
-	if (!(n->vhost_features & (1ULL << VIRTIO_F_VERSION_1))) {
-		pr_err("net %s: this vhost-net lacks VIRTIO_F_VERSION_1", o->tap);
-		return -EOPNOTSUPP;
-	}
-	return 1;
-}
-
-static void vhost_close_all(struct virtio_net *n)
-{
-	unsigned i;
-
-	for (i = 0; n->vhost_fd && i < n->nr_pairs; i++)
-		if (n->vhost_fd[i] >= 0)
-			close(n->vhost_fd[i]);
-	free(n->vhost_fd);
-	free(n->handed);
-	n->vhost_fd = NULL;
-	n->handed = NULL;
-}
-
-/* Open queue i of the tap (creating the interface with the first). */
-static int open_tap(struct virtio_net *n, unsigned i, const char *name)
-{
-	struct ifreq ifr = { 0 };
-	int fd, hdr = NET_HDR_LEN;
-
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		pr_err("net %s: /dev/net/tun: %s (is the tun module loaded?)",
-		       name, strerror(errno));
-		return -errno;
-	}
-	n->tap_fd[i] = fd;
-	n->nq[i].fd = fd;
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
-			(n->nr_pairs > 1 ? IFF_MULTI_QUEUE : 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int r = -errno;
-
-		if (r == -EINVAL)
-			pr_err("net %s: the tap refuses %s (it exists as %s-queue or not as a tap: see \"ip tuntap\")",
-			       name, n->nr_pairs > 1 ? "multi_queue" :
-			       "single-queue use", n->nr_pairs > 1 ? "single" :
-			       "multi");
-		else if (r == -EPERM)
-			pr_err("net %s: %s (needs CAP_NET_ADMIN, or a tap made for this user)",
-			       name, strerror(-r));
-		else
-			pr_err("net %s: TUNSETIFF: %s", name, strerror(-r));
-		return r;
-	}
-	if (!i)
-		snprintf(n->ifname, sizeof(n->ifname), "%s", ifr.ifr_name);
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
-		pr_err("net %s: cannot set up the virtio-net header: %s", name,
-		       strerror(errno));
-		return -errno;
-	}
-	n->nq[i].attached = true;
-	return 0;
-}
-
-/* Take over descriptor fd for pair i (opts.fds): a tap or a socket. */
-static int adopt_fd(struct virtio_net *n, unsigned i, int fd, const char *name)
-{
-	struct ifreq ifr = { 0 };
-	struct stat st;
-	int hdr = NET_HDR_LEN, fl;
-
-	n->tap_fd[i] = n->nq[i].fd = fd;
-	if (fd < 0 || fstat(fd, &st)) {
-		pr_err("net %s: descriptor %d: %s", name, fd, strerror(EBADF));
-		return -EBADF;
-	}
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-		return -errno;
-	n->nq[i].attached = true;
-	if (ioctl(fd, TUNGETIFF, &ifr) == 0) {
-		if (!i) {
-			n->is_tap = true;
-			snprintf(n->ifname, sizeof(n->ifname), "%s", ifr.ifr_name);
-		}
-		if (!(ifr.ifr_flags & IFF_VNET_HDR) || !(ifr.ifr_flags & IFF_TAP) ||
-		    ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
-		    ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
-			pr_err("net %s: descriptor %d is not a tap with virtio-net headers",
-			       name, fd);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!S_ISSOCK(st.st_mode) || n->is_tap) {
-		pr_err("net %s: descriptor %d is neither a tap nor a socket", name, fd);
-		return -EINVAL;
-	}
-	if (!i)
-		snprintf(n->ifname, sizeof(n->ifname), "fd%d", fd);
-	return 0;
-}
 
 static int queue_init(struct virtio_net *n, unsigned i)
 {
@@ -687,15 +528,7 @@ static int queue_init(struct virtio_net *n, unsigned i)
 	if (!nq->buf || !nq->heads || !nq->lens)
 		return -ENOMEM;
 	nq->tap_h = (struct iothread_handler){ tap_handler, nq->fd };
-	if (n->vhost_fd) {
-		/* vhost-net reads the kicks and the tap: we must not. */
-		if (nq->rxq->iot)
-			iothread_del(nq->rxq->iot, &nq->rxq->notify_h);
-		if (nq->txq->iot)
-			iothread_del(nq->txq->iot, &nq->txq->notify_h);
-		nq->rxq->iot = nq->txq->iot = NULL;
-		return 0;
-	}
+	/* No I/O thread, or the back end's queues: vhost-net reads the tap. */
 	if (!nq->rxq->iot)
 		return 0;
 	r = iothread_add(nq->rxq->iot, &nq->tap_h, EPOLLIN | EPOLLET);
@@ -704,10 +537,50 @@ static int queue_init(struct virtio_net *n, unsigned i)
 	return r;
 }
 
+/* Also after a partial create: every part checks it was made. */
+static void net_free(struct virtio_net *n)
+{
+	unsigned i;
+
+	for (i = 0; n->nq && i < n->nr_pairs; i++) {
+		struct net_queue *nq = &n->nq[i];
+
+		if (nq->tap_iot)
+			iothread_del(nq->tap_iot, &nq->tap_h);
+		free(nq->buf);
+		free(nq->heads);
+		free(nq->lens);
+	}
+	for (i = 0; n->tap_fd && i < n->nr_pairs; i++)
+		if (n->tap_fd[i] >= 0)
+			close(n->tap_fd[i]);
+	vhostnet_close(&n->vhost);
+	free(n->tap_fd);
+	free(n->nq);
+	free(n->base);
+	n->tap_fd = NULL;
+	n->nq = NULL;
+	n->base = NULL;
+}
+
+static void net_destroy(struct device *d)
+{
+	struct virtio_net *n = container_of(d, struct virtio_net, vp.dev);
+
+	pthread_mutex_lock(&n->vp.lock);
+	virtio_backend_stop(&n->vp, true);
+	pthread_mutex_unlock(&n->vp.lock);
+	virtio_pci_destroy(&n->vp);	/* resets the queues */
+	net_free(n);
+}
+
+static const struct device_ops net_dev_ops =
+	VIRTIO_DEVICE_OPS("virtio-net", 1, net_destroy);
+
 int virtio_net_create(struct virtio_net *n, unsigned idx,
-		      const struct virtio_net_opts *o, struct kvm_vm *kvm,
-		      struct irq_router *irq, const struct guest_mem *mem,
-		      struct iothread **iots, unsigned nr_iots)
+		      const struct virtio_net_opts *o, struct device_manager *dm,
+		      const struct guest_mem *mem, struct iothread **iots,
+		      unsigned nr_iots)
 {
 	u64 f = (1ULL << NET_F_CSUM) | (1ULL << NET_F_GUEST_CSUM) |
 		(1ULL << NET_F_MAC) | (1ULL << NET_F_GUEST_TSO4) |
@@ -715,12 +588,19 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 		(1ULL << NET_F_HOST_TSO6) | (1ULL << NET_F_MRG_RXBUF) |
 		(1ULL << NET_F_STATUS) | (1ULL << NET_F_CTRL_VQ);
 	unsigned i, np = o->queues ? o->queues : 1;
+	struct virtio_pci_conf c = {
+		.name = n->name, .device_id = VIRTIO_ID_NET,
+		.class_code = 0x020000, .nr_queues = (u16)(2 * np + 1),
+		.queue_max = VIRTIO_NET_QUEUE_SIZE, .cfg_size = NET_CFG_SIZE,
+		.ops = &net_ops, .dev_ops = &net_dev_ops, .dm = dm, .mem = mem,
+		.iots = iots, .nr_iots = nr_iots,
+	};
 	int r;
 
 	memset(n, 0, sizeof(*n));
 	if (np > VIRTIO_NET_MAX_PAIRS) {
 		r = -EINVAL;
-		goto out_free;
+		goto out_fds;
 	}
 	snprintf(n->name, sizeof(n->name), "virtio-net%u", idx);
 	n->nr_pairs = np;
@@ -733,102 +613,46 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 			pr_err("net %s: no random MAC address: %s", o->tap,
 			       strerror(errno));
 			r = -EIO;
-			goto out_free;
+			goto out_fds;
 		}
 		/* Unicast, locally administered. */
 		n->mac[0] = (u8)((n->mac[0] & ~1) | 2);
 	}
-	n->tap_fd = malloc(np * sizeof(*n->tap_fd));
-	n->nq = calloc(np, sizeof(*n->nq));
-	if (n->tap_fd)		/* before any exit: out_free closes them */
-		for (i = 0; i < np; i++)
-			n->tap_fd[i] = o->fds ? o->fds[i] : -1;
-	if (!n->tap_fd || !n->nq) {
-		r = -ENOMEM;
-		goto out_free;
-	}
-	for (i = 0; i < np; i++)
-		n->nq[i].fd = -1;
-	for (i = 0; i < np; i++) {
-		r = o->fds ? adopt_fd(n, i, o->fds[i], o->tap ? o->tap : "fd") :
-		     open_tap(n, i, o->tap);
-		if (r)
-			goto out_free;
-	}
-	if (!o->fds)
-		n->is_tap = true;
-	r = vhost_open_all(n, o);
-	if (r < 0)
-		goto out_free;
-	r = virtio_pci_init(&n->vp, n->name, VIRTIO_ID_NET, 0x020000, f,
-			    (u16)(2 * np + 1), VIRTIO_NET_QUEUE_SIZE,
-			    NET_CFG_SIZE, n->vhost_fd ? &net_vhost_ops : &net_ops,
-			    kvm, irq, mem, iots, nr_iots);
+	r = virtio_net_open_taps(n, o);
 	if (r)
 		goto out_free;
-	if (n->vhost_fd)	/* ring features only as far as vhost serves them */
+	c.features = f;
+	if (n->vhost.fd)	/* pairs are the back end's, control ours */
+		c.nr_backend = (u16)(2 * np);
+	r = virtio_pci_init(&n->vp, &c);
+	if (r)
+		goto out_free;
+	if (n->vhost.fd)	/* ring features only as far as vhost serves them */
 		n->vp.dev_features &= ~NET_RING_FEATURES |
-				      (n->vhost_features & NET_RING_FEATURES);
+				      (n->vhost.features & NET_RING_FEATURES);
 	for (i = 0; i < np; i++) {
 		r = queue_init(n, i);
 		if (r)
 			goto out_destroy;
 	}
-	r = set_active(n, 1);
+	r = virtio_net_set_active(n, 1);
+	if (!r)
+		r = virtio_pci_add(&n->vp);
 	if (r)
 		goto out_destroy;
-	if (o->vhost < 0 && !n->vhost_fd)
-		pr_info("%s: no %s: packets go through the I/O threads",
-			n->name, VHOST_NET_DEV);
 	pr_info("%s: tap %s, %u queue pairs, MAC %02x:%02x:%02x:%02x:%02x:%02x%s",
 		n->name, n->ifname, np, n->mac[0], n->mac[1], n->mac[2],
-		n->mac[3], n->mac[4], n->mac[5], n->vhost_fd ? ", vhost-net" : "");
+		n->mac[3], n->mac[4], n->mac[5], n->vhost.fd ? ", vhost-net" : "");
 	return 0;
 out_destroy:
-	virtio_net_destroy(n);
+	net_destroy(&n->vp.dev);
 	return r;
 out_free:
-	vhost_close_all(n);
-	for (i = 0; n->tap_fd && i < np; i++)
-		if (n->tap_fd[i] >= 0)
-			close(n->tap_fd[i]);
-	for (i = 0; !n->tap_fd && o->fds && i < np &&
-	     i < VIRTIO_NET_MAX_PAIRS; i++)
+	net_free(n);
+	return r;
+out_fds:
+	for (i = 0; o->fds && i < np && i < VIRTIO_NET_MAX_PAIRS; i++)
 		if (o->fds[i] >= 0)	/* ours even when we never got to them */
 			close(o->fds[i]);
-	free(n->tap_fd);
-	free(n->nq);
-	n->tap_fd = NULL;
-	n->nq = NULL;
 	return r;
-}
-
-void virtio_net_destroy(struct virtio_net *n)
-{
-	unsigned i;
-
-	if (!n->nq)
-		return;
-	pthread_mutex_lock(&n->vp.lock);
-	if (n->vp.started && n->vp.ops->stop)
-		n->vp.ops->stop(&n->vp);
-	n->vp.started = false;
-	pthread_mutex_unlock(&n->vp.lock);
-	virtio_pci_destroy(&n->vp);	/* resets the queues */
-	for (i = 0; i < n->nr_pairs; i++) {
-		struct net_queue *nq = &n->nq[i];
-
-		if (nq->tap_iot)
-			iothread_del(nq->tap_iot, &nq->tap_h);
-		if (n->tap_fd[i] >= 0)
-			close(n->tap_fd[i]);
-		free(nq->buf);
-		free(nq->heads);
-		free(nq->lens);
-	}
-	vhost_close_all(n);
-	free(n->tap_fd);
-	free(n->nq);
-	n->tap_fd = NULL;
-	n->nq = NULL;
 }

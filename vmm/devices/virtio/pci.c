@@ -5,6 +5,7 @@
  * reset, per-queue ioeventfds and interrupts.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -104,20 +105,37 @@ static void resample_handler(struct iothread_handler *h, u32 events)
 
 	if (read(vp->resample_fd, &n, sizeof(n)) < 0)
 		return;
-	if (atomic_load(&vp->isr))
+	/* Paused: resume raises what is due. */
+	if (atomic_load(&vp->isr) && !atomic_load(&vp->paused))
 		intx_raise(vp);
 }
 
-static void raise_config_irq(struct virtio_pci *vp)
+void virtio_raise_config_irq(struct virtio_pci *vp)
 {
-	atomic_fetch_or(&vp->isr, VIRTIO_ISR_CONFIG);
 	if (!pci_msix_notify(&vp->pci.msix,
 			     __atomic_load_n(&vp->config_vector, __ATOMIC_RELAXED)))
 		intx_raise(vp);
 }
 
-/* Map the queue's ring and let its I/O thread at it. */
-int virtio_queue_start(struct virtio_queue *q)
+/*
+ * A config change: ISR bit, then the interrupt, held while paused. Any
+ * thread, under vp->lock or a queue lock, both of which pause takes
+ * after setting paused: nothing gets through once pause returned.
+ */
+static void config_irq(struct virtio_pci *vp)
+{
+	atomic_fetch_or(&vp->isr, VIRTIO_ISR_CONFIG);
+	if (atomic_load(&vp->paused))
+		atomic_store(&vp->cfg_irq_held, true);
+	else
+		virtio_raise_config_irq(vp);
+}
+
+/*
+ * Map the queue's ring, and let its I/O thread at it (or, a back end's
+ * queue, have it ready for virtio_backend_start).
+ */
+static int queue_start(struct virtio_queue *q)
 {
 	struct virtio_pci *vp = q->vp;
 	u64 one = 1;
@@ -130,32 +148,33 @@ int virtio_queue_start(struct virtio_queue *q)
 	q->live = !r;
 	pthread_mutex_unlock(&q->lock);
 	/* Buffers may be there already: have the I/O thread look. */
-	if (!r && write(q->notify_fd, &one, sizeof(one)) < 0)
+	if (!r && !q->backend && write(q->notify_fd, &one, sizeof(one)) < 0)
 		r = -errno;
 	return r;
 }
 
 /*
  * Stop serving q and forget all its state, whatever state it is in (live,
- * failed, never started): the device's queue_reset runs every time, so no
- * partial packet or request survives into the next ring.
+ * failed, never started, paused): the device's queue_reset runs every
+ * time, so no partial packet or request survives into the next ring, and
+ * a kick or interrupt held for the old ring is dropped with it.
  */
 static void queue_stop(struct virtio_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	q->live = false;
+	q->kicked = q->irq_held = false;
 	if (q->vp->ops->queue_reset)
 		q->vp->ops->queue_reset(q);
 	pthread_mutex_unlock(&q->lock);
 }
 
 /* Device reset (status 0): quiesce every queue, then forget it all. */
-static void device_reset(struct virtio_pci *vp)
+void virtio_pci_reset(struct virtio_pci *vp)
 {
 	unsigned i;
 
-	if (vp->started && vp->ops->stop)
-		vp->ops->stop(vp);
+	virtio_backend_stop(vp, false);
 	vp->started = false;
 	for (i = 0; i < vp->nr_queues; i++) {
 		struct virtio_queue *q = &vp->q[i];
@@ -171,6 +190,7 @@ static void device_reset(struct virtio_pci *vp)
 	vp->dfselect = vp->gfselect = 0;
 	vp->qselect = 0;
 	__atomic_store_n(&vp->config_vector, VIRTIO_NO_VECTOR, __ATOMIC_RELAXED);
+	atomic_store(&vp->cfg_irq_held, false);
 	atomic_store(&vp->isr, 0);
 	atomic_store(&vp->status, 0);
 }
@@ -183,29 +203,31 @@ static void status_refuse(struct virtio_pci *vp, u8 old, u8 val, const char *why
 	if (dev_ratelimit_ok(&vp->rl, LOG_WARN))
 		pr_warn("%s: status %#x -> %#x refused (%s): device needs reset",
 			vp->name, old, val, why);
-	raise_config_irq(vp);
+	config_irq(vp);
 }
 
-/* Start serving the enabled queues, once per DRIVER_OK. vp->lock held. */
+/*
+ * Start serving the enabled queues, once per DRIVER_OK: ours here, the
+ * back end's by handing them over (at resume, while paused). vp->lock
+ * held.
+ */
 static void driver_ok(struct virtio_pci *vp)
 {
 	unsigned i;
 
-	if (vp->ops->start) {
-		/* Even a failed start may have handed some queues over. */
-		vp->started = true;
-		if (vp->ops->start(vp))
-			virtio_queue_fail(&vp->q[0], "the back end did not take the queues");
-		return;
-	}
 	for (i = 0; i < vp->nr_queues; i++) {
 		if (!vp->q[i].enabled)
 			continue;
-		if (virtio_queue_start(&vp->q[i])) {
+		if (queue_start(&vp->q[i])) {
 			virtio_queue_fail(&vp->q[i], "queue rings are not in guest RAM");
 			return;
 		}
 	}
+	if (!vp->nr_backend)
+		return;
+	vp->started = true;
+	if (!atomic_load(&vp->paused) && virtio_backend_start(vp))
+		virtio_queue_fail(&vp->q[0], "the back end did not take the queues");
 }
 
 /*
@@ -227,7 +249,7 @@ static void status_write(struct virtio_pci *vp, u8 val)
 	unsigned i;
 
 	if (!val) {
-		device_reset(vp);
+		virtio_pci_reset(vp);
 		return;
 	}
 	if ((old & ~val) & ~VIRTIO_STATUS_NEEDS_RESET) {
@@ -408,28 +430,25 @@ static void bar_moved(struct pci_dev *d, int bar, u64 addr)
 
 	/* The slot, hence the INTx GSI, is known once the guest enables us. */
 	if (addr && !vp->intx_assigned && vp->intx_fd >= 0 &&
-	    !irq_irqfd_assign(vp->irq, d->intx_gsi, vp->intx_fd,
-			      vp->resample_fd))
+	    !dm_irqfd(vp->dm, d->intx_gsi, vp->intx_fd, vp->resample_fd, true))
 		vp->intx_assigned = true;
 	if (bar != VIRTIO_BAR)
 		return;
-	if (vp->kvm)		/* two ioctls per queue: guest churn is paced */
+	/* Two ioctls per queue with a VM: guest churn is paced. */
+	if (vp->dm->kvm)
 		pace_wait(&vp->bar_pace);
 	vp->bar_addr = addr;
-	for (i = 0; i < vp->nr_queues && vp->kvm; i++) {
+	for (i = 0; i < vp->nr_queues && vp->dm->kvm; i++) {
 		struct virtio_queue *q = &vp->q[i];
+		u64 at = addr + VIRTIO_NOTIFY_OFF + i * VIRTIO_NOTIFY_MULT;
 
 		if (q->notify_addr)
-			kvm_ioeventfd(vp->kvm, q->notify_addr, 2, q->notify_fd,
-				      false, false);
+			dm_ioeventfd(vp->dm, q->notify_addr, 2, q->notify_fd,
+				     false, false);
 		q->notify_addr = 0;
-		if (!addr)
-			continue;
-		if (!kvm_ioeventfd(vp->kvm, addr + VIRTIO_NOTIFY_OFF +
-				   i * VIRTIO_NOTIFY_MULT, 2, q->notify_fd,
-				   false, true))
-			q->notify_addr = addr + VIRTIO_NOTIFY_OFF +
-					 i * VIRTIO_NOTIFY_MULT;
+		if (addr && !dm_ioeventfd(vp->dm, at, 2, q->notify_fd, false,
+					  true))
+			q->notify_addr = at;
 	}
 }
 
@@ -443,7 +462,9 @@ static const struct pci_dev_ops pci_ops = { cfg_write, bar_moved };
 void virtio_queue_kick(struct virtio_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
-	if (q->live) {
+	if (q->paused) {
+		q->kicked = true;	/* served by resume */
+	} else if (q->live && !q->backend) {
 		q->kicks++;
 		q->vp->ops->queue_notify(q);
 	}
@@ -479,6 +500,14 @@ void virtio_pci_log_stats(struct virtio_pci *vp)
 
 void virtio_queue_irq(struct virtio_queue *q)
 {
+	if (q->paused)
+		q->irq_held = true;	/* delivered by resume */
+	else
+		virtio_raise_queue_irq(q);
+}
+
+void virtio_raise_queue_irq(struct virtio_queue *q)
+{
 	struct virtio_pci *vp = q->vp;
 	u16 v = __atomic_load_n(&q->msix_vector, __ATOMIC_RELAXED);
 
@@ -499,7 +528,7 @@ void virtio_queue_fail(struct virtio_queue *q, const char *why)
 	if (dev_ratelimit_ok(&q->rl, LOG_WARN))
 		pr_warn("%s: queue %u: %s: device needs reset", vp->name,
 			q->idx, why);
-	raise_config_irq(vp);
+	config_irq(vp);
 }
 
 /* Append one virtio_pci_cap (16 bytes, 20 for notify). */
@@ -544,7 +573,9 @@ static int queues_init(struct virtio_pci *vp, struct iothread **iots,
 			return -errno;
 		q->notify_h = (struct iothread_handler){ notify_handler,
 							 q->notify_fd };
-		q->iot = nr_iots ? iots[i % nr_iots] : NULL;
+		/* A back end's kicks are the back end's to read. */
+		q->backend = i < vp->nr_backend;
+		q->iot = nr_iots && !q->backend ? iots[i % nr_iots] : NULL;
 		if (q->iot) {
 			r = iothread_add(q->iot, &q->notify_h, EPOLLIN);
 			if (r)
@@ -569,66 +600,77 @@ static int intx_init(struct virtio_pci *vp, struct iothread *iot)
 	return iothread_add(iot, &vp->resample_h, EPOLLIN);
 }
 
-int virtio_pci_init(struct virtio_pci *vp, const char *name, u16 device_id,
-		    u32 class_code, u64 features, u16 nr_queues, u16 queue_max,
-		    u32 cfg_size, const struct virtio_dev_ops *ops,
-		    struct kvm_vm *kvm, struct irq_router *irq,
-		    const struct guest_mem *mem, struct iothread **iots,
-		    unsigned nr_iots)
+int virtio_pci_init(struct virtio_pci *vp, const struct virtio_pci_conf *c)
 {
 	struct pci_dev *d = &vp->pci;
 	int r;
 
-	if (!nr_queues || nr_queues > VIRTIO_MAX_QUEUES ||
-	    cfg_size > VIRTIO_NOTIFY_OFF - VIRTIO_DEVICE_OFF)
+	if (!c->nr_queues || c->nr_queues > VIRTIO_MAX_QUEUES ||
+	    c->nr_backend > c->nr_queues ||
+	    c->cfg_size > VIRTIO_NOTIFY_OFF - VIRTIO_DEVICE_OFF)
 		return -EINVAL;
-	pci_dev_init(d, name, VIRTIO_PCI_VENDOR,
-		     VIRTIO_PCI_DEVICE_BASE + device_id, class_code, 1);
+	snprintf(vp->dev.name, sizeof(vp->dev.name), "%s", c->name);
+	vp->dev.ops = c->dev_ops;
+	vp->name = vp->dev.name;
+	pci_dev_init(d, vp->name, VIRTIO_PCI_VENDOR,
+		     VIRTIO_PCI_DEVICE_BASE + c->device_id, c->class_code, 1);
 	pci_set16(d, PCI_SUBSYS_VENDOR, VIRTIO_PCI_VENDOR);
 	pci_set16(d, PCI_SUBSYS_ID, 0x40);
 	d->ops = &pci_ops;
-	vp->name = name;
-	vp->ops = ops;
-	vp->kvm = kvm;
-	vp->mem = mem;
+	vp->ops = c->ops;
+	vp->dm = c->dm;
+	vp->mem = c->mem;
 	pthread_mutex_init(&vp->lock, NULL);
-	vp->dev_features = features | (1ULL << VIRTIO_F_VERSION_1) |
+	pthread_cond_init(&vp->stopped, NULL);
+	vp->dev_features = c->features | (1ULL << VIRTIO_F_VERSION_1) |
 			   (1ULL << VIRTIO_F_EVENT_IDX) |
 			   (1ULL << VIRTIO_F_INDIRECT_DESC);
-	vp->nr_queues = nr_queues;
-	vp->queue_max = queue_max;
-	vp->cfg_size = cfg_size;
+	vp->nr_queues = c->nr_queues;
+	vp->nr_backend = c->nr_backend;
+	vp->queue_max = c->queue_max;
+	vp->cfg_size = c->cfg_size;
 	vp->config_vector = VIRTIO_NO_VECTOR;
 	atomic_init(&vp->status, 0);
 	atomic_init(&vp->isr, 0);
 	atomic_init(&vp->reg_exits, 0);
 	atomic_init(&vp->slow_notifies, 0);
-	vp->irq = irq;
+	atomic_init(&vp->stopping, false);
+	atomic_init(&vp->paused, false);
+	atomic_init(&vp->cfg_irq_held, false);
 	vp->bar_pace = (struct pace)PACE_INIT(VIRTIO_BAR_MOVES_PER_SEC,
 					      VIRTIO_BAR_MOVE_BURST);
 	vp->intx_fd = vp->resample_fd = -1;
-	r = queues_init(vp, iots, nr_iots);
+	r = queues_init(vp, c->iots, c->nr_iots);
+	if (!r && vp->nr_backend &&
+	    !(vp->rings = calloc(vp->nr_backend, sizeof(*vp->rings))))
+		r = -ENOMEM;
 	if (!r)
-		r = intx_init(vp, nr_iots ? iots[0] : NULL);
+		r = intx_init(vp, c->nr_iots ? c->iots[0] : NULL);
 	if (!r)
 		r = pci_dev_add_bar(d, VIRTIO_BAR, VIRTIO_BAR_SIZE,
 				    PCI_BAR_MEM64 | PCI_BAR_PREFETCH, &bar_ops, vp);
 	if (!r)
-		r = pci_msix_init(d, irq, nr_queues + 1, VIRTIO_MSIX_BAR);
+		r = pci_msix_init(d, vp->dm->irq, c->nr_queues + 1,
+				  VIRTIO_MSIX_BAR);
 	if (!r)
 		r = add_vcap(vp, CAP_COMMON, VIRTIO_COMMON_OFF, VIRTIO_COMMON_LEN);
 	if (!r)
 		r = add_vcap(vp, CAP_ISR, VIRTIO_ISR_OFF, 1);
-	if (!r && cfg_size)
-		r = add_vcap(vp, CAP_DEVICE, VIRTIO_DEVICE_OFF, cfg_size);
+	if (!r && c->cfg_size)
+		r = add_vcap(vp, CAP_DEVICE, VIRTIO_DEVICE_OFF, c->cfg_size);
 	if (!r)
 		r = add_vcap(vp, CAP_NOTIFY, VIRTIO_NOTIFY_OFF,
-			     nr_queues * VIRTIO_NOTIFY_MULT);
+			     c->nr_queues * VIRTIO_NOTIFY_MULT);
 	if (r) {
-		pr_err("%s: virtio-pci set-up failed: %s", name, strerror(-r));
+		pr_err("%s: virtio-pci set-up failed: %s", vp->name, strerror(-r));
 		virtio_pci_destroy(vp);
 	}
 	return r;
+}
+
+int virtio_pci_add(struct virtio_pci *vp)
+{
+	return dm_add(vp->dm, &vp->dev);
 }
 
 void virtio_pci_destroy(struct virtio_pci *vp)
@@ -651,7 +693,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 		vp->q = NULL;
 	}
 	if (vp->intx_assigned)
-		irq_irqfd_deassign(vp->irq, vp->pci.intx_gsi, vp->intx_fd);
+		dm_irqfd(vp->dm, vp->pci.intx_gsi, vp->intx_fd, -1, false);
 	vp->intx_assigned = false;
 	if (vp->resample_iot)
 		iothread_del(vp->resample_iot, &vp->resample_h);
@@ -663,6 +705,9 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	vp->intx_fd = vp->resample_fd = -1;
 	if (vp->pci.msix.nr)
 		pci_msix_destroy(&vp->pci);
+	free(vp->rings);
+	vp->rings = NULL;
+	pthread_cond_destroy(&vp->stopped);
 	pthread_mutex_destroy(&vp->lock);
 	pci_dev_destroy(&vp->pci);
 }

@@ -74,18 +74,31 @@ static const struct virtio_dev_ops rng_ops = {
 	.queue_notify = queue_notify,
 };
 
-int virtio_rng_create(struct virtio_rng *r, struct kvm_vm *kvm,
-		      struct irq_router *irq, const struct guest_mem *mem,
-		      struct iothread *iot)
+static void rng_destroy(struct device *d)
 {
-	memset(r, 0, sizeof(*r));
-	/* PCI class 0x00ff00: unclassified "other" device. */
-	return virtio_pci_init(&r->vp, "virtio-rng", VIRTIO_ID_RNG, 0x00ff00,
-			       0, 1, VIRTIO_RNG_QUEUE_SIZE, 0, &rng_ops, kvm,
-			       irq, mem, iot ? &iot : NULL, iot ? 1 : 0);
+	virtio_pci_destroy(container_of(d, struct virtio_pci, dev));
 }
 
-void virtio_rng_destroy(struct virtio_rng *r)
+/* Nothing of its own to save: the transport's state is all of it. */
+static const struct device_ops rng_dev_ops =
+	VIRTIO_DEVICE_OPS("virtio-rng", 1, rng_destroy);
+
+int virtio_rng_create(struct virtio_rng *r, struct device_manager *dm,
+		      const struct guest_mem *mem, struct iothread *iot)
 {
-	virtio_pci_destroy(&r->vp);
+	/* PCI class 0x00ff00: unclassified "other" device. */
+	struct virtio_pci_conf c = {
+		.name = "virtio-rng", .device_id = VIRTIO_ID_RNG,
+		.class_code = 0x00ff00, .nr_queues = 1,
+		.queue_max = VIRTIO_RNG_QUEUE_SIZE, .ops = &rng_ops,
+		.dev_ops = &rng_dev_ops, .dm = dm, .mem = mem,
+		.iots = iot ? &iot : NULL, .nr_iots = iot ? 1 : 0,
+	};
+	int e;
+
+	memset(r, 0, sizeof(*r));
+	e = virtio_pci_init(&r->vp, &c);
+	if (!e && (e = virtio_pci_add(&r->vp)))
+		virtio_pci_destroy(&r->vp);
+	return e;
 }

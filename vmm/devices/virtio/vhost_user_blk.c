@@ -82,11 +82,13 @@ static void conn_lost(struct vhost_user_blk *b, const char *why)
 
 /* Hand queue i over: size, rings (our addresses), base, kick, call. */
 static int queue_hand_over(struct vhost_user_blk *b, unsigned i,
-			   const struct vub_ring *q)
+			   const struct virtio_backend_ring *q)
 {
 	struct vhost_user *u = &b->u;
 	struct vhost_user_addr a = {
-		.index = i, .desc = q->desc, .avail = q->avail, .used = q->used,
+		.index = i, .desc = (u64)(uintptr_t)q->desc,
+		.avail = (u64)(uintptr_t)q->avail,
+		.used = (u64)(uintptr_t)q->used,
 	};
 	u64 one = 1;
 	int r;
@@ -96,7 +98,8 @@ static int queue_hand_over(struct vhost_user_blk *b, unsigned i,
 		r = vhost_user_send(u, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a),
 				    NULL, 0, true);
 	if (!r)
-		r = vhost_user_set_state(u, VHOST_USER_SET_VRING_BASE, i, 0);
+		r = vhost_user_set_state(u, VHOST_USER_SET_VRING_BASE, i,
+					 q->base);
 	if (!r)
 		r = vhost_user_set_vring_fd(u, VHOST_USER_SET_VRING_KICK, i,
 					    q->kick);
@@ -136,16 +139,17 @@ static int rings_start(struct vhost_user_blk *b, u64 features)
 
 /*
  * Take every handed ring back: GET_VRING_BASE stops it, and its answer
- * means the back end no longer touches it. A back end that does not
- * answer in time is cut off (conn_lost). Worker only.
+ * (the ring's next available index, in base[]) means the back end no
+ * longer touches it. A back end that does not answer in time is cut off
+ * (conn_lost); its rings' indices are lost. Worker only.
  */
 static void rings_stop(struct vhost_user_blk *b)
 {
 	struct vhost_user *u = &b->u;
 	unsigned i;
-	u32 base;
 
 	for (i = 0; i < b->nr_queues; i++) {
+		b->base[i] = VIRTIO_BASE_UNKNOWN;
 		if (!b->handed[i])
 			continue;
 		b->handed[i] = false;
@@ -154,7 +158,7 @@ static void rings_stop(struct vhost_user_blk *b)
 		if ((u->features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)) &&
 		    vhost_user_set_state(u, VHOST_USER_SET_VRING_ENABLE, i, 0))
 			conn_lost(b, NULL);
-		else if (vhost_user_get_base(u, i, &base))
+		else if (vhost_user_get_base(u, i, &b->base[i]))
 			conn_lost(b, NULL);
 	}
 }
@@ -191,9 +195,10 @@ static void worker_idle(struct vhost_user_blk *b)
 }
 
 /*
- * A job is done: record it, end the reset it was for, and fail the
- * device if a start failed and is still what the guest wants (not
- * overtaken by a reset). vp->lock before wlock, as on the vCPU side.
+ * A job is done: record it, end the stop it was for (with the indices
+ * taken back, unless a newer target came meanwhile), and fail the device
+ * if a start failed and is still what the guest wants (not overtaken by
+ * a reset). vp->lock before wlock, as on the vCPU side.
  */
 static void job_done(struct vhost_user_blk *b, u64 gen, bool run, int r)
 {
@@ -201,7 +206,8 @@ static void job_done(struct vhost_user_blk *b, u64 gen, bool run, int r)
 	pthread_mutex_lock(&b->wlock);
 	b->done_gen = gen;
 	if (gen >= b->stop_gen)
-		atomic_store(&b->vp.stopping, false);
+		virtio_backend_stopped(&b->vp, !run && gen == b->want_gen ?
+				       b->base : NULL);
 	if (run && r && gen == b->want_gen)
 		virtio_queue_fail(&b->vp.q[0], "the back end did not take the queues");
 	pthread_mutex_unlock(&b->wlock);
@@ -244,74 +250,37 @@ static void *worker_fn(void *arg)
 }
 
 /*
- * DRIVER_OK (vCPU thread, vp->lock held): check what needs no back end,
- * snapshot the enabled queues and hand the rest to the worker. Returns
- * at once; a back end that then fails makes the device NEEDS_RESET.
+ * The back end's start (vCPU thread at DRIVER_OK, or resume; vp->lock
+ * held): record the rings as the target and wake the worker. Returns at
+ * once; a back end that then fails makes the device NEEDS_RESET.
  */
-static int start(struct virtio_pci *vp)
+static int start(struct virtio_pci *vp, const struct virtio_backend_ring *r,
+		 unsigned nr)
 {
 	struct vhost_user_blk *b = container_of(vp, struct vhost_user_blk, vp);
-	const struct guest_mem *mem = vp->mem;
 	unsigned i;
-	int r = 0;
 
 	if (atomic_load(&b->gone))
 		return -ECONNRESET;
-	if (!atomic_load(&vp->pci.msix.enabled)) {
-		if (dev_ratelimit_ok(&b->rl, LOG_ERR))
-			pr_err("%s: the guest did not enable MSI-X: a vhost-user disk needs it",
-			       b->label);
-		return -EINVAL;
-	}
 	pthread_mutex_lock(&b->wlock);
-	for (i = 0; !r && i < b->nr_queues; i++) {
-		struct virtio_queue *q = &vp->q[i];
-		struct vub_ring *w = &b->want[i];
-		u16 vec = __atomic_load_n(&q->msix_vector, __ATOMIC_RELAXED);
-		void *desc, *avail, *used;
-
-		memset(w, 0, sizeof(*w));
-		if (!q->enabled)
-			continue;
-		if (vec >= vp->pci.msix.nr) {
-			if (dev_ratelimit_ok(&b->rl, LOG_ERR))
-				pr_err("%s: queue %u has no MSI-X vector: a vhost-user disk needs one per queue",
-				       b->label, i);
-			r = -EINVAL;
-			break;
-		}
-		desc = gpa_to_hva(mem, q->desc, 16ULL * q->size);
-		avail = gpa_to_hva(mem, q->driver, 6 + 2ULL * q->size);
-		used = gpa_to_hva(mem, q->device, 6 + 8ULL * q->size);
-		if (!desc || !avail || !used) {
-			r = -EINVAL;	/* checked at enable; be sure */
-			break;
-		}
-		*w = (struct vub_ring){
-			.size = q->size, .kick = q->notify_fd,
-			.call = vp->pci.msix.fd[vec],
-			.desc = (u64)(uintptr_t)desc,
-			.avail = (u64)(uintptr_t)avail,
-			.used = (u64)(uintptr_t)used,
-		};
-	}
-	if (!r) {
-		b->want_features = vp->drv_features;
-		b->want_run = true;
-		b->want_gen++;
-	}
+	memset(b->want, 0, b->nr_queues * sizeof(*b->want));
+	for (i = 0; i < nr; i++)
+		b->want[r[i].idx] = r[i];
+	b->want_features = vp->drv_features;
+	b->want_run = true;
+	b->want_gen++;
 	pthread_mutex_unlock(&b->wlock);
-	if (!r)
-		worker_wake(b);
-	return r;
+	worker_wake(b);
+	return 0;
 }
 
 /*
- * Reset (vCPU thread, vp->lock held): ask the worker to take the rings
- * back and return at once. Until it has (every GET_VRING_BASE answered,
- * or the back end cut off), vp->stopping keeps the status from reading
- * 0, so a driver that waits for 0 (virtio 1.2, 4.1.4.3.2; Linux does)
- * cannot reuse its buffers while the back end may still use them.
+ * The back end's stop (vCPU thread at reset, or pause; vp->lock held):
+ * ask the worker to take the rings back and return at once. Until it has
+ * (every GET_VRING_BASE answered, or the back end cut off) the transport
+ * keeps vp->stopping set: the status does not read 0, so a driver that
+ * waits for 0 (virtio 1.2, 4.1.4.3.2; Linux does) cannot reuse its
+ * buffers while the back end may still use them, and pause waits.
  */
 static void stop(struct virtio_pci *vp)
 {
@@ -320,13 +289,38 @@ static void stop(struct virtio_pci *vp)
 	pthread_mutex_lock(&b->wlock);
 	b->want_run = false;
 	b->stop_gen = ++b->want_gen;
-	atomic_store(&vp->stopping, true);
 	pthread_mutex_unlock(&b->wlock);
 	worker_wake(b);
 }
 
+/* The disk as the guest sees it: another back end's is refused. */
+static int vub_save(struct virtio_pci *vp, struct state_writer *w)
+{
+	struct vhost_user_blk *b = container_of(vp, struct vhost_user_blk, vp);
+
+	STATE_PUT(w, b, cfg);
+	return w->err;
+}
+
+static int vub_load(struct virtio_pci *vp, struct state_reader *r)
+{
+	struct vhost_user_blk *b = container_of(vp, struct vhost_user_blk, vp);
+	u8 cfg[VHOST_USER_BLK_CFG_SIZE];
+	u64 cap = 0, was = 0;
+	int e = state_get(r, "cfg", cfg, sizeof(cfg));
+
+	if (e || !memcmp(cfg, b->cfg, sizeof(cfg)))
+		return e;
+	memcpy(&was, cfg, sizeof(was));
+	memcpy(&cap, b->cfg, sizeof(cap));
+	return state_refuse(r, "another disk config (%llu sectors, this back end's disk has %llu)",
+			    (unsigned long long)was, (unsigned long long)cap);
+}
+
 static const struct virtio_dev_ops ops = {
 	.cfg_read = cfg_read,
+	.save = vub_save,
+	.load = vub_load,
 	.start = start,
 	.stop = stop,
 };
@@ -395,8 +389,10 @@ static void worker_free(struct vhost_user_blk *b)
 	free(b->want);
 	free(b->run);
 	free(b->handed);
+	free(b->base);
 	b->want = b->run = NULL;
 	b->handed = NULL;
+	b->base = NULL;
 }
 
 /* The worker's state and thread (signals blocked: they are main's). */
@@ -409,7 +405,8 @@ static int worker_start(struct vhost_user_blk *b, unsigned idx)
 	b->want = calloc(b->nr_queues, sizeof(*b->want));
 	b->run = calloc(b->nr_queues, sizeof(*b->run));
 	b->handed = calloc(b->nr_queues, sizeof(*b->handed));
-	if (!b->want || !b->run || !b->handed)
+	b->base = calloc(b->nr_queues, sizeof(*b->base));
+	if (!b->want || !b->run || !b->handed || !b->base)
 		return -ENOMEM;
 	b->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (b->wake_fd < 0)
@@ -444,15 +441,38 @@ static void worker_stop(struct vhost_user_blk *b)
 	b->worker_ok = false;
 }
 
+/*
+ * At exit: no graceful take-back (the machine is stopping, maybe because
+ * the back end hangs): the worker is cut off mid-round-trip if need be,
+ * and the closed socket tells the back end to stop its rings.
+ */
+static void vub_destroy(struct device *d)
+{
+	struct vhost_user_blk *b = container_of(d, struct vhost_user_blk,
+						vp.dev);
+
+	worker_stop(b);
+	virtio_pci_destroy(&b->vp);
+	worker_free(b);
+	vhost_user_close(&b->u);
+}
+
+static const struct device_ops vub_dev_ops =
+	VIRTIO_DEVICE_OPS("vhost-user-blk", 1, vub_destroy);
+
 int vhost_user_blk_create(struct vhost_user_blk *b, unsigned idx,
 			  const struct vhost_user_blk_opts *o,
-			  struct kvm_vm *kvm, struct irq_router *irq,
-			  const struct guest_mem *mem, struct iothread *iot)
+			  struct device_manager *dm, const struct guest_mem *mem)
 {
+	struct virtio_pci_conf c = {
+		.name = b->name, .device_id = VIRTIO_ID_BLOCK,
+		.class_code = 0x018000, .queue_max = VIRTIO_BLK_QUEUE_SIZE,
+		.cfg_size = VHOST_USER_BLK_CFG_SIZE, .ops = &ops,
+		.dev_ops = &vub_dev_ops, .dm = dm, .mem = mem,
+	};
 	u64 cap = 0;
 	int r;
 
-	(void)iot;	/* the worker watches the socket now */
 	memset(b, 0, sizeof(*b));
 	b->u.fd = -1;
 	b->wake_fd = -1;
@@ -461,11 +481,9 @@ int vhost_user_blk_create(struct vhost_user_blk *b, unsigned idx,
 	r = backend_init(b, o);
 	if (r)
 		goto out_close;
-	/* No I/O threads: the kicks are the back end's, not ours to read. */
-	r = virtio_pci_init(&b->vp, b->name, VIRTIO_ID_BLOCK, 0x018000, 0,
-			    (u16)b->nr_queues, VIRTIO_BLK_QUEUE_SIZE,
-			    VHOST_USER_BLK_CFG_SIZE, &ops, kvm, irq, mem,
-			    NULL, 0);
+	/* Every queue is the back end's: no I/O thread reads their kicks. */
+	c.nr_queues = c.nr_backend = (u16)b->nr_queues;
+	r = virtio_pci_init(&b->vp, &c);
 	if (r)
 		goto out_close;
 	b->vp.dev_features = b->u.features & BLK_PASS_FEATURES;
@@ -475,28 +493,19 @@ int vhost_user_blk_create(struct vhost_user_blk *b, unsigned idx,
 		       strerror(-r));
 		goto out_destroy;
 	}
+	r = virtio_pci_add(&b->vp);
+	if (r)
+		goto out_destroy;
 	memcpy(&cap, b->cfg, sizeof(cap));
 	pr_info("%s: %s, %llu MiB, %u queues (back end features 0x%llx)",
 		b->name, o->socket, (unsigned long long)(cap >> 11),
 		b->nr_queues, (unsigned long long)b->u.features);
 	return 0;
 out_destroy:
-	virtio_pci_destroy(&b->vp);
+	vub_destroy(&b->vp.dev);
+	return r;
 out_close:
 	worker_free(b);
 	vhost_user_close(&b->u);
 	return r;
-}
-
-/*
- * At exit: no graceful take-back (the machine is stopping, maybe because
- * the back end hangs): the worker is cut off mid-round-trip if need be,
- * and the closed socket tells the back end to stop its rings.
- */
-void vhost_user_blk_destroy(struct vhost_user_blk *b)
-{
-	worker_stop(b);
-	virtio_pci_destroy(&b->vp);
-	worker_free(b);
-	vhost_user_close(&b->u);
 }

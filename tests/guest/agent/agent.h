@@ -15,6 +15,8 @@
  *   fio.c      agent.fio: fio's JSON result on one line
  *   net.c      agent.net: virtio-net set-up, ping and a TCP exchange
  *   hostile.c  agent.hostile: a malicious virtio-blk driver
+ *   ticks.c    agent.ticks: a checksummed memory workload that ticks
+ *              once a second (pause/resume shows as one long gap)
  */
 #ifndef AGENT_H
 #define AGENT_H
@@ -104,5 +106,6 @@ void ping_pong(const char *v);			/* loops.c */
 void fio_run(const char *v);			/* fio.c */
 void net_test(const char *v);			/* net.c */
 void hostile_test(const char *v);		/* hostile.c */
+void ticks(long seconds);			/* ticks.c */
 
 #endif

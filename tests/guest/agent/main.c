@@ -35,7 +35,7 @@ bool is_init;			/* running as PID 1 in the guest */
 
 struct opts {
 	bool report, shell, debugfs, modules;
-	long cpuloop_ms, lockloop_ms, sleep_s;
+	long cpuloop_ms, lockloop_ms, sleep_s, ticks_s;
 	int loglevel;
 	const char *disk, *pingpong, *end, *net, *hostile, *fio;
 };
@@ -57,6 +57,7 @@ static const struct opt_def {
 	OPT("cpuloop", OPT_LONG, cpuloop_ms),
 	OPT("lockloop", OPT_LONG, lockloop_ms),
 	OPT("sleep", OPT_LONG, sleep_s),
+	OPT("ticks", OPT_LONG, ticks_s),
 	OPT("loglevel", OPT_INT, loglevel),
 	OPT("disk", OPT_STR, disk),
 	OPT("pingpong", OPT_STR, pingpong),
@@ -190,6 +191,8 @@ int main(int argc, char **argv)
 		cpu_loop(o.lockloop_ms, true);
 	if (o.pingpong)
 		ping_pong(o.pingpong);
+	if (o.ticks_s > 0)
+		ticks(o.ticks_s);
 	if (o.sleep_s > 0)
 		sleep(o.sleep_s);
 	if (o.shell && is_init)

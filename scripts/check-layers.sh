@@ -12,7 +12,9 @@
 # A folder's headers are include/FOLDER/NAME.h, included as
 # "FOLDER/NAME.h"; a file's layer is its folder, for sources (FOLDER/...)
 # and headers (include/FOLDER/...) alike, and every quoted #include in
-# them must name a folder of a layer it may use. Prints each offending
+# them must name a folder of a layer it may use. Devices (vmm/devices/)
+# may not include kernel/ at all: they reach KVM through the device
+# manager. Prints each offending
 # file:line and fails; run from the top of the tree (make check-layers).
 
 set -u
@@ -47,6 +49,12 @@ for layer in lib kernel irq smp vmm; do
 	}' >> "$out"
 done
 
+# Devices reach the kernel only through the device manager: nothing under
+# vmm/devices/ (or its headers) includes a kernel/ header.
+grep -Hn '^[[:space:]]*#[[:space:]]*include[[:space:]]*"kernel/' \
+	$(find vmm/devices include/vmm/devices -name '*.[ch]' | sort) 2>/dev/null |
+	sed 's/$/: a device includes kernel\/ (use the device manager)/' >> "$out"
+
 # Every header sits with its folder: none left loose in include/.
 find include -maxdepth 1 -name '*.h' | sort |
 	sed 's/$/: a header outside include\/FOLDER\//' >> "$out"
@@ -56,4 +64,4 @@ if [ -s "$out" ]; then
 	echo "check-layers: the folder DAG lib <- kernel <- irq <- smp <- vmm does not hold" >&2
 	exit 1
 fi
-echo "check-layers: the folder DAG lib <- kernel <- irq <- smp <- vmm holds"
+echo "check-layers: the folder DAG lib <- kernel <- irq <- smp <- vmm holds; no device includes kernel/"

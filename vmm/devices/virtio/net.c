@@ -457,7 +457,7 @@ static int net_load(struct virtio_pci *vp, struct state_reader *r)
  * driver enabled goes to its vhost-net instance (rings come in queue
  * order); the control queue is the transport's.
  */
-static int vhost_start(struct virtio_pci *vp,
+static int pairs_start(struct virtio_pci *vp,
 		       const struct virtio_backend_ring *r, unsigned nr)
 {
 	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
@@ -479,7 +479,7 @@ static int vhost_start(struct virtio_pci *vp,
 }
 
 /* The back end's stop: every handed pair back, at once. */
-static void vhost_stop(struct virtio_pci *vp)
+static void pairs_stop(struct virtio_pci *vp)
 {
 	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
 	unsigned p;
@@ -502,8 +502,8 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_pause = queue_pause,
 	.save = net_save,
 	.load = net_load,
-	.start = vhost_start,
-	.stop = vhost_stop,
+	.start = pairs_start,
+	.stop = pairs_stop,
 };
 
 /* Ring features vhost-net must serve for the driver to have them. */

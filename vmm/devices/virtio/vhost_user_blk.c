@@ -174,13 +174,17 @@ static void worker_idle(struct vhost_user_blk *b)
 		{ .fd = b->wake_fd, .events = POLLIN },
 		{ .fd = b->u.dead ? -1 : b->u.fd, .events = POLLIN | POLLRDHUP },
 	};
+	bool quit;
 	u64 n;
 
 	if (poll(p, 2, -1) < 0)
 		return;		/* EINTR: look again */
 	if (p[0].revents & POLLIN && read(b->wake_fd, &n, sizeof(n)) < 0)
 		return;
-	if (!p[1].revents)
+	pthread_mutex_lock(&b->wlock);
+	quit = b->quit;		/* destroy shut the socket, not the back end */
+	pthread_mutex_unlock(&b->wlock);
+	if (!p[1].revents || quit)
 		return;
 	conn_lost(b, p[1].revents & POLLIN && !(p[1].revents & POLLRDHUP) ?
 		  "the back end sent a message nobody asked for" :

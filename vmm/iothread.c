@@ -70,6 +70,7 @@ static void *iothread_main(void *arg)
 
 	snprintf(name, sizeof(name), "iothread %u", t->idx);
 	pthread_setname_np(pthread_self(), name);
+	atomic_store(&t->tid, (int)gettid());
 	if (t->pin && smp_pin_self(t->pin, name))
 		pr_warn("%s runs unpinned", name);
 	while (!atomic_load(&t->stop)) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vmm/machine.h"
+#include "vmm/machine_stats.h"
 
 #define PAUSE_TIMEOUT_MS	5000
 #define SMPVISOR_API_VERSION	"0.1.0"
@@ -153,7 +154,7 @@ static int cmd_quit(void *ctx, json_t *args, json_t **ret,
 }
 
 /* Field 39 of /proc/self/task/TID/stat: the CPU the thread last ran on. */
-static int last_cpu(int tid)
+int machine_thread_cpu(int tid)
 {
 	char path[64], buf[1024], *p;
 	int cpu = -1, i;
@@ -217,7 +218,7 @@ static int cmd_query_cpus(void *ctx, json_t *args, json_t **ret,
 			      "core-id", (int)pos.core, "thread-id",
 			      (int)pos.thread, "node-id",
 			      m->cfg->nr_nodes ? (int)m->cfg->vcpu_node[i] : 0,
-			      "host-cpu", tid ? last_cpu(tid) : -1,
+			      "host-cpu", tid ? machine_thread_cpu(tid) : -1,
 			      "allowed-cpus", allowed);
 		free(allowed);
 		if (c)
@@ -251,6 +252,7 @@ static const struct qmp_cmd machine_cmds[] = {
 	{ "query-cpus-fast",	cmd_query_cpus },
 	{ "query-version",	cmd_query_version },
 	{ "query-commands",	cmd_query_commands },
+	MACHINE_STATS_CMDS,
 };
 
 static int cmd_query_commands(void *ctx, json_t *args, json_t **ret,

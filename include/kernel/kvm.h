@@ -145,6 +145,22 @@ int kvm_vcpu_get_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs *msrs);
  */
 int kvm_vcpu_stat(struct kvm_vcpu *vcpu, const char *name, u64 *value);
 
+/*
+ * KVM's binary statistics for a whole VM or one vCPU: KVM_GET_STATS_FD
+ * returns a new fd (read it with kvm_stats_read, close it when done) or
+ * -errno (-ENOTTY before Linux 5.14; see KVM_CAP_BINARY_STATS_FD). Silent.
+ */
+int kvm_vm_stats_fd(struct kvm_vm *vm);
+int kvm_vcpu_stats_fd(struct kvm_vcpu *vcpu);
+/*
+ * Read every single-valued statistic of a stats fd (histograms are
+ * skipped): fn(arg, name, value, cumulative) for each, cumulative false
+ * for instant values and peaks. The number reported, or -errno. Silent.
+ */
+int kvm_stats_read(int fd, void (*fn)(void *arg, const char *name,
+				      u64 value, bool cumulative),
+		   void *arg);
+
 /* "IO" for KVM_EXIT_IO and so on; "unknown" for a number it does not know. */
 const char *kvm_exit_reason_name(u32 reason);
 

@@ -34,6 +34,7 @@ struct iothread {
 	atomic_bool stop;
 	const struct cpulist *pin;	/* NULL: not pinned */
 	u64 events;		/* handler calls (stats, I/O thread only) */
+	_Atomic int tid;	/* the host thread id, once it runs (0 before) */
 };
 
 /* Create the loop (no thread yet). 0 or -errno. */

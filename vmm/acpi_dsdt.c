@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The DSDT's AML (see acpi.h): the soft-off package, COM1, and the PCI
+ * The DSDT's AML (see acpi.h): the soft-off package, COM1, pvpanic and the PCI
  * root bridge with its interrupt routing. vmm/acpi.c wraps it in the
  * table; the AML encoder is vmm/aml.c.
  */
@@ -9,7 +9,7 @@
 #include "vmm/aml.h"
 #include "vmm/pci.h"
 
-/* The DSDT's AML: \_S5 and the COM1 device. */
+/* The DSDT's AML: \_S5, the COM1 device and pvpanic. */
 static void dsdt_platform(struct aml *a)
 {
 	struct aml_mark scope, dev, method, pkg, crs;
@@ -37,6 +37,16 @@ static void dsdt_platform(struct aml *a)
 	crs = aml_restemplate_begin(a);
 	aml_res_io(a, true, COM1_PORT, COM1_PORT, 1, 8);
 	aml_res_irq_noflags(a, COM1_IRQ);
+	aml_end(a, crs);
+	aml_end(a, dev);
+
+	/* pvpanic: Linux binds its driver to this _HID and takes the port. */
+	dev = aml_device_begin(a, "PEVT");
+	aml_name_decl(a, "_HID");
+	aml_string(a, "QEMU0001");
+	aml_name_decl(a, "_CRS");
+	crs = aml_restemplate_begin(a);
+	aml_res_io(a, true, PVPANIC_PORT, PVPANIC_PORT, 1, 1);
 	aml_end(a, crs);
 	aml_end(a, dev);
 	aml_end(a, scope);

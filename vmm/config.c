@@ -637,6 +637,31 @@ static int cfg_api(struct cfg_ctx *x, const char *path, json_t *v)
 	return cfg_walk(x, path, v, CFG_TABLE(api_keys));
 }
 
+/* "exit" or "pause": 0 with *out set, or -EINVAL. */
+int config_on_panic_parse(const char *s, enum config_on_panic *out)
+{
+	if (!strcmp(s, "exit"))
+		*out = CONFIG_ON_PANIC_EXIT;
+	else if (!strcmp(s, "pause"))
+		*out = CONFIG_ON_PANIC_PAUSE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "on_panic": "exit" | "pause". */
+static int cfg_on_panic(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	if (!json_is_string(v))
+		return cfg_type_err(x, path, "\"exit\" or \"pause\"", v);
+	if (config_on_panic_parse(json_string_value(v), &x->c->on_panic)) {
+		pr_err("config %s: \"%s\" is \"%s\", must be \"exit\" or \"pause\"",
+		       x->file, path, json_string_value(v));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -704,6 +729,7 @@ static const struct cfg_key top_keys[] = {
 	{ "vmm",	CFG_CUSTOM, .fn = cfg_vmm },
 	{ "pv",		CFG_CUSTOM, .fn = cfg_pv },
 	{ "api",	CFG_CUSTOM, .fn = cfg_api },
+	{ "on_panic",	CFG_CUSTOM, .fn = cfg_on_panic },
 };
 
 /*

@@ -280,6 +280,7 @@ void config_init(struct config *c)
 	c->mem_size = CONFIG_DEFAULT_MEM;
 	c->pv = PV_ALL;
 	c->rng = true;
+	c->on_panic = CONFIG_ON_PANIC_EXIT;
 	c->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 	c->halt_poll_ns = CONFIG_HALT_POLL_AUTO;
 }

@@ -158,6 +158,7 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_API_SOCKET,
+	OPT_ON_PANIC,
 };
 
 static const struct option run_opts[] = {
@@ -170,6 +171,7 @@ static const struct option run_opts[] = {
 	{ "disk",	required_argument, NULL, OPT_DISK },
 	{ "net",	required_argument, NULL, OPT_NET },
 	{ "api-socket",	required_argument, NULL, OPT_API_SOCKET },
+	{ "on-panic",	required_argument, NULL, OPT_ON_PANIC },
 	{ "verbose",	no_argument, NULL, 'v' },
 	{ "quiet",	no_argument, NULL, 'q' },
 	{ "help",	no_argument, NULL, 'h' },
@@ -226,6 +228,11 @@ static const struct run_help {
 	{ "--api-socket PATH", NULL, 0,
 	  "serve the control API (QMP) on the unix socket PATH, mode 0600; "
 	  "smpvisor ctl PATH talks to it" },
+	{ "--on-panic exit|pause", NULL, 0,
+	  "what a guest kernel panic (reported by the pvpanic device) leads "
+	  "to, after a GUEST_PANICKED event: exit ends the VM with exit "
+	  "status 2 (the default), pause keeps it paused for a look through "
+	  "the control API" },
 	{ "-v, --verbose", NULL, 0, "more messages (-v info, -vv debug)" },
 	{ "-q, --quiet", NULL, 0, "errors only" },
 	{ "-h, --help", NULL, 0, "this text" },
@@ -264,7 +271,8 @@ static const char usage_tail[] =
 "              \"serial\": STR} or {\"vhost_user\": SOCKET, \"queues\": N}, ...],\n"
 "   \"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC, \"vhost\": BOOL}, ...],\n"
 "   \"rng\": BOOL (a virtio-rng device, default true),\n"
-"   \"api\": {\"socket\": PATH}}\n"
+"   \"api\": {\"socket\": PATH},\n"
+"   \"on_panic\": \"exit\"|\"pause\"}\n"
 "where SIZE is a string as above or an integer of bytes; VCPUS, CPUS and\n"
 "NODES are lists such as \"0-3,8\" (vCPU ids, host CPUs, host nodes); D is\n"
 "a SLIT distance (10 for the node itself). Every vCPU belongs to exactly\n"
@@ -444,6 +452,12 @@ static int cli_apply(struct config *c, int opt, const char *arg)
 			return -EINVAL;
 		}
 		return cfg_set_string(&c->api_socket, arg);
+	case OPT_ON_PANIC:
+		if (config_on_panic_parse(arg, &c->on_panic)) {
+			pr_err("run: --on-panic is exit or pause, not \"%s\"", arg);
+			return -EINVAL;
+		}
+		return 0;
 	case 'v':
 		c->verbose++;
 		return 0;

@@ -3,6 +3,8 @@
  * The device manager (include/vmm/device_manager.h): owns the devices of
  * a machine, their bus ranges, ioeventfds and irqfds, and walks them.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ void dm_init(struct device_manager *dm, struct kvm_vm *kvm,
 	dm->mmio = mmio;
 	pthread_mutex_init(&dm->lock, NULL);
 	pthread_mutex_init(&dm->ioev_lock, NULL);
+	pthread_mutex_init(&dm->err_lock, NULL);
 }
 
 void dm_destroy(struct device_manager *dm)
@@ -38,6 +41,7 @@ void dm_destroy(struct device_manager *dm)
 	free(dm->dev);
 	pthread_mutex_destroy(&dm->lock);
 	pthread_mutex_destroy(&dm->ioev_lock);
+	pthread_mutex_destroy(&dm->err_lock);
 	memset(dm, 0, sizeof(*dm));
 }
 
@@ -69,6 +73,44 @@ int dm_add(struct device_manager *dm, struct device *d)
 	}
 	dm->dev[dm->nr++] = d;
 	return 0;
+}
+
+void dm_set_error_handler(struct device_manager *dm,
+			  void (*fn)(void *opaque, const char *dev,
+				     const char *reason),
+			  void *opaque)
+{
+	pthread_mutex_lock(&dm->err_lock);
+	dm->on_error = fn;
+	dm->error_opaque = opaque;
+	pthread_mutex_unlock(&dm->err_lock);
+}
+
+/*
+ * The limiter is taken under err_lock (a device fails from several I/O
+ * threads at once); the handler runs outside it, so a slow one delays
+ * only its caller.
+ */
+void dm_device_error(struct device_manager *dm, struct device *d,
+		     const char *fmt, ...)
+{
+	void (*fn)(void *opaque, const char *dev, const char *reason);
+	char reason[160];
+	void *opaque;
+	va_list ap;
+	bool ok;
+
+	pthread_mutex_lock(&dm->err_lock);
+	fn = dm->on_error;
+	opaque = dm->error_opaque;
+	ok = fn && dev_ratelimit_take(&d->err_rl);
+	pthread_mutex_unlock(&dm->err_lock);
+	if (!ok)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	fn(opaque, d->name, reason);
 }
 
 int dm_bus_pio(struct device_manager *dm, struct device *d, u64 base,

@@ -39,6 +39,54 @@ static void request_exit(void *opaque, enum vm_exit_reason why)
 	}
 }
 
+/*
+ * An event from a vCPU or I/O thread: sent only while the API lives
+ * (machine_run turns them off before machine_api_stop).
+ */
+static void thread_event(struct machine *m, const char *name, json_t *data)
+{
+	pthread_mutex_lock(&m->event_lock);
+	if (!m->events_off)
+		machine_event(m, name, data);
+	else
+		json_decref(data);
+	pthread_mutex_unlock(&m->event_lock);
+}
+
+/*
+ * pvpanic's report, on the vCPU thread that wrote the port: the event,
+ * then the exit, or a pause handed to the main thread (machine_pause
+ * waits for every vCPU to park, this one included).
+ */
+static void guest_panicked(void *opaque, u8 events)
+{
+	struct machine *m = opaque;
+	bool pause = m->cfg->on_panic == CONFIG_ON_PANIC_PAUSE;
+	u64 one = 1;
+
+	if (events & PVPANIC_CRASH_LOADED)
+		pr_info("guest: a crash kernel takes over");
+	if (!(events & PVPANIC_PANICKED))
+		return;
+	pr_err("guest kernel panicked: %s", pause ? "pausing it" : "stopping");
+	thread_event(m, "GUEST_PANICKED",
+		     json_pack("{s:s}", "action", pause ? "pause" : "exit"));
+	if (!pause) {
+		vm_control_exit(&m->ctl, VM_EXIT_FATAL);
+		return;
+	}
+	atomic_store(&m->panic_pause, true);
+	if (write(m->exit_fd, &one, sizeof(one)) < 0)
+		pr_err("cannot wake the main thread: %s", strerror(errno));
+}
+
+/* A device needs a reset by the guest (dm_device_error): DEVICE_ERROR. */
+static void device_error(void *opaque, const char *dev, const char *reason)
+{
+	thread_event(opaque, "DEVICE_ERROR",
+		     json_pack("{s:s,s:s}", "device", dev, "reason", reason));
+}
+
 static void set_irq_level(void *opaque, u32 gsi, int level)
 {
 	struct machine *m = opaque;
@@ -280,7 +328,8 @@ static int irqchip_init(struct machine *m)
 }
 
 /*
- * The platform devices of the PC: COM1, the i8042, CMOS, ACPI PM, POST.
+ * The platform devices of the PC: COM1, the i8042, CMOS, ACPI PM, POST,
+ * pvpanic.
  * Each adds itself to the device manager, which destroys it; one that
  * fails cleans up after itself.
  */
@@ -288,6 +337,7 @@ static int legacy_init(struct machine *m)
 {
 	struct irq_line com1 = { set_irq_level, m, COM1_IRQ };
 	struct irq_line sci = { set_irq_level, m, ACPI_SCI_IRQ };
+	struct pvpanic_notify panic = { guest_panicked, m };
 	int r;
 
 	r = uart_init(&m->com1, &m->dm, &com1, STDOUT_FILENO);
@@ -299,6 +349,8 @@ static int legacy_init(struct machine *m)
 		r = acpi_pm_init(&m->pm, &m->dm, &sci, &m->ctl);
 	if (!r)
 		r = post_init(&m->post, &m->dm);
+	if (!r)
+		r = pvpanic_init(&m->pvpanic, &m->dm, &panic);
 	return r;
 }
 
@@ -315,6 +367,7 @@ static int devices_init(struct machine *m)
 	bus_init(&m->pio, "pio");
 	bus_init(&m->mmio, "mmio");
 	dm_init(&m->dm, &m->kvm, &m->irq, &m->pio, &m->mmio);
+	dm_set_error_handler(&m->dm, device_error, m);
 	m->dm_ok = true;
 	r = legacy_init(m);
 	if (r) {
@@ -457,7 +510,9 @@ int machine_init(struct machine *m, const struct config *cfg)
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
 	m->ctl = (struct vm_control){ request_exit, m };
 	pthread_mutex_init(&m->run_lock, NULL);
+	pthread_mutex_init(&m->event_lock, NULL);
 	atomic_init(&m->exit_reason, VM_EXIT_NONE);
+	atomic_init(&m->panic_pause, false);
 	m->exit_fd = eventfd(0, EFD_CLOEXEC);
 	if (m->exit_fd < 0) {
 		r = -errno;
@@ -498,6 +553,26 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * exit_fd woke the main thread: a stop request (the loop ends), or a
+ * guest panic to pause on (on_panic pause), which only this thread can
+ * do since the vCPU that reported it must park too.
+ */
+static void take_panic_pause(struct machine *m)
+{
+	u64 n;
+
+	if (read(m->exit_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		pr_err("exit eventfd: %s", strerror(errno));
+	if (!atomic_exchange(&m->panic_pause, false) ||
+	    atomic_load(&m->exit_reason) != VM_EXIT_NONE)
+		return;
+	if (machine_pause(m))
+		pr_err("cannot pause the panicked guest: it runs on");
+	else if (!m->api_ok)
+		pr_warn("the panicked guest is paused; a signal ends it");
 }
 
 /*
@@ -545,6 +620,8 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 		int timeout = deadline < 0 ? -1 : (int)MAX(deadline - now_ms(), 0);
 
 		r = poll(pfd, 2, timeout);
+		if (r > 0 && (pfd[0].revents & POLLIN))
+			take_panic_pause(m);
 		if (r == 0) {
 			pr_warn("guest did not power off within %d ms: stopping it", grace_ms);
 			m->ctl.request_exit(m, VM_EXIT_USER);
@@ -561,6 +638,9 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 			deadline = now_ms() + grace_ms;
 		}
 	}
+	pthread_mutex_lock(&m->event_lock);
+	m->events_off = true;
+	pthread_mutex_unlock(&m->event_lock);
 	machine_api_stop(m, atomic_load(&m->exit_reason));
 	console_stop(&m->console);
 	vcpus_stop(&m->vcpus);

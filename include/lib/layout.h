@@ -38,6 +38,7 @@
 #define CMOS_PORT		0x70	/* index 0x70, data 0x71 */
 #define CMOS_CENTURY_REG	0x32	/* named by the FADT CENTURY field */
 #define POST_PORT		0x80	/* Linux's I/O delay port: writes ignored */
+#define PVPANIC_PORT		0x505	/* QEMU's ISA pvpanic, ACPI QEMU0001 */
 #define COM1_PORT		0x3f8
 #define COM1_IRQ		4
 #define PCI_CONFIG_PORT		0xcf8	/* 0xcf8..0xcff, issue 5 */

@@ -81,6 +81,12 @@ struct config_net {
 	int vhost;			/* vhost-net: -1 if present, 0 no, 1 must */
 };
 
+/* "on_panic", --on-panic: what a guest panic (pvpanic) leads to. */
+enum config_on_panic {
+	CONFIG_ON_PANIC_EXIT,		/* end the VM, exit status 2 (default) */
+	CONFIG_ON_PANIC_PAUSE,		/* pause it, for a look through the API */
+};
+
 enum config_cmd {
 	CONFIG_CMD_NONE,	/* only --help or --version */
 	CONFIG_CMD_RUN,
@@ -91,6 +97,7 @@ struct config {
 	char *config_path;	/* the --config file, if any */
 	char *kernel, *initrd, *cmdline;
 	char *api_socket;	/* "api.socket", --api-socket: the control API */
+	enum config_on_panic on_panic;
 
 	u64 mem_size;		/* bytes */
 	bool mem_hugepages;	/* back guest RAM with huge pages */
@@ -209,5 +216,7 @@ int config_nets_validate(struct config *c);
 void config_nets_free(struct config *c);
 /* "xx:xx:xx:xx:xx:xx" to mac: -EINVAL when malformed or multicast. */
 int config_parse_mac(const char *s, u8 mac[6]);
+/* "exit" or "pause" (vmm/config.c): 0 with *out set, or -EINVAL. */
+int config_on_panic_parse(const char *s, enum config_on_panic *out);
 
 #endif

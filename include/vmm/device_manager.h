@@ -52,6 +52,10 @@ struct device_manager {
 	struct dm_ioeventfd *ioev;	/* assigned, to deassign at the end */
 	unsigned nr_ioev, cap_ioev;
 	bool paused;
+	/* dm_device_error's handler and the lock of every device's err_rl */
+	void (*on_error)(void *opaque, const char *dev, const char *reason);
+	void *error_opaque;
+	pthread_mutex_t err_lock;
 };
 
 /* kvm and irq may both be NULL (no VM). */
@@ -82,6 +86,22 @@ int dm_ioeventfd(struct device_manager *dm, u64 addr, u32 len, int fd,
  */
 int dm_irqfd(struct device_manager *dm, u32 gsi, int fd, int resample_fd,
 	     bool assign);
+
+/*
+ * A device tells the machine it broke down and the guest must reset it
+ * (virtio's NEEDS_RESET): dm_device_error calls the handler with the
+ * device's name and the formatted reason. Any thread may call it, with
+ * the device's locks held; the handler must not block nor call back into
+ * devices. A guest can provoke errors at will, so each device reaches the
+ * handler at most DEV_RATELIMIT_BURST times per DEV_RATELIMIT_SECS; the
+ * rest are dropped. Set the handler before the devices run (NULL: none).
+ */
+void dm_set_error_handler(struct device_manager *dm,
+			  void (*fn)(void *opaque, const char *dev,
+				     const char *reason),
+			  void *opaque);
+void dm_device_error(struct device_manager *dm, struct device *d,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The walks, in the order the devices were added (destroy: reversed). */
 void dm_reset(struct device_manager *dm);

@@ -49,6 +49,7 @@ struct machine {
 	struct cmos cmos;
 	struct acpi_pm pm;
 	struct post post;
+	struct pvpanic pvpanic;
 	struct console console;
 
 	/* I/O: vmm/machine_io.c */
@@ -82,6 +83,13 @@ struct machine {
 	struct vm_control ctl;	/* devices and vCPUs ask to stop through it */
 	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */
 	int exit_fd;		/* eventfd: wakes the main thread on a request */
+	atomic_bool panic_pause;	/* on_panic pause: the main thread pauses */
+	/*
+	 * Events from vCPU and I/O threads (GUEST_PANICKED, DEVICE_ERROR)
+	 * stop before the API goes away at the end of machine_run.
+	 */
+	pthread_mutex_t event_lock;
+	bool events_off;		/* under event_lock */
 	int steps_done;		/* init steps completed, for teardown */
 	unsigned nr_iot_pin;	/* iot_pin entries to free */
 };

@@ -4,7 +4,8 @@
  * the test's own: the order of each walk, pause before save, a stream of
  * another machine refused with its reason and no device left half
  * loaded, names unique, ioeventfds refused without a VM, bus ranges
- * named after their device. Each real device's own save and load are
+ * named after their device, device errors reaching the machine rate-limited
+ * (dm_device_error). Each real device's own save and load are
  * tested with the device (test_uart, test_legacy, test_pci, ...).
  */
 #include <setjmp.h>
@@ -189,7 +190,7 @@ static void test_save_load(void **state)
 static void test_other_machine(void **state)
 {
 	struct fixture *f = *state;
-	struct device other = { "c1", &other_ops, false };
+	struct device other = { .name = "c1", .ops = &other_ops };
 	struct device_manager dm2;
 	struct state_reader r;
 	size_t len;
@@ -241,7 +242,7 @@ static void test_services(void **state)
 {
 	static const struct bus_ops ops = { dummy_rw, dummy_w };
 	struct fixture *f = *state;
-	struct device dup = { "c0", &counter_ops, false };
+	struct device dup = { .name = "c0", .ops = &counter_ops };
 
 	assert_int_equal(dm_add(&f->dm, &dup), -EEXIST);
 	assert_int_equal(dm_bus_pio(&f->dm, &f->c[0].dev, 0x100, 8, &ops, NULL), 0);
@@ -252,6 +253,56 @@ static void test_services(void **state)
 	assert_int_equal(dm_irqfd(&f->dm, 5, 3, -1, true), -ENODEV);
 }
 
+struct err_rec {
+	int calls;
+	char dev[32], reason[160];
+};
+
+static void rec_error(void *opaque, const char *dev, const char *reason)
+{
+	struct err_rec *e = opaque;
+
+	e->calls++;
+	snprintf(e->dev, sizeof(e->dev), "%s", dev);
+	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+}
+
+/*
+ * dm_device_error reaches the handler with the device's name and the
+ * formatted reason, at most DEV_RATELIMIT_BURST times per device per
+ * period however often a guest provokes it; without a handler, nothing.
+ */
+static void test_device_error(void **state)
+{
+	struct fixture *f = *state;
+	struct err_rec e = { 0 };
+	int i;
+
+	dm_device_error(&f->dm, &f->c[0].dev, "no handler yet");
+	dm_set_error_handler(&f->dm, rec_error, &e);
+	assert_int_equal(e.calls, 0);
+	dm_device_error(&f->dm, &f->c[1].dev, "queue %u: %s", 3, "bad ring");
+	assert_int_equal(e.calls, 1);
+	assert_string_equal(e.dev, "c1");
+	assert_string_equal(e.reason, "queue 3: bad ring");
+	for (i = 0; i < 1000; i++)
+		dm_device_error(&f->dm, &f->c[1].dev, "again %d", i);
+	assert_int_equal(e.calls, DEV_RATELIMIT_BURST);
+	/* Each device has its own budget. */
+	dm_device_error(&f->dm, &f->c[2].dev, "other");
+	assert_int_equal(e.calls, DEV_RATELIMIT_BURST + 1);
+	assert_string_equal(e.dev, "c2");
+	/* A new period gives a new budget. */
+	f->c[1].dev.err_rl.start -= DEV_RATELIMIT_SECS;
+	dm_device_error(&f->dm, &f->c[1].dev, "later");
+	assert_int_equal(e.calls, DEV_RATELIMIT_BURST + 2);
+	assert_string_equal(e.reason, "later");
+	dm_set_error_handler(&f->dm, NULL, NULL);
+	f->c[2].dev.err_rl.start -= DEV_RATELIMIT_SECS;
+	dm_device_error(&f->dm, &f->c[2].dev, "nobody listens");
+	assert_int_equal(e.calls, DEV_RATELIMIT_BURST + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_machine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_services, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_error, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,17 +52,6 @@ struct device_ops {
 };
 
 /*
- * Embedded in each device's struct (container_of gets back to it); the
- * name is the instance's, unique in the machine, and names its section
- * in a saved state ("com1", "virtio-blk0").
- */
-struct device {
-	char name[32];
-	const struct device_ops *ops;
-	bool paused;		/* the device manager's, not the device's */
-};
-
-/*
  * How a device raises an interrupt: the machine supplies one backed by
  * KVM_IRQ_LINE; tests supply a recorder. set_level may be NULL (no line).
  * Devices call it with their own lock held so that level changes reach the
@@ -94,13 +83,11 @@ struct dev_ratelimit {
 	u32 count;
 };
 
-static inline bool dev_ratelimit_ok(struct dev_ratelimit *rl,
-				    enum log_level lvl)
+/* The limiter alone, whatever the log level (events, not messages). */
+static inline bool dev_ratelimit_take(struct dev_ratelimit *rl)
 {
 	struct timespec now;
 
-	if (lvl > log_level)
-		return false;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!rl->start || now.tv_sec - rl->start >= DEV_RATELIMIT_SECS) {
 		rl->start = now.tv_sec ? now.tv_sec : 1;
@@ -108,5 +95,25 @@ static inline bool dev_ratelimit_ok(struct dev_ratelimit *rl,
 	}
 	return rl->count++ < DEV_RATELIMIT_BURST;
 }
+
+static inline bool dev_ratelimit_ok(struct dev_ratelimit *rl,
+				    enum log_level lvl)
+{
+	if (lvl > log_level)
+		return false;
+	return dev_ratelimit_take(rl);
+}
+
+/*
+ * Embedded in each device's struct (container_of gets back to it); the
+ * name is the instance's, unique in the machine, and names its section
+ * in a saved state ("com1", "virtio-blk0").
+ */
+struct device {
+	char name[32];
+	const struct device_ops *ops;
+	bool paused;		/* the device manager's, not the device's */
+	struct dev_ratelimit err_rl;	/* the manager's: dm_device_error */
+};
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The legacy PC devices a Linux guest pokes while booting and rebooting:
- * the i8042 keyboard controller (for its reset line), the CMOS RTC/NVRAM
- * and the POST/delay ports. None of them raises an interrupt.
+ * the i8042 keyboard controller (for its reset line), the CMOS RTC/NVRAM,
+ * the POST/delay ports, and pvpanic (a guest's panic report). None of
+ * them raises an interrupt.
  *
  * Each is a device of the device manager: X_init sets it up, claims its
  * ports on dm's port-I/O bus and adds it to dm as its last step, after
@@ -72,5 +73,32 @@ struct post {
 
 /* Claims POST_PORT and POST_ALT_DELAY_PORT. */
 int post_init(struct post *p, struct device_manager *dm);
+
+/* --- pvpanic (vmm/devices/legacy/pvpanic.c) --- */
+
+#define PVPANIC_PANICKED	0x01	/* the guest kernel panicked */
+#define PVPANIC_CRASH_LOADED	0x02	/* a kdump kernel takes over */
+#define PVPANIC_EVENTS		(PVPANIC_PANICKED | PVPANIC_CRASH_LOADED)
+
+/*
+ * How the device tells the machine: report gets the events newly set
+ * (each once until a reset), on the writing vCPU thread with no device
+ * lock held. It must not block: hand slow work to another thread.
+ */
+struct pvpanic_notify {
+	void (*report)(void *opaque, u8 events);
+	void *opaque;
+};
+
+struct pvpanic {
+	struct device dev;	/* "pvpanic" */
+	pthread_mutex_t lock;
+	struct pvpanic_notify notify;
+	u8 reported;		/* PVPANIC_* events the guest reported */
+};
+
+/* Claims PVPANIC_PORT (one byte); notify may be NULL (nobody told). */
+int pvpanic_init(struct pvpanic *p, struct device_manager *dm,
+		 const struct pvpanic_notify *notify);
 
 #endif

@@ -203,6 +203,8 @@ static void status_refuse(struct virtio_pci *vp, u8 old, u8 val, const char *why
 	if (dev_ratelimit_ok(&vp->rl, LOG_WARN))
 		pr_warn("%s: status %#x -> %#x refused (%s): device needs reset",
 			vp->name, old, val, why);
+	dm_device_error(vp->dm, &vp->dev, "status %#x -> %#x refused: %s",
+			old, val, why);
 	config_irq(vp);
 }
 
@@ -528,6 +530,7 @@ void virtio_queue_fail(struct virtio_queue *q, const char *why)
 	if (dev_ratelimit_ok(&q->rl, LOG_WARN))
 		pr_warn("%s: queue %u: %s: device needs reset", vp->name,
 			q->idx, why);
+	dm_device_error(vp->dm, &vp->dev, "queue %u: %s", q->idx, why);
 	config_irq(vp);
 }
 

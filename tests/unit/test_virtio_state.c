@@ -105,6 +105,7 @@ static int migrate(struct fixture *f, const u8 *stream, size_t len,
 		f->stream = vdrv_save(&f->src.d, &f->len);
 		assert_non_null(f->stream);
 	}
+	dm_pause(&f->dst.d.dm);		/* RAM is filled in before the load */
 	vdrv_copy_ram(&f->dst.d, &f->src.d);
 	memcpy(f->dst.d.avail, f->src.d.avail, sizeof(f->src.d.avail));
 	memcpy(f->dst.d.qsize, f->src.d.qsize, sizeof(f->src.d.qsize));
@@ -474,6 +475,46 @@ static void test_net_migrate(void **state)
 	assert_false(vdrv_status(&t->d) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+/* Pause and resume alone: the buffers given back are taken again. */
+static void test_net_pause_resume(void **state)
+{
+	struct fixture *f = *state;
+	struct side *s = &f->src;
+	u8 pkt[HDR_LEN + 300] = { 0 };
+	u32 head, len;
+	unsigned i;
+
+	assert_int_equal(vdrv_negotiate(&s->d, (1ULL << F_MRG_RXBUF) |
+					(1ULL << VIRTIO_F_VERSION_1)), VDRV_S_UP);
+	vdrv_queue(&s->d, N_RX, 8, VIRTIO_NO_VECTOR);
+	vdrv_driver_ok(&s->d);
+	for (i = 0; i < 3; i++) {
+		vdrv_desc(&s->d, N_RX, i, N_RXBUF + 0x100 * i, 64,
+			  VIRTQ_DESC_F_WRITE, 0);
+		vdrv_offer(&s->d, N_RX, (u16)i);
+	}
+	vdrv_kick(&s->d, N_RX);
+	memset(pkt + HDR_LEN, 0x3c, 300);
+	assert_int_equal(send(s->peer, pkt, sizeof(pkt), 0), (ssize_t)sizeof(pkt));
+	wait_taken(s, N_RX, 3);
+	dm_pause(&s->d.dm);
+	assert_int_equal(taken(s, N_RX), 0);
+	dm_resume(&s->d.dm);
+	wait_taken(s, N_RX, 3);
+	assert_int_equal(vdrv_used_idx(&s->d, N_RX), 0);
+	vdrv_desc(&s->d, N_RX, 3, N_RXBUF + 0x1000, 2048, VIRTQ_DESC_F_WRITE, 0);
+	vdrv_offer(&s->d, N_RX, 3);
+	vdrv_kick(&s->d, N_RX);
+	assert_true(vdrv_wait_used(&s->d, N_RX, 4));
+	for (i = 0; i < 4; i++) {
+		vdrv_used(&s->d, N_RX, (u16)i, &head, &len);
+		assert_int_equal(head, i);
+		assert_int_equal(len, i < 3 ? 64 : sizeof(pkt) - 3 * 64);
+	}
+	usleep(50 * 1000);
+	assert_int_equal(vdrv_used_idx(&s->d, N_RX), 4);
+}
+
 static void test_net_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -585,6 +626,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blk_tampered, blk_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blk_other_device, blk_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_migrate, net_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_pause_resume, net_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_refused, net_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rng_migrate, rng_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rng_wrong_kind, rng_setup, teardown),

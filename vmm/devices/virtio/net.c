@@ -376,6 +376,7 @@ static void queue_pause(struct virtio_queue *q)
 		nq->len = 0;
 	nq->off = 0;
 	nq->nr_heads = 0;
+	q->kicked |= nq->len > 0;	/* placed again at resume */
 }
 
 /*

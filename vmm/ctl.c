@@ -26,15 +26,9 @@
 
 #include "lib/util.h"
 #include "vmm/ctl.h"
+#include "vmm/metrics.h"
 
-struct conn {
-	int fd;
-	char buf[1 << 16];
-	size_t len;
-	int timeout_ms;
-};
-
-static int conn_open(struct conn *c, const char *path)
+static int conn_open(struct ctl_conn *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
@@ -51,8 +45,7 @@ static int conn_open(struct conn *c, const char *path)
 	return 0;
 }
 
-/* The next message from the server (a new reference), or NULL. */
-static json_t *conn_read(struct conn *c)
+json_t *ctl_read(struct ctl_conn *c)
 {
 	for (;;) {
 		char *nl = memchr(c->buf, '\n', c->len);
@@ -88,7 +81,7 @@ static json_t *conn_read(struct conn *c)
 	}
 }
 
-static int conn_send(struct conn *c, json_t *msg)
+int ctl_send(struct ctl_conn *c, json_t *msg)
 {
 	char *s = json_dumps(msg, JSON_COMPACT);
 	size_t n = s ? strlen(s) : 0, off = 0;
@@ -108,6 +101,68 @@ static int conn_send(struct conn *c, json_t *msg)
 	free(s);
 	fprintf(stderr, "smpvisor ctl: cannot send the command\n");
 	return -1;
+}
+
+int ctl_connect(struct ctl_conn *c, const char *path)
+{
+	json_t *m, *r;
+
+	if (conn_open(c, path))
+		return -1;
+	m = ctl_read(c);		/* the greeting */
+	if (!m || !json_object_get(m, "QMP")) {
+		fprintf(stderr, "smpvisor ctl: %s: not a QMP server\n", path);
+		json_decref(m);
+		return -1;
+	}
+	json_decref(m);
+	r = ctl_call(c, "qmp_capabilities", json_object());
+	if (!r)
+		return -1;
+	json_decref(r);
+	return 0;
+}
+
+json_t *ctl_call(struct ctl_conn *c, const char *cmd, json_t *args)
+{
+	json_t *m, *err, *r;
+
+	if (ctl_send(c, json_pack("{s:s,s:o,s:s}", "execute", cmd,
+				  "arguments", args, "id", "ctl")))
+		return NULL;
+	while ((m = ctl_read(c))) {
+		if (json_object_get(m, "event")) {
+			json_decref(m);
+			continue;
+		}
+		err = json_object_get(m, "error");
+		if (err) {
+			fprintf(stderr, "smpvisor ctl: %s: %s: %s\n", cmd,
+				json_string_value(json_object_get(err, "class")),
+				json_string_value(json_object_get(err, "desc")));
+			json_decref(m);
+			return NULL;
+		}
+		r = json_object_get(m, "return");
+		r = r ? json_incref(r) : json_object();
+		json_decref(m);
+		return r;
+	}
+	return NULL;
+}
+
+/* `metrics`: query-stats in the Prometheus text format (metrics.h). */
+static int print_metrics(struct ctl_conn *c)
+{
+	json_t *st = ctl_call(c, "query-stats", json_object());
+	char *text = st ? metrics_render(st) : NULL;
+
+	json_decref(st);
+	if (!text)
+		return 1;
+	fputs(text, stdout);
+	free(text);
+	return 0;
 }
 
 /* Print v readably: objects as "key: value" lines, arrays one per line. */
@@ -193,16 +248,16 @@ static void print_msg(json_t *m, bool raw)
  * meanwhile are skipped, but the first one named wait (if any) is kept
  * in *early for the caller.
  */
-static int execute(struct conn *c, const char *cmd, json_t *args, bool raw,
+static int execute(struct ctl_conn *c, const char *cmd, json_t *args, bool raw,
 		   bool quiet, const char *wait, json_t **early)
 {
 	json_t *m;
 	int r = 1;
 
-	if (conn_send(c, json_pack("{s:s,s:o,s:s}", "execute", cmd,
+	if (ctl_send(c, json_pack("{s:s,s:o,s:s}", "execute", cmd,
 				   "arguments", args, "id", "ctl")))
 		return 1;
-	while ((m = conn_read(c))) {
+	while ((m = ctl_read(c))) {
 		json_t *err = json_object_get(m, "error");
 
 		if (json_object_get(m, "event")) {
@@ -233,7 +288,8 @@ static const char usage[] =
 "usage: smpvisor ctl [--json] [--wait-event NAME] [--timeout S] SOCKET\n"
 "                    [COMMAND [ARG=VALUE...]]\n"
 "Run COMMAND on the control API of the smpvisor serving SOCKET (--api-socket)\n"
-"and print its reply; `query-commands` lists them. ARG=VALUE become the\n"
+"and print its reply; `query-commands` lists them, and `metrics` prints\n"
+"query-stats in the Prometheus text format. ARG=VALUE become the\n"
 "command's arguments (VALUE as JSON when it parses as JSON, else a string).\n"
 "  --json             print replies and events as the server sent them\n"
 "  --wait-event NAME  then wait for event NAME and print it\n"
@@ -249,7 +305,7 @@ int ctl_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *wait_event = NULL;
-	struct conn *c = calloc(1, sizeof(*c));
+	struct ctl_conn *c = calloc(1, sizeof(*c));
 	bool raw = false;
 	json_t *m, *args = NULL, *early = NULL;
 	int o, r = 1;
@@ -283,19 +339,12 @@ int ctl_main(int argc, char **argv)
 		if (!args)
 			goto out;
 	}
-	if (conn_open(c, argv[optind]))
+	if (ctl_connect(c, argv[optind]))
 		goto out;
-	m = conn_read(c);		/* the greeting */
-	if (!m || !json_object_get(m, "QMP")) {
-		fprintf(stderr, "smpvisor ctl: %s: not a QMP server\n",
-			argv[optind]);
-		json_decref(m);
+	if (args && !strcmp(argv[optind + 1], "metrics")) {
+		r = print_metrics(c);
 		goto out;
 	}
-	json_decref(m);
-	if (execute(c, "qmp_capabilities", json_object(), raw, true, NULL,
-		    NULL))
-		goto out;
 	if (args) {
 		r = execute(c, argv[optind + 1], args, raw, false, wait_event,
 			    &early);
@@ -308,7 +357,7 @@ int ctl_main(int argc, char **argv)
 		print_msg(early, raw);
 		goto out;
 	}
-	while (wait_event && (m = conn_read(c))) {
+	while (wait_event && (m = ctl_read(c))) {
 		const char *ev = json_string_value(json_object_get(m, "event"));
 
 		if (ev && !strcmp(ev, wait_event)) {

@@ -50,6 +50,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "top"))
+		return top_main(argc - 1, argv + 1);
 	config_init(&cfg);
 	r = config_parse_args(&cfg, argc, argv);
 	if (r) {

@@ -2,9 +2,9 @@
 """Write the legacy devices' seeds of the state fuzz harness.
 
 Each seed is the target byte (state_targets_legacy.c's index + 1: com1 1,
-i8042 2, cmos 3, acpi-pm 4, post 5) and a stream as the device's save
-writes it (vmm/devices/serial/uart16550.c, legacy/i8042.c, legacy/cmos.c,
-acpi/pm.c, legacy/post.c): good ones, from power-on to the middle of an
+i8042 2, cmos 3, acpi-pm 4, post 5, pvpanic 6) and a stream as the
+device's save writes it (vmm/devices/serial/uart16550.c, legacy/i8042.c,
+legacy/cmos.c, acpi/pm.c, legacy/post.c, legacy/pvpanic.c): good ones, from power-on to the middle of an
 exchange, and bad ones, one refusal of the device's load each, so the
 fuzzer starts from both sides of every check.
 Usage: mkcorpus_state_legacy.py [DIR]   (default tests/fuzz/corpus/state)
@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mkcorpus_state import field, section, stream, write  # noqa: E402
 
-COM1, I8042, CMOS, ACPI_PM, POST = 1, 2, 3, 4, 5
+COM1, I8042, CMOS, ACPI_PM, POST, PVPANIC = 1, 2, 3, 4, 5, 6
 
 
 def u8(v):
@@ -133,6 +133,11 @@ def seeds():
 
     yield "legacy-post", device(POST, "post", "post", [])
     yield "legacy-post-bad-kind", device(POST, "post", "cmos", [])
+
+    yield "legacy-pvpanic-panicked", device(PVPANIC, "pvpanic", "pvpanic",
+                                            [("reported", u8(0x01))])
+    yield "legacy-pvpanic-bad-bits", device(PVPANIC, "pvpanic", "pvpanic",
+                                            [("reported", u8(0x84))])
 
 
 def main():

@@ -3,7 +3,8 @@
  * The legacy devices the state fuzz harness loads streams into (see
  * state_targets.h), each created into the manager as machine.c's
  * legacy_init does: COM1 with a line that goes nowhere and no output fd,
- * the i8042 and ACPI PM with no machine to stop. The table's order is
+ * the i8042 and ACPI PM with no machine to stop, pvpanic with nobody to
+ * tell. The table's order is
  * the seeds' target byte minus one (mkcorpus_state_legacy.py).
  */
 #include <stdlib.h>
@@ -65,11 +66,20 @@ static int create_post(struct device_manager *dm, void **ctx)
 	return p ? post_init(p, dm) : -ENOMEM;
 }
 
+static int create_pvpanic(struct device_manager *dm, void **ctx)
+{
+	struct pvpanic *p = *ctx = calloc(1, sizeof(*p));
+
+	return p ? pvpanic_init(p, dm, NULL) : -ENOMEM;
+}
+
+/* New entries go last: the seeds name their target by its index. */
 const struct state_target state_targets_legacy[] = {
 	{ "com1", create_uart, free },
 	{ "i8042", create_i8042, free },
 	{ "cmos", create_cmos, free },
 	{ "acpi-pm", create_acpi_pm, free },
 	{ "post", create_post, free },
+	{ "pvpanic", create_pvpanic, free },
 };
 const unsigned nr_state_targets_legacy = ARRAY_SIZE(state_targets_legacy);

@@ -6,8 +6,10 @@
 #                   ACPI NUMA built in; virtio drivers are modules)
 #   initrd.img      gzip'ed newc cpio: /init = our static agent
 #                   (tests/guest/agent/), busybox-static with its applets in
-#                   /bin, the virtio modules plus /etc/agent-modules, their
-#                   load order (the .deb has no modules.dep)
+#                   /bin, the virtio modules and pvpanic_mmio (the driver
+#                   of smpvisor's pvpanic, ACPI QEMU0001) plus
+#                   /etc/agent-modules, their load order (the .deb has
+#                   no modules.dep)
 #   kernel.config   the kernel's config, kernel.release its `uname -r`
 #   stamp           what the image was built from; unchanged inputs = no work
 #   initrd-fio.img  with --fio: initrd.img followed by a second cpio archive
@@ -28,7 +30,7 @@ ASSETS=${ASSETS:-$ROOT/build/assets}
 META=linux-image-cloud-amd64
 # What the agent loads, dependencies first (added by build.sh from modinfo).
 WANT="virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio_rng
-virtio_balloon"
+virtio_balloon pvpanic_mmio"
 
 say() { echo "guest: $*" >&2; }
 die() { echo "guest: error: $*" >&2; exit 1; }

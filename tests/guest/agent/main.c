@@ -34,7 +34,7 @@ bool is_init;			/* running as PID 1 in the guest */
 /* ---- options -------------------------------------------------------- */
 
 struct opts {
-	bool report, shell, debugfs, modules;
+	bool report, shell, debugfs, modules, panic;
 	long cpuloop_ms, lockloop_ms, sleep_s, ticks_s;
 	int loglevel;
 	const char *disk, *pingpong, *end, *net, *hostile, *fio;
@@ -54,6 +54,7 @@ static const struct opt_def {
 	OPT("shell", OPT_BOOL, shell),
 	OPT("debugfs", OPT_BOOL, debugfs),
 	OPT("modules", OPT_BOOL, modules),
+	OPT("panic", OPT_BOOL, panic),
 	OPT("cpuloop", OPT_LONG, cpuloop_ms),
 	OPT("lockloop", OPT_LONG, lockloop_ms),
 	OPT("sleep", OPT_LONG, sleep_s),
@@ -140,6 +141,26 @@ static char *get_cmdline(int argc, char **argv)
 	return s;
 }
 
+/*
+ * Crash the guest kernel on purpose (sysrq 'c'), for the host's pvpanic
+ * tests; the line before says it was asked for. Returns only if the
+ * kernel did not crash.
+ */
+static void panic_now(void)
+{
+	int fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		agent_err("cannot open /proc/sysrq-trigger");
+		return;
+	}
+	out("AGENT-PANIC");
+	if (write(fd, "c", 1) != 1)
+		agent_err("sysrq-trigger refused 'c'");
+	close(fd);
+	agent_err("still running after sysrq 'c'");
+}
+
 int main(int argc, char **argv)
 {
 	char *cmdline, *words;
@@ -195,6 +216,8 @@ int main(int argc, char **argv)
 		ticks(o.ticks_s);
 	if (o.sleep_s > 0)
 		sleep(o.sleep_s);
+	if (o.panic)
+		panic_now();
 	if (o.shell && is_init)
 		run_shell();
 	finish(o.end);

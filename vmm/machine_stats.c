@@ -45,13 +45,21 @@ static long index_arg(json_t *args, const char *key, unsigned limit,
 static int pin_thread(int tid, const char *what, json_t *args, json_t **ret,
 		      struct qmp_error *err)
 {
-	const char *list = json_string_value(json_object_get(args, "cpus"));
+	json_t *arg = json_object_get(args, "cpus");
+	const char *list = json_string_value(arg);
 	size_t sz = CPU_ALLOC_SIZE(SMP_HOST_CPUS);
 	struct cpulist cl = { 0 }, allowed = { 0 };
 	cpu_set_t *set = NULL;
 	char *s = NULL;
+	char num[24];
 	int cpu, r = -1;
 
+	/* One CPU may come as a number ("cpus": 3, or cpus=3 from ctl). */
+	if (json_is_integer(arg)) {
+		snprintf(num, sizeof(num), "%lld",
+			 (long long)json_integer_value(arg));
+		list = num;
+	}
 	if (!list)
 		return qmp_fail(err, "GenericError",
 				"'cpus' must be given, as a string like \"0-3,8\"");

@@ -352,6 +352,46 @@ static void test_file_halt_poll(void **state)
 	}
 }
 
+/* "on_panic" and --on-panic: exit (the default) or pause; nothing else. */
+static void test_on_panic(void **state)
+{
+	static const struct {
+		const char *json, *msg;
+		int ret;
+		enum config_on_panic want;
+	} t[] = {
+		{ "{\"on_panic\": \"pause\"}", "", 0, CONFIG_ON_PANIC_PAUSE },
+		{ "{\"on_panic\": \"exit\"}", "", 0, CONFIG_ON_PANIC_EXIT },
+		{ "{\"on_panic\": \"reboot\"}", "is \"reboot\", must be \"exit\"", -EINVAL, 0 },
+		{ "{\"on_panic\": 1}", "\"pause\", not an integer", -EINVAL, 0 },
+	};
+	struct config c;
+	char *path, *msg;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		path = write_temp(t[i].json);
+		assert_int_equal(parse_file(&c, path, &msg), t[i].ret);
+		unlink(path);
+		free(path);
+		assert_non_null(strstr(msg, t[i].msg));
+		free(msg);
+		if (!t[i].ret)
+			assert_int_equal(c.on_panic, t[i].want);
+		config_free(&c);
+	}
+	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k",
+				    "--on-panic", "pause"), 0);
+	assert_int_equal(c.on_panic, CONFIG_ON_PANIC_PAUSE);
+	free(msg);
+	config_free(&c);
+	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k",
+				    "--on-panic", "stop"), -EINVAL);
+	assert_non_null(strstr(msg, "--on-panic is exit or pause, not \"stop\""));
+	free(msg);
+	config_free(&c);
+}
+
 /* ---- command line ---- */
 
 static void test_args_top_level(void **state)
@@ -743,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_file_missing),
 		cmocka_unit_test(test_file_bad_inline),
 		cmocka_unit_test(test_file_halt_poll),
+		cmocka_unit_test(test_on_panic),
 		cmocka_unit_test(test_args_top_level),
 		cmocka_unit_test(test_args_run),
 		cmocka_unit_test(test_args_override_config),

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "vmm/machine.h"
-#include "vmm/machine_stats.h"
 
 #define PAUSE_TIMEOUT_MS	5000
 #define SMPVISOR_API_VERSION	"0.1.0"
@@ -289,11 +288,13 @@ int machine_api_init(struct machine *m)
 		return r;
 	}
 	m->api_ok = true;
+	machine_stats_open(m);
 	return 0;
 }
 
 void machine_api_exit(struct machine *m)
 {
+	machine_stats_close(m);
 	if (m->api_ok)
 		api_destroy(&m->api);
 	m->api_ok = false;

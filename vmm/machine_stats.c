@@ -40,10 +40,11 @@ static long index_arg(json_t *args, const char *key, unsigned limit,
 
 /*
  * Pin thread tid to the "cpus" argument, checked as the config is:
- * parsed, not empty, within the CPUs this process may use.
+ * parsed, not empty, within the CPUs this process may use. Not once the
+ * VM is ending: its threads' ids may be gone (and reused) by then.
  */
-static int pin_thread(int tid, const char *what, json_t *args, json_t **ret,
-		      struct qmp_error *err)
+static int pin_thread(struct machine *m, int tid, const char *what,
+		      json_t *args, json_t **ret, struct qmp_error *err)
 {
 	json_t *arg = json_object_get(args, "cpus");
 	const char *list = json_string_value(arg);
@@ -63,7 +64,7 @@ static int pin_thread(int tid, const char *what, json_t *args, json_t **ret,
 	if (!list)
 		return qmp_fail(err, "GenericError",
 				"'cpus' must be given, as a string like \"0-3,8\"");
-	if (!tid)
+	if (!tid || atomic_load(&m->exit_reason) != VM_EXIT_NONE)
 		return qmp_fail(err, "GenericError", "%s is not running", what);
 	if (cpulist_init(&cl, SMP_HOST_CPUS) || smp_pin_allowed(&allowed)) {
 		qmp_fail(err, "GenericError", "out of memory");
@@ -125,7 +126,7 @@ int machine_cmd_set_vcpu_affinity(void *ctx, json_t *args, json_t **ret,
 	if (i < 0)
 		return -1;
 	snprintf(what, sizeof(what), "vcpu %ld", i);
-	return pin_thread(atomic_load(&m->vcpus.v[i].tid), what, args, ret,
+	return pin_thread(m, atomic_load(&m->vcpus.v[i].tid), what, args, ret,
 			  err);
 }
 
@@ -140,8 +141,42 @@ int machine_cmd_set_iothread_affinity(void *ctx, json_t *args, json_t **ret,
 	if (i < 0)
 		return -1;
 	snprintf(what, sizeof(what), "iothread %ld", i);
-	return pin_thread(atomic_load(&m->iothreads[i].tid), what, args, ret,
+	return pin_thread(m, atomic_load(&m->iothreads[i].tid), what, args, ret,
 			  err);
+}
+
+void machine_stats_open(struct machine *m)
+{
+	struct machine_stats *st = &m->stats;
+	unsigned i;
+
+	st->vm_fd = -1;
+	st->nr_vcpus = 0;
+	st->vcpu_fd = calloc(m->vcpus.nr ? m->vcpus.nr : 1, sizeof(int));
+	st->open = true;
+	if (!st->vcpu_fd ||
+	    kvm_check_extension(&m->kvm, KVM_CAP_BINARY_STATS_FD) <= 0)
+		return;
+	st->vm_fd = kvm_vm_stats_fd(&m->kvm);
+	for (i = 0; i < m->vcpus.nr; i++)
+		st->vcpu_fd[i] = kvm_vcpu_stats_fd(&m->vcpus.v[i].kv);
+	st->nr_vcpus = m->vcpus.nr;
+}
+
+void machine_stats_close(struct machine *m)
+{
+	struct machine_stats *st = &m->stats;
+	unsigned i;
+
+	if (!st->open)
+		return;
+	for (i = 0; i < st->nr_vcpus; i++)
+		if (st->vcpu_fd[i] >= 0)
+			close(st->vcpu_fd[i]);
+	if (st->vm_fd >= 0)
+		close(st->vm_fd);
+	free(st->vcpu_fd);
+	memset(st, 0, sizeof(*st));
 }
 
 /*
@@ -186,16 +221,17 @@ static void kvm_collect_one(void *arg, const char *name, u64 value,
 	json_array_append_new(c->gauges, json_string(name));
 }
 
-/* A stats fd read into an object (the fd is closed); NULL on error. */
+/* A stats fd read into an object; NULL on error. */
 static json_t *kvm_stats_json(int fd, json_t *gauges)
 {
 	struct kvm_collect c = { json_object(), gauges };
 	int r;
 
-	if (fd < 0)
+	if (fd < 0) {
+		json_decref(c.values);
 		return NULL;
+	}
 	r = c.values ? kvm_stats_read(fd, kvm_collect_one, &c) : -ENOMEM;
-	close(fd);
 	if (r < 0) {
 		json_decref(c.values);
 		return NULL;
@@ -219,8 +255,8 @@ static json_t *vcpu_stats(struct machine *m, unsigned i, json_t *gauges)
 		return NULL;
 	if (tid)
 		add_schedstat(o, tid);
-	if (gauges) {
-		k = kvm_stats_json(kvm_vcpu_stats_fd(&v->kv), gauges);
+	if (gauges && i < m->stats.nr_vcpus) {
+		k = kvm_stats_json(m->stats.vcpu_fd[i], gauges);
 		if (k)
 			json_object_set_new(o, "kvm", k);
 	}
@@ -253,11 +289,11 @@ static json_t *kvm_part(struct machine *m, json_t **gauges)
 	json_t *k, *vm;
 
 	*gauges = NULL;
-	if (kvm_check_extension(&m->kvm, KVM_CAP_BINARY_STATS_FD) <= 0)
+	if (!m->stats.open || (!m->stats.nr_vcpus && m->stats.vm_fd < 0))
 		return json_pack("{s:b,s:s}", "available", false, "reason",
 				 "KVM lacks KVM_CAP_BINARY_STATS_FD (Linux 5.14+)");
 	*gauges = json_array();
-	vm = kvm_stats_json(kvm_vm_stats_fd(&m->kvm), *gauges);
+	vm = kvm_stats_json(m->stats.vm_fd, *gauges);
 	k = json_pack("{s:b,s:o*,s:O*}", "available", true, "vm", vm,
 		      "gauges", *gauges);
 	return k;

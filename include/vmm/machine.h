@@ -27,6 +27,7 @@
 #include "vmm/devices/virtio_net.h"
 #include "vmm/devices/virtio_rng.h"
 #include "vmm/iothread.h"
+#include "vmm/machine_stats.h"
 #include "vmm/memory.h"
 #include "vmm/pci.h"
 
@@ -79,6 +80,7 @@ struct machine {
 	pthread_mutex_t run_lock;	/* pause and resume */
 	bool paused;			/* under run_lock */
 	u64 start_ns;
+	struct machine_stats stats;	/* vmm/machine_stats.c */
 
 	struct vm_control ctl;	/* devices and vCPUs ask to stop through it */
 	atomic_int exit_reason;	/* first enum vm_exit_reason asked for wins */

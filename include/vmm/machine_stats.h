@@ -22,6 +22,25 @@
 
 #include "vmm/qmp.h"
 
+struct machine;
+
+/*
+ * KVM's statistics files, opened once when the API starts: opening a
+ * vCPU's (KVM_GET_STATS_FD) waits for that vCPU to leave KVM_RUN, which a
+ * busy guest may not do for a long time, while reading an open one never
+ * waits. -1 where KVM has none.
+ */
+struct machine_stats {
+	bool open;
+	int vm_fd;
+	int *vcpu_fd;
+	unsigned nr_vcpus;
+};
+
+/* Open them (before the vCPUs run); without them query-stats says why. */
+void machine_stats_open(struct machine *m);
+void machine_stats_close(struct machine *m);
+
 int machine_cmd_set_vcpu_affinity(void *ctx, json_t *args, json_t **ret,
 				  struct qmp_error *err);
 int machine_cmd_set_iothread_affinity(void *ctx, json_t *args, json_t **ret,

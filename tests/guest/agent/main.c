@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -155,6 +156,10 @@ static void panic_now(void)
 		return;
 	}
 	out("AGENT-PANIC");
+	/* Let the line leave the UART before the kernel's panic messages. */
+	if (con >= 0)
+		tcdrain(con);
+	usleep(200000);
 	if (write(fd, "c", 1) != 1)
 		agent_err("sysrq-trigger refused 'c'");
 	close(fd);

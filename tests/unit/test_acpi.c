@@ -364,6 +364,12 @@ static void test_dsdt_contents(void **state)
 	static const u8 io[] = { 0x47, 0x01, COM1_PORT & 0xff, COM1_PORT >> 8,
 				 COM1_PORT & 0xff, COM1_PORT >> 8, 1, 8,
 				 0x22, 1 << COM1_IRQ, 0x00, 0x79 };
+	/* pvpanic: _HID "QEMU0001" (a string), one IO port at PVPANIC_PORT */
+	static const u8 qemu0001[] = { '_', 'H', 'I', 'D', 0x0d, 'Q', 'E', 'M',
+				       'U', '0', '0', '0', '1', 0x00 };
+	static const u8 pvpanic[] = { 0x47, 0x01, PVPANIC_PORT & 0xff,
+				      PVPANIC_PORT >> 8, PVPANIC_PORT & 0xff,
+				      PVPANIC_PORT >> 8, 1, 1 };
 	const u8 *f, *d;
 	u32 len;
 
@@ -375,6 +381,8 @@ static void test_dsdt_contents(void **state)
 	assert_non_null(memmem(d + 36, len - 36, hid, sizeof(hid)));
 	assert_non_null(memmem(d + 36, len - 36, io, sizeof(io)));
 	assert_non_null(memmem(d + 36, len - 36, "COM1", 4));
+	assert_non_null(memmem(d + 36, len - 36, qemu0001, sizeof(qemu0001)));
+	assert_non_null(memmem(d + 36, len - 36, pvpanic, sizeof(pvpanic)));
 }
 
 static void test_numa_tables(void **state)
@@ -639,6 +647,8 @@ static void test_iasl(void **state)
 	assert_non_null(strstr(dsl, "_S5"));
 	assert_non_null(strstr(dsl, "PNP0501"));
 	assert_non_null(strstr(dsl, "Device (COM1)"));
+	assert_non_null(strstr(dsl, "\"QEMU0001\""));
+	assert_non_null(strstr(dsl, "0x0505"));
 	assert_non_null(strstr(dsl, "IRQNoFlags"));
 	assert_non_null(strstr(dsl, "0x03F8"));
 	free(dsl);

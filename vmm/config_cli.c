@@ -241,6 +241,7 @@ static const struct run_help {
 static const char usage_head[] =
 "usage: smpvisor run [options]\n"
 "       smpvisor ctl SOCKET COMMAND [ARG=VALUE...]   (smpvisor ctl --help)\n"
+"       smpvisor top SOCKET [--once] [--interval S]\n"
 "       smpvisor --help | --version\n"
 "\n"
 "Run a Linux guest under KVM; operate a running one through its control\n"

@@ -55,7 +55,7 @@ echo "=== tasks"; for t in /proc/$P/task/*; do echo "$(basename $t) $(cat $t/com
 sleep {PAUSE_S}
 echo "=== cont"; {sv} ctl --timeout 60 --wait-event RESUME {s} cont
 echo "=== status-resumed"; {ctl} query-status
-wait $P; echo "=== vm"; echo "rc=$?"
+wait $P; rc=$?; echo "=== vm"; echo "rc=$rc"
 echo "=== console"; cat /tmp/api-vm.out
 echo "=== stderr"; cat /tmp/api-vm.err
 echo "=== left"; ls {s} 2>&1

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vmm/machine.h"
+#include "vmm/machine_numa.h"
 
 #define PAUSE_TIMEOUT_MS	5000
 #define SMPVISOR_API_VERSION	"0.1.0"
@@ -252,6 +253,7 @@ static const struct qmp_cmd machine_cmds[] = {
 	{ "query-version",	cmd_query_version },
 	{ "query-commands",	cmd_query_commands },
 	MACHINE_STATS_CMDS,
+	MACHINE_NUMA_CMDS,
 };
 
 static int cmd_query_commands(void *ctx, json_t *args, json_t **ret,

@@ -28,6 +28,8 @@
 #include "vmm/machine_stats.h"
 #include "vmm/metrics.h"
 
+#include "qmp_call.h"
+
 static const char stats_json[] =
 "{\"uptime-ms\": 2500,"
 " \"kvm\": {\"available\": true, \"vm\": {\"remote_tlb_flush\": 7,"
@@ -138,37 +140,14 @@ static void test_metrics_partial(void **state)
 
 static const struct qmp_cmd cmds[] = { MACHINE_STATS_CMDS };
 
-/* Run one command on m through a fresh session; the reply message. */
 static json_t *call(struct machine *m, const char *cmd)
 {
-	struct qmp_session s;
-	json_t *r = NULL;
-	char *p, *nl;
-
-	qmp_session_init(&s, cmds, ARRAY_SIZE(cmds), m);
-	assert_true(qmp_feed(&s, "{\"execute\":\"qmp_capabilities\"}\n", 31));
-	assert_true(qmp_feed(&s, cmd, strlen(cmd)));
-	/* The second line is the command's reply. */
-	p = memchr(s.out + s.out_off, '\n', qmp_pending(&s));
-	assert_non_null(p);
-	nl = memchr(p + 1, '\n', (size_t)(s.out + s.out_len - p - 1));
-	assert_non_null(nl);
-	r = json_loadb(p + 1, (size_t)(nl - p - 1), 0, NULL);
-	assert_non_null(r);
-	qmp_session_free(&s);
-	return r;
+	return qmp_call(cmds, ARRAY_SIZE(cmds), m, cmd);
 }
 
 static void expect_error(struct machine *m, const char *cmd, const char *what)
 {
-	json_t *r = call(m, cmd);
-	const char *desc = json_string_value(json_object_get(
-				json_object_get(r, "error"), "desc"));
-
-	if (!desc || !strstr(desc, what))
-		fail_msg("%s: wanted an error with \"%s\", got %s", cmd, what,
-			 desc ? desc : "a success");
-	json_decref(r);
+	qmp_expect_error(cmds, ARRAY_SIZE(cmds), m, cmd, what);
 }
 
 struct fixture {

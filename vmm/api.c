@@ -215,22 +215,12 @@ static bool serve(struct api *a, struct api_client *c, u32 events)
 	return flush(a, c);
 }
 
-/*
- * Hand the queued events to every session and send them; true when the
- * thread is to stop. Sessions are the API thread's alone, so commands
- * (run from serve) may raise events without any lock held.
- */
-static bool deliver(struct api *a)
+/* Give the events taken off the queue to every session, and free them. */
+static void hand_out(struct api *a, struct api_pending_event *e)
 {
-	struct api_pending_event *e, *next;
+	struct api_pending_event *next;
 	unsigned k;
-	bool stop;
 
-	pthread_mutex_lock(&a->lock);
-	e = a->events;
-	a->events = a->events_tail = NULL;
-	stop = a->stop;
-	pthread_mutex_unlock(&a->lock);
 	for (; e; e = next) {
 		next = e->next;
 		for (k = 0; k < API_MAX_CLIENTS; k++)
@@ -240,10 +230,50 @@ static bool deliver(struct api *a)
 		free(e->name);
 		free(e);
 	}
+}
+
+/*
+ * Hand the queued events to every session and send them; true when the
+ * thread is to stop. Sessions are the API thread's alone, so commands
+ * (run from serve) may raise events without any lock held.
+ */
+static bool deliver(struct api *a)
+{
+	struct api_pending_event *e;
+	unsigned k;
+	bool stop;
+
+	pthread_mutex_lock(&a->lock);
+	e = a->events;
+	a->events = a->events_tail = NULL;
+	stop = a->stop;
+	pthread_mutex_unlock(&a->lock);
+	hand_out(a, e);
 	for (k = 0; k < API_MAX_CLIENTS; k++)
 		if (a->clients[k] && !flush(a, a->clients[k]))
 			drop(a, k);
 	return stop;
+}
+
+void api_send_events_now(struct api *a)
+{
+	struct api_pending_event *e;
+	unsigned k;
+
+	if (!a->started || !pthread_equal(pthread_self(), a->thread))
+		return;
+	pthread_mutex_lock(&a->lock);
+	e = a->events;
+	a->events = a->events_tail = NULL;
+	pthread_mutex_unlock(&a->lock);
+	hand_out(a, e);
+	/*
+	 * A client gone stays for the loop to drop: its session may be the
+	 * one whose command is running.
+	 */
+	for (k = 0; k < API_MAX_CLIENTS; k++)
+		if (a->clients[k])
+			flush(a, a->clients[k]);
 }
 
 static void *api_thread(void *arg)

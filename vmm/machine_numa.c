@@ -326,6 +326,9 @@ static void move_event(struct machine *m, unsigned node, u64 done, u64 total,
 	if (d && reason)
 		json_object_set_new(d, "reason", json_string(reason));
 	machine_event(m, "NUMA_MOVE", d);
+	/* Out now: the reply to numa-move comes only once all has moved. */
+	if (m->api_ok)
+		api_send_events_now(&m->api);
 }
 
 /*

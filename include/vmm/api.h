@@ -54,5 +54,11 @@ int api_start(struct api *a);
 void api_destroy(struct api *a);
 /* Send an event to every negotiated client (any thread; data may be NULL). */
 void api_event(struct api *a, const char *name, json_t *data);
+/*
+ * From a command that runs long on the API thread (elsewhere a no-op):
+ * send the events queued so far now, not after its reply, so clients see
+ * its progress events while it runs.
+ */
+void api_send_events_now(struct api *a);
 
 #endif

@@ -2,7 +2,8 @@
 /*
  * The control API's socket and thread (vmm/api.c), with real unix
  * sockets and a command table of the test's own: the socket is 0600; a
- * session works end to end; events reach negotiated clients only; 100
+ * session works end to end; events reach negotiated clients only, and
+ * one a command sends with api_send_events_now comes before its reply; 100
  * clients that connect and vanish mid-command leave the server serving;
  * a client that stops reading is dropped while the others go on; an
  * existing file is refused and a stale socket replaced; the socket is
@@ -32,7 +33,23 @@ static int echo(void *ctx, json_t *args, json_t **ret, struct qmp_error *err)
 	return 0;
 }
 
-static const struct qmp_cmd cmds[] = { { "echo", echo } };
+static struct api *progress_api;
+
+/* A long command's progress: an event sent before its reply. */
+static int progress(void *ctx, json_t *args, json_t **ret,
+		    struct qmp_error *err)
+{
+	(void)ctx;
+	(void)args;
+	(void)err;
+	api_event(progress_api, "PROGRESS", json_pack("{s:i}", "done", 1));
+	api_send_events_now(progress_api);
+	*ret = json_object();
+	return 0;
+}
+
+static const struct qmp_cmd cmds[] = { { "echo", echo },
+				       { "progress", progress } };
 
 struct fixture {
 	char dir[64], path[96];
@@ -159,6 +176,26 @@ static void test_events(void **state)
 	close(b);
 }
 
+/* Without api_send_events_now the reply would come first. */
+static void test_events_sent_now(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f);
+	json_t *m;
+
+	progress_api = &f->api;
+	api_send_events_now(&f->api);	/* not the API thread: nothing */
+	say(fd, "{\"execute\": \"progress\", \"id\": 7}\n");
+	m = line(fd);
+	assert_string_equal(json_string_value(json_object_get(m, "event")),
+			    "PROGRESS");
+	json_decref(m);
+	m = line(fd);
+	assert_int_equal(json_integer_value(json_object_get(m, "id")), 7);
+	json_decref(m);
+	close(fd);
+}
+
 static void test_vanishing_clients(void **state)
 {
 	struct fixture *f = *state;
@@ -244,6 +281,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_socket_and_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_sent_now, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_vanishing_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_reader_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_existing_paths, setup, teardown),

@@ -38,10 +38,10 @@ static int ring(int fd, unsigned r, const struct virtio_backend_ring *q,
 		e = vhost_set_vring_base(fd, r, q->base);
 	if (!e)
 		e = vhost_set_vring_addr(fd, r, q->desc, q->avail, q->used);
+	if (!e)	/* call before kick: no completion goes unsignalled */
+		e = vhost_set_vring_call(fd, r, q->call);
 	if (!e)
 		e = vhost_set_vring_kick(fd, r, q->kick);
-	if (!e)
-		e = vhost_set_vring_call(fd, r, q->call);
 	if (!e)
 		e = vhost_net_set_backend(fd, r, tap);
 	/* Buffers may be there already (a kick while it was stopped). */

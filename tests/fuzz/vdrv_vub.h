@@ -167,15 +167,21 @@ static inline void *vub_thread(void *arg)
 	return NULL;
 }
 
-/* Did the back end see req (from the start-th request on)? */
-static inline bool vdrv_vub_saw(struct vdrv_vub *be, u32 req, unsigned start)
+/* Where the back end first saw req (from the start-th request on), or -1. */
+static inline int vdrv_vub_at(struct vdrv_vub *be, u32 req, unsigned start)
 {
 	unsigned i, n = MIN(atomic_load(&be->nr), VDRV_VUB_LOG);
 
 	for (i = start; i < n; i++)
 		if (atomic_load(&be->req[i]) == req)
-			return true;
-	return false;
+			return (int)i;
+	return -1;
+}
+
+/* Did the back end see req (from the start-th request on)? */
+static inline bool vdrv_vub_saw(struct vdrv_vub *be, u32 req, unsigned start)
+{
+	return vdrv_vub_at(be, req, start) >= 0;
 }
 
 /* Listen at path and serve the first connection: 0 or -1. */

@@ -106,6 +106,14 @@ static void test_start_hands_over(void **state)
 		vdrv_sleep_ms(2);
 	assert_true(vdrv_vub_saw(&f->be, VHOST_USER_SET_VRING_KICK, 0));
 	assert_true(vdrv_vub_saw(&f->be, VHOST_USER_SET_VRING_ENABLE, 0));
+	/*
+	 * The call fd comes first: a back end serving a pending kick must
+	 * have somewhere to signal the completion (libvhost-user drops the
+	 * connection otherwise).
+	 */
+	assert_true(vdrv_vub_at(&f->be, VHOST_USER_SET_VRING_CALL, 0) <
+		    vdrv_vub_at(&f->be, VHOST_USER_SET_VRING_KICK, 0));
+	assert_true(vdrv_vub_at(&f->be, VHOST_USER_SET_VRING_CALL, 0) >= 0);
 	vdrv_sleep_ms(20);
 	assert_int_equal(vdrv_status(&f->d), VDRV_S_UP | VIRTIO_STATUS_DRIVER_OK);
 }

@@ -30,6 +30,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "lib/sandbox.h"
 #include "vmm/devices/vhost_user_blk.h"
 #include "vmm/devices/virtio_blk.h"
 
@@ -80,7 +81,7 @@ static void conn_lost(struct vhost_user_blk *b, const char *why)
 	atomic_store(&b->gone, true);
 }
 
-/* Hand queue i over: size, rings (our addresses), base, kick, call. */
+/* Hand queue i over: size, rings (our addresses), base, call, kick. */
 static int queue_hand_over(struct vhost_user_blk *b, unsigned i,
 			   const struct virtio_backend_ring *q)
 {
@@ -100,14 +101,20 @@ static int queue_hand_over(struct vhost_user_blk *b, unsigned i,
 	if (!r)
 		r = vhost_user_set_state(u, VHOST_USER_SET_VRING_BASE, i,
 					 q->base);
-	if (!r)
-		r = vhost_user_set_vring_fd(u, VHOST_USER_SET_VRING_KICK, i,
-					    q->kick);
-	/* From the first ring request on, the back end may hold the ring. */
-	b->handed[i] = true;
+	/*
+	 * The call fd before the kick fd: once it has the kick fd the back
+	 * end may serve a pending kick and complete a request, and a back
+	 * end with no call fd then (libvhost-user's) writes to fd -1 and
+	 * drops the connection.
+	 */
 	if (!r)
 		r = vhost_user_set_vring_fd(u, VHOST_USER_SET_VRING_CALL, i,
 					    q->call);
+	/* From the first ring request on, the back end may hold the ring. */
+	b->handed[i] = true;
+	if (!r)
+		r = vhost_user_set_vring_fd(u, VHOST_USER_SET_VRING_KICK, i,
+					    q->kick);
 	if (!r && (u->features & (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)))
 		r = vhost_user_set_state(u, VHOST_USER_SET_VRING_ENABLE, i, 1);
 	/* Buffers may be there already: have the back end look. */
@@ -231,6 +238,7 @@ static void *worker_fn(void *arg)
 	u64 gen, features;
 	bool quit, run, pending;
 
+	sandbox_thread(SANDBOX_VHOST_USER, b->label);
 	for (;;) {
 		pthread_mutex_lock(&b->wlock);
 		quit = b->quit;

@@ -12,7 +12,7 @@ CC      ?= cc
 BUILD   ?= build
 CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
            -Wno-unused-parameter -Iinclude -pthread -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS  := -ljansson -lnuma -luring -lpthread
+LDLIBS  := -ljansson -lnuma -luring -lseccomp -lpthread
 PYTHON  := /usr/bin/python3
 
 ifeq ($(SANITIZE),1)

@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	make gcc clang libclang-rt-14-dev pkg-config
-	libjansson-dev libnuma-dev liburing-dev libcmocka-dev
+	libjansson-dev libnuma-dev liburing-dev libcmocka-dev libseccomp-dev
 	python3 python3-pytest acpica-tools valgrind
 	qemu-system-x86 qemu-system-common qemu-utils busybox-static cpio kmod
 	gnuplot-nox procps util-linux e2fsprogs fio

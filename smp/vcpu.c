@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/sandbox.h"
 #include "smp/pin.h"
 #include "smp/vcpu.h"
 
@@ -159,6 +160,7 @@ static void *vcpu_thread(void *arg)
 		s->ctl->request_exit(s->ctl->opaque, VM_EXIT_FATAL);
 		return NULL;
 	}
+	sandbox_thread(SANDBOX_VCPU, name);
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);

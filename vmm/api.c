@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/sandbox.h"
 #include "vmm/api.h"
 
 #define READ_CHUNK	65536
@@ -284,6 +285,7 @@ static void *api_thread(void *arg)
 	int n, i;
 
 	pthread_setname_np(pthread_self(), "api");
+	sandbox_thread(SANDBOX_API, "api");
 	for (;;) {
 		n = epoll_wait(a->epfd, evs, 16, -1);
 		for (i = 0; i < n; i++) {

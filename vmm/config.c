@@ -637,6 +637,47 @@ static int cfg_api(struct cfg_ctx *x, const char *path, json_t *v)
 	return cfg_walk(x, path, v, CFG_TABLE(api_keys));
 }
 
+/* "on", "log" or "off": 0 with *out set, or -EINVAL. */
+int config_seccomp_parse(const char *s, enum sandbox_seccomp *out)
+{
+	if (!strcmp(s, "on"))
+		*out = SANDBOX_SECCOMP_ON;
+	else if (!strcmp(s, "log"))
+		*out = SANDBOX_SECCOMP_LOG;
+	else if (!strcmp(s, "off"))
+		*out = SANDBOX_SECCOMP_OFF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int cfg_seccomp(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	if (!json_is_string(v))
+		return cfg_type_err(x, path, "\"on\", \"log\" or \"off\"", v);
+	if (config_seccomp_parse(json_string_value(v), &x->c->seccomp)) {
+		pr_err("config %s: \"%s\" is \"%s\", must be \"on\", \"log\" or \"off\"",
+		       x->file, path, json_string_value(v));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "sandbox": {"seccomp": MODE, "user": NAME, "landlock": BOOL}. */
+static const struct cfg_key sandbox_keys[] = {
+	{ "seccomp",	CFG_CUSTOM, .fn = cfg_seccomp },
+	{ "user",	CFG_STRING, .off = offsetof(struct config, sandbox_user),
+	  .flags = CFG_NONEMPTY },
+	{ "landlock",	CFG_BOOL, .off = offsetof(struct config, landlock) },
+};
+
+static int cfg_sandbox(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	if (!json_is_object(v))
+		return cfg_type_err(x, path, "an object", v);
+	return cfg_walk(x, path, v, CFG_TABLE(sandbox_keys));
+}
+
 /* "exit" or "pause": 0 with *out set, or -EINVAL. */
 int config_on_panic_parse(const char *s, enum config_on_panic *out)
 {
@@ -730,6 +771,7 @@ static const struct cfg_key top_keys[] = {
 	{ "pv",		CFG_CUSTOM, .fn = cfg_pv },
 	{ "api",	CFG_CUSTOM, .fn = cfg_api },
 	{ "on_panic",	CFG_CUSTOM, .fn = cfg_on_panic },
+	{ "sandbox",	CFG_CUSTOM, .fn = cfg_sandbox },
 };
 
 /*

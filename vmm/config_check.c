@@ -281,6 +281,8 @@ void config_init(struct config *c)
 	c->pv = PV_ALL;
 	c->rng = true;
 	c->on_panic = CONFIG_ON_PANIC_EXIT;
+	c->seccomp = SANDBOX_SECCOMP_ON;
+	c->landlock = true;
 	c->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT;
 	c->halt_poll_ns = CONFIG_HALT_POLL_AUTO;
 }
@@ -299,6 +301,8 @@ void config_free(struct config *c)
 	free(c->initrd);
 	free(c->cmdline);
 	free(c->api_socket);
+	free(c->sandbox_user);
+	c->sandbox_user = NULL;
 	c->config_path = c->kernel = c->initrd = c->cmdline = NULL;
 	c->api_socket = NULL;
 }

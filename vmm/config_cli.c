@@ -159,6 +159,8 @@ enum {
 	OPT_NET,
 	OPT_API_SOCKET,
 	OPT_ON_PANIC,
+	OPT_SECCOMP,
+	OPT_USER,
 };
 
 static const struct option run_opts[] = {
@@ -172,6 +174,8 @@ static const struct option run_opts[] = {
 	{ "net",	required_argument, NULL, OPT_NET },
 	{ "api-socket",	required_argument, NULL, OPT_API_SOCKET },
 	{ "on-panic",	required_argument, NULL, OPT_ON_PANIC },
+	{ "seccomp",	required_argument, NULL, OPT_SECCOMP },
+	{ "user",	required_argument, NULL, OPT_USER },
 	{ "verbose",	no_argument, NULL, 'v' },
 	{ "quiet",	no_argument, NULL, 'q' },
 	{ "help",	no_argument, NULL, 'h' },
@@ -233,6 +237,14 @@ static const struct run_help {
 	  "to, after a GUEST_PANICKED event: exit ends the VM with exit "
 	  "status 2 (the default), pause keeps it paused for a look through "
 	  "the control API" },
+	{ "--seccomp on|log|off", NULL, 0,
+	  "the seccomp filters of every thread (default on: a forbidden "
+	  "system call ends smpvisor with exit status 1 and one line naming "
+	  "the thread and the call; log: allowed but logged by the kernel, to "
+	  "find a missing rule; off: no filters)" },
+	{ "--user NAME", NULL, 0,
+	  "once set-up is done (/dev/kvm, taps, disks, sockets open), run as "
+	  "the user NAME and its primary group, with no capabilities" },
 	{ "-v, --verbose", NULL, 0, "more messages (-v info, -vv debug)" },
 	{ "-q, --quiet", NULL, 0, "errors only" },
 	{ "-h, --help", NULL, 0, "this text" },
@@ -273,7 +285,9 @@ static const char usage_tail[] =
 "   \"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC, \"vhost\": BOOL}, ...],\n"
 "   \"rng\": BOOL (a virtio-rng device, default true),\n"
 "   \"api\": {\"socket\": PATH},\n"
-"   \"on_panic\": \"exit\"|\"pause\"}\n"
+"   \"on_panic\": \"exit\"|\"pause\",\n"
+"   \"sandbox\": {\"seccomp\": \"on\"|\"log\"|\"off\", \"user\": NAME,\n"
+"               \"landlock\": BOOL}}\n"
 "where SIZE is a string as above or an integer of bytes; VCPUS, CPUS and\n"
 "NODES are lists such as \"0-3,8\" (vCPU ids, host CPUs, host nodes); D is\n"
 "a SLIT distance (10 for the node itself). Every vCPU belongs to exactly\n"
@@ -459,6 +473,18 @@ static int cli_apply(struct config *c, int opt, const char *arg)
 			return -EINVAL;
 		}
 		return 0;
+	case OPT_SECCOMP:
+		if (config_seccomp_parse(arg, &c->seccomp)) {
+			pr_err("run: --seccomp is on, log or off, not \"%s\"", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_USER:
+		if (!*arg) {
+			pr_err("run: --user needs a user name");
+			return -EINVAL;
+		}
+		return cfg_set_string(&c->sandbox_user, arg);
 	case 'v':
 		c->verbose++;
 		return 0;

@@ -32,6 +32,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "lib/sandbox.h"
 #include "vmm/console.h"
 
 /* The terminal we changed: one per process, like stdin. */
@@ -67,6 +68,7 @@ static int make_raw(int fd)
 		return -EBUSY;	/* another console owns the terminal */
 	if (tcgetattr(fd, &saved_tio))
 		return -errno;
+	sandbox_set_terminal(fd, &saved_tio);
 	t = saved_tio;
 	t.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
 		       ICRNL | IXON);
@@ -195,6 +197,7 @@ static void *console_thread(void *arg)
 {
 	struct console *c = arg;
 
+	sandbox_thread(SANDBOX_CONSOLE, "console");
 	for (;;) {
 		struct pollfd p[3];
 		int n = 0, in = -1, space = -1;

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "lib/sandbox.h"
 #include "smp/pin.h"
 #include "vmm/iothread.h"
 
@@ -73,6 +74,7 @@ static void *iothread_main(void *arg)
 	atomic_store(&t->tid, (int)gettid());
 	if (t->pin && smp_pin_self(t->pin, name))
 		pr_warn("%s runs unpinned", name);
+	sandbox_thread(SANDBOX_IOTHREAD, name);
 	while (!atomic_load(&t->stop)) {
 		n = epoll_wait(t->epfd, ev, IOTHREAD_BATCH, -1);
 		if (n < 0) {

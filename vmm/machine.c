@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/sandbox.h"
 #include "lib/layout.h"
 #include "smp/pin.h"
 #include "smp/pv.h"
@@ -22,6 +23,7 @@
 #include "vmm/acpi.h"
 #include "vmm/machine.h"
 #include "vmm/numa_place.h"
+#include "vmm/sandbox.h"
 
 /* --- the control interface devices and vCPUs use to stop the machine --- */
 
@@ -493,6 +495,7 @@ static const struct step {
 	{ "acpi",	acpi_init,	NULL },
 	{ "boot",	boot_init,	NULL },
 	{ "api",	machine_api_init,	machine_api_exit },
+	{ "sandbox",	machine_sandbox_init,	NULL },
 	{ "io-start",	machine_iothreads_start, machine_iothreads_stop },
 };
 
@@ -507,6 +510,8 @@ int machine_init(struct machine *m, const struct config *cfg)
 
 	memset(m, 0, sizeof(*m));
 	m->cfg = cfg;
+	/* Threads started from here on wait for the sandbox step. */
+	sandbox_expect_seal();
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
 	m->ctl = (struct vm_control){ request_exit, m };
 	pthread_mutex_init(&m->run_lock, NULL);
@@ -536,6 +541,7 @@ int machine_init(struct machine *m, const struct config *cfg)
 
 void machine_destroy(struct machine *m)
 {
+	sandbox_abort();	/* threads still waiting for a seal: set-up failed */
 	while (m->steps_done > 0) {
 		const struct step *st = &steps[--m->steps_done];
 
@@ -612,6 +618,9 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 	if (console_start(&m->console, &m->com1, &m->ctl))
 		pr_warn("console input is not available");
 	if (machine_api_start(m))
+		m->ctl.request_exit(m, VM_EXIT_SETUP);
+	/* Last: a filter is inherited by the threads this one starts. */
+	if (sandbox_main())
 		m->ctl.request_exit(m, VM_EXIT_SETUP);
 
 	pfd[0] = (struct pollfd){ .fd = m->exit_fd, .events = POLLIN };

@@ -18,6 +18,7 @@
 #define SMPVISOR_CONFIG_H
 
 #include "lib/parse.h"
+#include "lib/sandbox.h"
 #include "lib/util.h"
 #include "smp/cpuid.h"
 #include "smp/pin.h"
@@ -98,6 +99,10 @@ struct config {
 	char *kernel, *initrd, *cmdline;
 	char *api_socket;	/* "api.socket", --api-socket: the control API */
 	enum config_on_panic on_panic;
+	/* "sandbox" (vmm/sandbox.c): seccomp on|log|off, user, Landlock. */
+	enum sandbox_seccomp seccomp;
+	char *sandbox_user;	/* "sandbox.user", --user: run as this user */
+	bool landlock;		/* "sandbox.landlock" (default true) */
 
 	u64 mem_size;		/* bytes */
 	bool mem_hugepages;	/* back guest RAM with huge pages */
@@ -217,6 +222,7 @@ void config_nets_free(struct config *c);
 /* "xx:xx:xx:xx:xx:xx" to mac: -EINVAL when malformed or multicast. */
 int config_parse_mac(const char *s, u8 mac[6]);
 /* "exit" or "pause" (vmm/config.c): 0 with *out set, or -EINVAL. */
+int config_seccomp_parse(const char *s, enum sandbox_seccomp *out);
 int config_on_panic_parse(const char *s, enum config_on_panic *out);
 
 #endif

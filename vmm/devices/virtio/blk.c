@@ -602,7 +602,7 @@ static int open_image(struct virtio_blk *b, const char *path)
 		return -errno;
 	}
 	if (!b->direct)
-		b->fd = dup(b->fd_buffered);
+		b->fd = fcntl(b->fd_buffered, F_DUPFD_CLOEXEC, 0);
 	if (b->fd < 0 || fstat(b->fd_buffered, &st))
 		return -errno;
 	if (S_ISBLK(st.st_mode)) {
@@ -640,6 +640,9 @@ static int queue_init(struct virtio_blk *b, unsigned i)
 		return r;
 	}
 	bq->ring_ok = true;
+	/* liburing takes no flag for it: no ring fd crosses an exec. */
+	if (fcntl(bq->ring.ring_fd, F_SETFD, FD_CLOEXEC))
+		return -errno;
 	bq->cq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (bq->cq_fd < 0)
 		return -errno;

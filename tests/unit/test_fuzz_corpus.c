@@ -31,6 +31,7 @@ static const struct {
 	{ "config", fuzz_config_one },
 	{ "state", fuzz_state_one },
 	{ "qmp", fuzz_qmp_one },
+	{ "termfilter", fuzz_termfilter_one },
 };
 
 #define CORPUS_MAX_INPUT	(1 << 20)

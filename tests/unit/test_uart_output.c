@@ -5,7 +5,8 @@
  * stopped (Ctrl-S). A vCPU writing THR must never wait for either: every
  * write returns at once, what fits in the output ring waits there, the
  * rest is dropped and counted, and what was kept comes out in order, by
- * the drain thread, once the host side reads again.
+ * the drain thread, once the host side reads again. On a terminal,
+ * only what draws gets that far.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -148,6 +149,7 @@ static void test_pipe_nobody_reads(void **state)
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
 	attach(&f, p[0], p[1]);
+	assert_false(f.u.out_filter);		/* a pipe gets every byte */
 	/* Ours is a private non-blocking description: the pipe's own is not. */
 	assert_false(fcntl(p[1], F_GETFL) & O_NONBLOCK);
 	stalled_host_side(&f);
@@ -168,6 +170,10 @@ static void test_stopped_terminal(void **state)
 	assert_int_equal(fcntl(master, F_SETFL, O_NONBLOCK), 0);
 	assert_int_equal(tcflow(slave, TCOOFF), 0);
 	attach(&f, master, slave);
+	/* Here every byte is counted, controls included: the terminal
+	 * filter has its own test (test_terminal_filtered). */
+	assert_true(f.u.out_filter);
+	f.u.out_filter = false;
 	{
 		long long worst = write_all(&f);
 
@@ -188,6 +194,49 @@ static void test_stopped_terminal(void **state)
 		check_prefix(buf, got);
 		free(buf);
 	}
+	detach(&f);
+}
+
+/*
+ * On a terminal what draws passes and what would make the terminal act
+ * does not (lib/termfilter.c; test_termfilter has the whole policy); a
+ * pipe gets the same bytes untouched.
+ */
+static void test_terminal_filtered(void **state)
+{
+	static const char guest[] =
+		"a\x1b]52;c;aGVsbG8=\x07" "b\x1b[6n\x1b[31mred\x1b[0m\x1bP+q\x1b\\c\r\n";
+	static const char shown[] = "ab\x1b[31mred\x1b[0mc\r\n";
+	struct termios tio;
+	struct fixture f;
+	int master, slave, p[2];
+	u8 buf[sizeof(guest)];
+	size_t i;
+
+	slave = open_pty(&master);
+	assert_int_equal(tcgetattr(slave, &tio), 0);
+	cfmakeraw(&tio);
+	assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
+	assert_int_equal(fcntl(master, F_SETFL, O_NONBLOCK), 0);
+	attach(&f, master, slave);
+	out8(&f, LCR, 0x03);
+	for (i = 0; i < sizeof(guest) - 1; i++)
+		out8(&f, THR, (u8)guest[i]);
+	assert_int_equal(read_back(master, buf, sizeof(shown) - 1),
+			 sizeof(shown) - 1);
+	assert_memory_equal(buf, shown, sizeof(shown) - 1);
+	assert_int_equal(f.u.tf.dropped, sizeof(guest) - sizeof(shown));
+	detach(&f);
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	attach(&f, p[0], p[1]);
+	out8(&f, LCR, 0x03);
+	for (i = 0; i < sizeof(guest) - 1; i++)
+		out8(&f, THR, (u8)guest[i]);
+	assert_int_equal(read_back(p[0], buf, sizeof(guest) - 1),
+			 sizeof(guest) - 1);
+	assert_memory_equal(buf, guest, sizeof(guest) - 1);
 	detach(&f);
 }
 
@@ -213,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pipe_nobody_reads),
+		cmocka_unit_test(test_terminal_filtered),
 		cmocka_unit_test(test_stopped_terminal),
 		cmocka_unit_test(test_exit_with_output_stuck),
 	};

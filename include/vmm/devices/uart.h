@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "lib/bus.h"
+#include "lib/termfilter.h"
 #include "lib/util.h"
 #include "vmm/devices/devices.h"
 
@@ -19,6 +20,7 @@
 #define UART_HOST_BUF	4096		/* host side, refills the FIFO */
 #define UART_OUT_BUF	65536		/* output the host has not taken yet */
 #define UART_EXIT_FLUSH_MS 500		/* for what is queued at exit */
+#define UART_FILTER_CHUNK 64		/* bytes filtered at a time, on the stack */
 
 /* How output reaches the host without blocking a vCPU (uart_out.c). */
 enum uart_out_mode {
@@ -51,6 +53,8 @@ struct uart {
 	bool o_thread_ok;
 	u64 out_bytes, out_dropped;	/* stats */
 	bool out_broken;	/* out_fd failed once: drop output */
+	bool out_filter;	/* out_fd is a terminal: output goes through tf */
+	struct termfilter tf;
 
 	u8 ier, lcr, mcr, scr, dll, dlm;
 	u8 fcr;			/* FIFO enable, DMA mode, trigger bits */

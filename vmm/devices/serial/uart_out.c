@@ -11,6 +11,11 @@
  * counts at exit. A stopped terminal or a full pipe thus costs the guest
  * output, never a vCPU.
  *
+ * On a terminal the bytes first go through lib/termfilter.c, which keeps
+ * what draws and drops what would make the terminal act (clipboard
+ * writes, answers on its input, mode changes): see termfilter.h. A file,
+ * pipe or socket gets every byte.
+ *
  * Locking: everything here runs under the UART's out_lock, which a vCPU
  * takes before it drops the register lock, so bytes leave in the order
  * the guest wrote them; nobody holds it across anything that can block.
@@ -30,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/sandbox.h"
 #include "vmm/devices/uart.h"
 /*
  * One non-blocking write of n bytes from buf to the host: the count
@@ -92,12 +98,12 @@ static void out_queue(struct uart *u, const u8 *buf, size_t n)
  * queued before it and the fd takes it without blocking, else into the
  * ring for the drain thread. Never waits for the host side.
  */
-void uart_out_emit(struct uart *u, const u8 *buf, size_t n)
+static void out_emit(struct uart *u, const u8 *buf, size_t n)
 {
 	ssize_t r = 0;
 
-	if (u->out_broken || u->out_fd < 0) {
-		u->out_dropped += u->out_fd < 0 ? 0 : n;
+	if (u->out_broken) {
+		u->out_dropped += n;
 		return;
 	}
 	if (!u->o_cnt && !u->o_busy) {
@@ -110,6 +116,31 @@ void uart_out_emit(struct uart *u, const u8 *buf, size_t n)
 		u->out_bytes += (u64)r;
 	}
 	out_queue(u, buf + r, n - (size_t)r);
+}
+
+/*
+ * Output from the guest, out_lock held (which also keeps the filter's
+ * state): through the terminal filter first when the output is a
+ * terminal, so the ring and the fd only ever see what may pass. A vCPU
+ * hands over a few bytes at a time; longer runs go in pieces.
+ */
+void uart_out_emit(struct uart *u, const u8 *buf, size_t n)
+{
+	u8 safe[TERMFILTER_OUT_MAX(UART_FILTER_CHUNK)];
+	size_t k, w;
+
+	if (u->out_fd < 0)
+		return;
+	if (!u->out_filter) {
+		out_emit(u, buf, n);
+		return;
+	}
+	for (; n; buf += k, n -= k) {
+		k = MIN(n, UART_FILTER_CHUNK);
+		w = termfilter_run(&u->tf, buf, k, safe);
+		if (w)		/* all held or dropped: nothing to write */
+			out_emit(u, safe, w);
+	}
 }
 
 /*
@@ -148,6 +179,7 @@ static void *drain_thread(void *arg)
 
 	/* Cancelled (uart_out_exit) only where it may block, never holding out_lock. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	sandbox_thread(SANDBOX_UART_OUT, "uart-out");
 	pthread_mutex_lock(&u->out_lock);
 	for (;;) {
 		wait = drain_wait_ms(u);
@@ -237,6 +269,10 @@ int uart_out_init(struct uart *u, int out_fd)
 	if (u->out_wake < 0)
 		return -errno;
 	out_choose(u, out_fd);
+	/* A file, pipe or socket keeps every byte, for logs; a terminal
+	 * would obey them (termfilter.h). */
+	u->out_filter = isatty(out_fd);
+	termfilter_init(&u->tf);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	err = pthread_create(&u->o_thread, NULL, drain_thread, u);
@@ -280,6 +316,9 @@ void uart_out_exit(struct uart *u)
 		pr_info("uart: %llu bytes of guest output written, %llu dropped (output too slow or failed), %zu unwritten at exit",
 			(unsigned long long)u->out_bytes,
 			(unsigned long long)u->out_dropped, u->o_cnt);
+	if (u->out_filter && log_level >= LOG_INFO)
+		pr_info("uart: output is a terminal: %llu bytes of control sequences filtered out",
+			(unsigned long long)u->tf.dropped);
 	if (u->out_own)
 		close(u->out_wfd);
 	u->out_own = false;

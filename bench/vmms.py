@@ -63,15 +63,28 @@ class Topo:
         return [(i * per, (i + 1) * per - 1) for i in range(self.nodes)]
 
 
-def smpvisor_config(topo, n, mem_mb):
-    """A config file with topo's NUMA nodes, readable from the KVM host."""
+# The sandbox off (boot's comparison): no seccomp filter, no Landlock.
+# What remains of the seal is cheap: capabilities, no_new_privs, rlimits.
+SANDBOX_OFF = {"seccomp": "off", "landlock": False}
+
+
+def smpvisor_config(topo, n, mem_mb, sandbox=True):
+    """A config file, readable from the KVM host, with topo's NUMA nodes
+    (when it has nodes) and, when sandbox is false, the sandbox off
+    (SANDBOX_OFF; there is no command-line option for Landlock)."""
     d = os.path.join(common.ROOT, "build", "bench", "configs")
     os.makedirs(d, exist_ok=True)
-    per = mem_mb // topo.nodes
-    cfg = {"memory": f"{per * topo.nodes}M",
-           "numa": [{"cpus": f"{a}-{b}", "memory": f"{per}M", "host_nodes": str(i % 2),
-                     "policy": "bind"} for i, (a, b) in enumerate(topo.node_ranges(n))]}
-    path = os.path.join(d, f"boot-{n}-{topo.label(n).replace(' ', '-')}.json")
+    cfg, name = {}, "boot"
+    if topo and topo.nodes:
+        per = mem_mb // topo.nodes
+        cfg = {"memory": f"{per * topo.nodes}M",
+               "numa": [{"cpus": f"{a}-{b}", "memory": f"{per}M", "host_nodes": str(i % 2),
+                         "policy": "bind"} for i, (a, b) in enumerate(topo.node_ranges(n))]}
+        name += f"-{n}-{topo.label(n).replace(' ', '-')}"
+    if not sandbox:
+        cfg["sandbox"] = dict(SANDBOX_OFF)
+        name += "-nosandbox"
+    path = os.path.join(d, f"{name}.json")
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
     return path
@@ -97,13 +110,15 @@ def qemu_topo_args(argv, topo, n, mem_mb):
     return argv
 
 
-def vmm_cmd(system, kernel, initrd, n, mem_mb, append, extra=(), topo=None):
-    """argv of smpvisor or the QEMU reference for the same guest."""
+def vmm_cmd(system, kernel, initrd, n, mem_mb, append, extra=(), topo=None, sandbox=True):
+    """argv of smpvisor or the QEMU reference for the same guest; smpvisor
+    with its sandbox off when sandbox is false."""
     plain = topo is None or topo.plain()
     if system.startswith("smpvisor"):
         cpus = str(n) if plain else (f"{n},sockets={topo.sockets},cores={topo.cores(n)},"
                                      f"threads={topo.threads}")
-        cfg = ["--config", smpvisor_config(topo, n, mem_mb)] if topo and topo.nodes else []
+        cfg = (["--config", smpvisor_config(topo, n, mem_mb, sandbox)]
+               if (topo and topo.nodes) or not sandbox else [])
         return ([SMPVISOR, "run"] + cfg + ["--kernel", kernel, "--initrd", initrd,
                                            "--cpus", cpus, "--memory", f"{mem_mb}M",
                                            "--cmdline", f"{CMDLINE} {append}".strip()]

@@ -7,7 +7,7 @@ KVM host and, when there is one, on this machine's own /dev/kvm.
 import subprocess
 
 import common
-from benchmarks.boot import boot_counts, boot_estimate, boot_samples
+from benchmarks.boot import SYSTEMS, boot_counts, boot_estimate, boot_samples, events_of
 from common import Panel, host_note, rng, series, write_outputs
 from context import BENCH_BIN, harness_reason, hosttest, local_pvm, parse_tagged
 from vmms import guest_mem_mb
@@ -49,7 +49,7 @@ def bench_footprint(ctx):
         row = ctx.machine.columns("footprint", f"memory vcpus={n}",
                                   "qemu -accel kvm -cpu host -M pc", ctx.reps)
         row.update(vcpus=n, guest_mb=guest_mem_mb(n),
-                   status=common.status(events["failed"], events["retried"]))
+                   status=common.status(*events_of(events, SYSTEMS)))
         for m in mem_metrics:
             row.update(common.metric_values(m, ["smpvisor", "qemu"],
                                             {s: samples[s][m] for s in samples}))

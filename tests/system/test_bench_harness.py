@@ -491,11 +491,59 @@ def test_bench_boot_without_kvm_prints_its_failed_row(tmp_path, capsys):
     ctx = direct_ctx(tmp_path)
     ctx._guest = (kernel, initrd)
     rows = boot.bench_boot(ctx, [1], timeout=60)
-    assert len(rows) == 1 and rows[0]["failures"] == 2
-    st = rows[0]["status"]
+    main = [r for r in rows if r["config"] == "vcpus=1"]
+    assert len(main) == 1 and main[0]["failures"] == 2
+    st = main[0]["status"]
     assert st.startswith("failed: smpvisor boot 1: no AGENT-REPORT (exit 1): smpvisor: error: "
                          "cannot open /dev/kvm"), st
     assert "qemu boot 1: no AGENT-REPORT (exit 1): " in st and "also on its retry" in st
-    [table] = printed_tables(capsys.readouterr().out).values()
-    [c] = common.read_csv(str(tmp_path / "boot.csv"))
+    assert boot.SV_OFF not in st
+    # The sandbox row: smpvisor with and without its sandbox, no QEMU.
+    [sb] = [r for r in rows if r["config"] == "sandbox vcpus=1"]
+    assert sb["failures"] == 2 and "qemu" not in sb["status"], sb["status"]
+    assert (f"{boot.SV_OFF} boot 1: no AGENT-REPORT (exit 1): smpvisor: error: cannot open "
+            "/dev/kvm") in sb["status"]
+    tables = printed_tables(capsys.readouterr().out)
+    [table] = [t for title, t in tables.items() if title.startswith("boot: launch to")]
+    csv_rows = common.read_csv(str(tmp_path / "boot.csv"))
+    [c] = [r for r in csv_rows if r["config"] == "vcpus=1"]
     assert table == [[cell(c["vcpus"]), "-", "-", "-", "-", "-", "-", "-", "-", "2", c["status"]]]
+    [sbt] = [t for title, t in tables.items() if title.startswith("boot: the sandbox's cost")]
+    [c] = [r for r in csv_rows if r["config"] == "sandbox vcpus=1"]
+    assert sbt == [[cell(c["vcpus"])] + ["-"] * 10 + ["2", c["status"]]]
+    assert [r["config"] for r in csv_rows if r["config"].startswith("sandbox_cost")] == \
+        ["sandbox_cost seal"] + [f"sandbox_cost thread n={n}" for n in boot.SANDBOX_COST_THREADS]
+
+
+SANDBOX_COST = os.path.join(context.BENCH_BIN, "sandbox_cost")
+
+
+@pytest.mark.skipif(not os.access(SANDBOX_COST, os.X_OK), reason="build/bench/sandbox_cost "
+                    "not built")
+def test_sandbox_cost_records_rows_and_table(tmp_path, capsys, monkeypatch):
+    """build/bench/sandbox_cost (no KVM): a record per run, on and off
+    alternated; the rows have both sides and say ok; the table is the CSV.
+    The sandbox-off config smpvisor gets for the comparison."""
+    ctx = ctx_for(tmp_path)
+    monkeypatch.setattr(boot, "SANDBOX_COST_THREADS", [1, 4])
+    recs, _ = boot.run_sandbox_cost(ctx, [1, 4])
+    assert [(r["mode"], r["threads"]) for r in recs] == [
+        ("on", 1), ("off", 1), ("off", 1), ("on", 1), ("on", 4), ("off", 4), ("off", 4), ("on", 4)]
+    assert all(r["seal_us"] > 0 and r["thread_us"] > 0 for r in recs)
+    rows = boot.sandbox_cost_rows(ctx)
+    assert [r["status"] for r in rows] == ["ok"] * 3, rows
+    assert rows[0]["runs"] == 4 and rows[1]["runs"] == 2
+    path, text = common.publish("boot", boot.BOOT_COLUMNS, rows, [boot.sandbox_cost_table(ctx)],
+                                str(tmp_path), ctx.progress)
+    assert capsys.readouterr().out == text
+    [table] = printed_tables(text).values()
+    for shown, c in zip(table, common.read_csv(path)):
+        assert shown[2] == cell(c["cost_us_smpvisor_median"])
+        assert shown[4] == cell(c[f"cost_us_{boot.SV_OFF}_median"])
+        assert shown[-1] == c["status"] == "ok"
+    off = vmms.vmm_cmd(boot.SV_OFF, "K", "I", 1, 256, "", sandbox=False)
+    with open(off[off.index("--config") + 1]) as f:
+        assert json.load(f) == {"sandbox": {"seccomp": "off", "landlock": False}}
+    assert "--config" not in vmms.vmm_cmd("smpvisor", "K", "I", 1, 256, "")
+    assert [b for rep in range(2) for b in boot.boot_order(rep, True)] == [
+        "smpvisor", "qemu", boot.SV_OFF, boot.SV_OFF, "qemu", "smpvisor"]

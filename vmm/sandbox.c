@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <jansson.h>
 #include <linux/kvm.h>
 #include <linux/landlock.h>
 #include <linux/if_tun.h>
@@ -102,7 +103,11 @@ static const int api_sys[] = {
 };
 static const unsigned long api_ioctl[] = { KVM_KVMCLOCK_CTRL };
 
-/* Main, after start: signals, the power button, pause, and teardown. */
+/*
+ * Main, after start: signals, the power button, pause, a reset in place
+ * (every vCPU's state and the interrupt controllers written back, the
+ * kernel read again), and teardown.
+ */
 static const int main_sys[] = {
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(wait4),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigtimedwait),
@@ -110,6 +115,9 @@ static const int main_sys[] = {
 static const unsigned long main_ioctl[] = {
 	KVM_SET_USER_MEMORY_REGION, KVM_GET_STATS_FD, KVM_GET_MSRS, KVM_GET_REGS,
 	KVM_GET_SREGS, KVM_GET_MP_STATE,
+	KVM_SET_REGS, KVM_SET_SREGS, KVM_SET_XSAVE, KVM_SET_XCRS, KVM_SET_MSRS,
+	KVM_SET_MP_STATE, KVM_SET_LAPIC, KVM_SET_VCPU_EVENTS, KVM_SET_DEBUGREGS,
+	KVM_SET_IRQCHIP, KVM_SET_PIT2,
 };
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -223,6 +231,13 @@ static int landlock_ruleset(const struct config *c, int *abi_out)
 					   (c->disks[i].readonly ? 0 :
 					    LANDLOCK_ACCESS_FS_WRITE_FILE),
 					   ra.handled_access_fs);
+	/* A reset in place loads them again. */
+	if (!r && c->on_reboot == CONFIG_ON_REBOOT_RESTART && c->kernel)
+		r = landlock_allow(rs, c->kernel, LANDLOCK_ACCESS_FS_READ_FILE,
+				   ra.handled_access_fs);
+	if (!r && c->on_reboot == CONFIG_ON_REBOOT_RESTART && c->initrd)
+		r = landlock_allow(rs, c->initrd, LANDLOCK_ACCESS_FS_READ_FILE,
+				   ra.handled_access_fs);
 	if (!r)
 		r = landlock_allow(rs, "/proc", rd, ra.handled_access_fs);
 	if (!r && !access("/sys/devices/system/node", F_OK))
@@ -324,6 +339,12 @@ int machine_sandbox_init(struct machine *m)
 		return r;
 	if (c->seccomp == SANDBOX_SECCOMP_OFF)
 		pr_warn("sandbox: seccomp is off: every thread may make any system call");
+	/*
+	 * jansson seeds its hash function from /dev/urandom at the first
+	 * JSON object, lazily: an event raised on a vCPU or I/O thread
+	 * would be the first. Now, while files may still be opened.
+	 */
+	json_object_seed(0);
 	r = sandbox_seal(&p);
 	if (r) {
 		pr_err("sandbox: cannot confine smpvisor: %s", strerror(-r));

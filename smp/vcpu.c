@@ -273,6 +273,12 @@ int vcpus_pause(struct vcpus *s, unsigned timeout_ms)
 	return r;
 }
 
+void vcpus_pause_async(struct vcpus *s)
+{
+	atomic_store(&s->pause, true);
+	kick_all(s);
+}
+
 void vcpus_resume(struct vcpus *s)
 {
 	pthread_mutex_lock(&s->park_lock);

@@ -678,6 +678,31 @@ static int cfg_sandbox(struct cfg_ctx *x, const char *path, json_t *v)
 	return cfg_walk(x, path, v, CFG_TABLE(sandbox_keys));
 }
 
+/* "exit" or "restart": 0 with *out set, or -EINVAL. */
+int config_on_reboot_parse(const char *s, enum config_on_reboot *out)
+{
+	if (!strcmp(s, "exit"))
+		*out = CONFIG_ON_REBOOT_EXIT;
+	else if (!strcmp(s, "restart"))
+		*out = CONFIG_ON_REBOOT_RESTART;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "on_reboot": "exit" | "restart". */
+static int cfg_on_reboot(struct cfg_ctx *x, const char *path, json_t *v)
+{
+	if (!json_is_string(v))
+		return cfg_type_err(x, path, "\"exit\" or \"restart\"", v);
+	if (config_on_reboot_parse(json_string_value(v), &x->c->on_reboot)) {
+		pr_err("config %s: \"%s\" is \"%s\", must be \"exit\" or \"restart\"",
+		       x->file, path, json_string_value(v));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* "exit" or "pause": 0 with *out set, or -EINVAL. */
 int config_on_panic_parse(const char *s, enum config_on_panic *out)
 {
@@ -771,6 +796,7 @@ static const struct cfg_key top_keys[] = {
 	{ "pv",		CFG_CUSTOM, .fn = cfg_pv },
 	{ "api",	CFG_CUSTOM, .fn = cfg_api },
 	{ "on_panic",	CFG_CUSTOM, .fn = cfg_on_panic },
+	{ "on_reboot",	CFG_CUSTOM, .fn = cfg_on_reboot },
 	{ "sandbox",	CFG_CUSTOM, .fn = cfg_sandbox },
 };
 

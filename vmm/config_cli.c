@@ -160,6 +160,7 @@ enum {
 	OPT_API_SOCKET,
 	OPT_ON_PANIC,
 	OPT_SECCOMP,
+	OPT_ON_REBOOT,
 	OPT_USER,
 };
 
@@ -175,6 +176,7 @@ static const struct option run_opts[] = {
 	{ "api-socket",	required_argument, NULL, OPT_API_SOCKET },
 	{ "on-panic",	required_argument, NULL, OPT_ON_PANIC },
 	{ "seccomp",	required_argument, NULL, OPT_SECCOMP },
+	{ "on-reboot",	required_argument, NULL, OPT_ON_REBOOT },
 	{ "user",	required_argument, NULL, OPT_USER },
 	{ "verbose",	no_argument, NULL, 'v' },
 	{ "quiet",	no_argument, NULL, 'q' },
@@ -237,6 +239,12 @@ static const struct run_help {
 	  "to, after a GUEST_PANICKED event: exit ends the VM with exit "
 	  "status 2 (the default), pause keeps it paused for a look through "
 	  "the control API" },
+	{ "--on-reboot exit|restart", NULL, 0,
+	  "what a guest reboot (or system_reset on the control API) leads "
+	  "to: exit ends smpvisor with exit status 0 (the default), restart "
+	  "resets the machine in place (vCPUs, interrupt controllers, every "
+	  "device, the kernel loaded again) and boots the guest anew, with a "
+	  "RESET event" },
 	{ "--seccomp on|log|off", NULL, 0,
 	  "the seccomp filters of every thread (default on: a forbidden "
 	  "system call ends smpvisor with exit status 1 and one line naming "
@@ -285,7 +293,7 @@ static const char usage_tail[] =
 "   \"net\": [{\"tap\": NAME, \"queues\": N, \"mac\": MAC, \"vhost\": BOOL}, ...],\n"
 "   \"rng\": BOOL (a virtio-rng device, default true),\n"
 "   \"api\": {\"socket\": PATH},\n"
-"   \"on_panic\": \"exit\"|\"pause\",\n"
+"   \"on_panic\": \"exit\"|\"pause\", \"on_reboot\": \"exit\"|\"restart\",\n"
 "   \"sandbox\": {\"seccomp\": \"on\"|\"log\"|\"off\", \"user\": NAME,\n"
 "               \"landlock\": BOOL}}\n"
 "where SIZE is a string as above or an integer of bytes; VCPUS, CPUS and\n"
@@ -470,6 +478,12 @@ static int cli_apply(struct config *c, int opt, const char *arg)
 	case OPT_ON_PANIC:
 		if (config_on_panic_parse(arg, &c->on_panic)) {
 			pr_err("run: --on-panic is exit or pause, not \"%s\"", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_ON_REBOOT:
+		if (config_on_reboot_parse(arg, &c->on_reboot)) {
+			pr_err("run: --on-reboot is exit or restart, not \"%s\"", arg);
 			return -EINVAL;
 		}
 		return 0;

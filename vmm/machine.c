@@ -33,6 +33,18 @@ static void request_exit(void *opaque, enum vm_exit_reason why)
 	int none = VM_EXIT_NONE;
 	u64 one = 1;
 
+	/*
+	 * A reset in place: park the vCPUs now (the one asking included,
+	 * when it returns to its loop) and let the main thread reset.
+	 */
+	if (why == VM_EXIT_RESET && m->reset.ready &&
+	    atomic_load(&m->exit_reason) == VM_EXIT_NONE) {
+		vcpus_pause_async(&m->vcpus);
+		atomic_store(&m->reset_pending, true);
+		if (write(m->exit_fd, &one, sizeof(one)) < 0)
+			pr_err("cannot wake the main thread: %s", strerror(errno));
+		return;
+	}
 	/* The first reason wins; later ones (other vCPUs dying) are noise. */
 	if (atomic_compare_exchange_strong(&m->exit_reason, &none, why)) {
 		vcpus_stop(&m->vcpus);
@@ -450,6 +462,15 @@ out:
 	return r;
 }
 
+static int boot_init(struct machine *m);
+
+int machine_load_guest(struct machine *m)
+{
+	int r = acpi_init(m);
+
+	return r ? r : boot_init(m);
+}
+
 static int boot_init(struct machine *m)
 {
 	struct boot_cfg bc = {
@@ -492,6 +513,7 @@ static const struct step {
 	{ "iothreads",	machine_iothreads_init,	machine_iothreads_exit },
 	{ "devices",	devices_init,	devices_exit },
 	{ "vcpus",	vcpus_init,	vcpus_exit },
+	{ "reset-state", machine_reset_init, machine_reset_exit },
 	{ "acpi",	acpi_init,	NULL },
 	{ "boot",	boot_init,	NULL },
 	{ "api",	machine_api_init,	machine_api_exit },
@@ -518,6 +540,8 @@ int machine_init(struct machine *m, const struct config *cfg)
 	pthread_mutex_init(&m->event_lock, NULL);
 	atomic_init(&m->exit_reason, VM_EXIT_NONE);
 	atomic_init(&m->panic_pause, false);
+	atomic_init(&m->reset_pending, false);
+	atomic_init(&m->reset_by_host, false);
 	m->exit_fd = eventfd(0, EFD_CLOEXEC);
 	if (m->exit_fd < 0) {
 		r = -errno;
@@ -631,6 +655,10 @@ enum vm_exit_reason machine_run(struct machine *m, int grace_ms)
 		r = poll(pfd, 2, timeout);
 		if (r > 0 && (pfd[0].revents & POLLIN))
 			take_panic_pause(m);
+		if (atomic_exchange(&m->reset_pending, false) &&
+		    atomic_load(&m->exit_reason) == VM_EXIT_NONE &&
+		    machine_restart(m))
+			m->ctl.request_exit(m, VM_EXIT_FATAL);
 		if (r == 0) {
 			pr_warn("guest did not power off within %d ms: stopping it", grace_ms);
 			m->ctl.request_exit(m, VM_EXIT_USER);

@@ -13,7 +13,6 @@
 #include "vmm/machine.h"
 #include "vmm/machine_numa.h"
 
-#define PAUSE_TIMEOUT_MS	5000
 #define SMPVISOR_API_VERSION	"0.1.0"
 
 void machine_event(struct machine *m, const char *name, json_t *data)
@@ -34,7 +33,7 @@ int machine_pause(struct machine *m)
 
 	pthread_mutex_lock(&m->run_lock);
 	if (!m->paused) {
-		r = vcpus_pause(&m->vcpus, PAUSE_TIMEOUT_MS);
+		r = vcpus_pause(&m->vcpus, MACHINE_PAUSE_TIMEOUT_MS);
 		if (!r) {
 			dm_pause(&m->dm);
 			m->paused = true;
@@ -96,7 +95,7 @@ static int cmd_stop(void *ctx, json_t *args, json_t **ret,
 	if (r == -ETIMEDOUT)
 		return qmp_fail(err, "GenericError",
 				"a vCPU did not stop within %u ms; still running",
-				PAUSE_TIMEOUT_MS);
+				MACHINE_PAUSE_TIMEOUT_MS);
 	if (r)
 		return qmp_fail(err, "GenericError", "cannot pause: %s",
 				strerror(-r));
@@ -126,7 +125,10 @@ static int cmd_powerdown(void *ctx, json_t *args, json_t **ret,
 	return 0;
 }
 
-/* A reset ends the VM, as a guest reboot does (the process exits 0). */
+/*
+ * A reset does what a guest reboot does: ends the VM (the process exits
+ * 0), or with "on_reboot": "restart" resets it in place.
+ */
 static int cmd_reset(void *ctx, json_t *args, json_t **ret,
 		     struct qmp_error *err)
 {
@@ -137,6 +139,7 @@ static int cmd_reset(void *ctx, json_t *args, json_t **ret,
 	(void)err;
 	machine_event(m, "RESET", json_pack("{s:b,s:s}", "guest", false,
 					    "reason", "host-qmp-system-reset"));
+	atomic_store(&m->reset_by_host, true);
 	m->ctl.request_exit(m, VM_EXIT_RESET);
 	return 0;
 }

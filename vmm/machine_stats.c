@@ -270,10 +270,20 @@ static json_t *device_stats(struct virtio_pci *vp)
 
 	for (i = 0; qs && i < vp->nr_queues; i++) {
 		const struct virtio_queue *q = &vp->q[i];
+		struct virtq_stats s = virtq_stats_read(&q->vq);
 
-		json_array_append_new(qs, json_pack("{s:i,s:I,s:I}", "queue",
-			(int)i, "kicks", (json_int_t)q->kicks,
-			"irqs", (json_int_t)q->irqs));
+		/*
+		 * A back end's queue (vhost) is served elsewhere: its
+		 * requests are not seen here, and say so.
+		 */
+		json_array_append_new(qs, json_pack("{s:i,s:I,s:I,s:b,s:I,s:I,s:I,s:I}",
+			"queue", (int)i, "kicks", (json_int_t)q->kicks,
+			"irqs", (json_int_t)q->irqs,
+			"served-here", i >= vp->nr_backend,
+			"requests", (json_int_t)s.done,
+			"in-flight", (json_int_t)(s.popped - s.done),
+			"bytes-out", (json_int_t)s.out_bytes,
+			"bytes-in", (json_int_t)s.in_bytes));
 	}
 	return json_pack("{s:s,s:I,s:I,s:I,s:o*}", "name", vp->name,
 			 "register-exits",

@@ -153,13 +153,24 @@ static void render_exits(FILE *f, json_t *vcpus)
 
 static void render_queues(FILE *f, json_t *devs)
 {
-	static const char *const keys[] = { "kicks", "irqs" };
+	static const char *const keys[] = { "kicks", "irqs", "requests",
+					    "bytes-out", "bytes-in",
+					    "in-flight" };
 	static const char *const names[] = { "queue_kicks_total",
-					     "queue_interrupts_total" };
+					     "queue_interrupts_total",
+					     "queue_requests_total",
+					     "queue_driver_bytes_total",
+					     "queue_device_bytes_total",
+					     "queue_in_flight" };
 	static const char *const helps[] = {
 		"Queue notifies (kicks) the device served.",
 		"Interrupts the queue raised.",
+		"Requests (buffer chains) the device completed.",
+		"Bytes the device read from the driver's buffers.",
+		"Bytes the device wrote into the driver's buffers.",
+		"Requests taken from the ring and not completed yet.",
 	};
+	static const bool counter[] = { true, true, true, true, true, false };
 	json_t *d, *q;
 	size_t i, j, k;
 	char num[24];
@@ -174,7 +185,7 @@ static void render_queues(FILE *f, json_t *devs)
 				if (!json_is_integer(v))
 					continue;
 				if (!head)
-					print_head(f, names[k], true, helps[k]);
+					print_head(f, names[k], counter[k], helps[k]);
 				head = true;
 				fprintf(f, "smpvisor_%s{", names[k]);
 				print_entity(f, "devices", d);

@@ -8,7 +8,7 @@
  * and prints the rates since the last read: one row per vCPU (exits to
  * user space per second by kind, the host CPU it last ran on, the share
  * of the interval it ran, was halted in KVM, or waited for a host CPU),
- * one per device queue (kicks and interrupts per second) and one per I/O
+ * one per device queue (kicks, interrupts and requests per second, MB/s, requests in flight) and one per I/O
  * thread. Plain text: the screen is cleared with ANSI codes only when
  * stdout is a terminal. --once reads twice, one interval apart, prints
  * one sample and exits (for scripts). Exit status 0, or 1 with a line
@@ -35,6 +35,15 @@ static double delta(json_t *cur, json_t *prev, const char *key)
 }
 
 /* A rate column: per second, or "-" when unknown. */
+/* Both directions' bytes as MB/s (10^6), or "-" without a previous read. */
+static void col_mbps(double out, double in, double secs)
+{
+	if (out < 0 || in < 0)
+		printf(" %9s", "-");
+	else
+		printf(" %9.2f", (out + in) / secs / 1e6);
+}
+
 static void col_rate(double d, double secs)
 {
 	if (d < 0)
@@ -85,8 +94,8 @@ static void show_devices(json_t *cur, json_t *prev, double secs)
 	json_t *d, *q, *pd, *pv = json_object_get(prev, "devices");
 	size_t i, j;
 
-	printf("\n%-16s %5s %9s %9s\n", "DEVICE", "QUEUE", "KICKS/s",
-	       "IRQS/s");
+	printf("\n%-16s %5s %9s %9s %9s %9s %8s\n", "DEVICE", "QUEUE",
+	       "KICKS/s", "IRQS/s", "REQ/s", "MB/s", "INFLIGHT");
 	json_array_foreach(json_object_get(cur, "devices"), i, d) {
 		pd = json_object_get(json_array_get(pv, i), "queues");
 		json_array_foreach(json_object_get(d, "queues"), j, q) {
@@ -97,6 +106,10 @@ static void show_devices(json_t *cur, json_t *prev, double secs)
 			       json_integer_value(json_object_get(q, "queue")));
 			col_rate(delta(q, pq, "kicks"), secs);
 			col_rate(delta(q, pq, "irqs"), secs);
+			col_rate(delta(q, pq, "requests"), secs);
+			col_mbps(delta(q, pq, "bytes-out"), delta(q, pq, "bytes-in"),
+				 secs);
+			printf(" %8lld", json_integer_value(json_object_get(q, "in-flight")));
 			putchar('\n');
 		}
 	}

@@ -135,6 +135,39 @@ int kvm_vcpu_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *value);
  * Many MSRs at once. Unlike the rest these return how many entries KVM
  * processed (it stops at the first one it refuses), or -errno.
  */
+/*
+ * A vCPU's whole state (kernel/vcpu_state.c): registers, XSAVE, XCR0,
+ * special registers, the MSRs of msr_list, MP state, local APIC, pending
+ * events, debug registers.
+ */
+struct kvm_vcpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xsave xsave;
+	struct kvm_xcrs xcrs;
+	struct kvm_lapic_state lapic;
+	struct kvm_mp_state mp;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs debugregs;
+	struct kvm_msrs *msrs;		/* malloc'ed, with its entries */
+};
+
+/* The MSRs KVM saves that this vCPU reads: *out malloc'ed, *nr of them. */
+int kvm_vcpu_msr_list(struct kvm_vcpu *v, u32 **out, unsigned *nr);
+int kvm_vcpu_state_get(struct kvm_vcpu *v, const u32 *msrs, unsigned nr_msrs,
+		       struct kvm_vcpu_state *s);
+int kvm_vcpu_state_set(struct kvm_vcpu *v, const struct kvm_vcpu_state *s);
+void kvm_vcpu_state_free(struct kvm_vcpu_state *s);
+
+/* The in-kernel PIC pair, IOAPIC and PIT. */
+struct kvm_irqchip_state {
+	struct kvm_irqchip chip[3];	/* KVM_IRQCHIP_PIC_MASTER, _SLAVE, _IOAPIC */
+	struct kvm_pit_state2 pit;
+};
+
+int kvm_get_irqchip_state(struct kvm_vm *vm, struct kvm_irqchip_state *s);
+int kvm_set_irqchip_state(struct kvm_vm *vm, const struct kvm_irqchip_state *s);
+
 int kvm_vcpu_set_msrs(struct kvm_vcpu *vcpu, const struct kvm_msrs *msrs);
 int kvm_vcpu_get_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs *msrs);
 

@@ -77,6 +77,11 @@ int vcpus_pause(struct vcpus *s, unsigned timeout_ms);
 /* Let parked vCPUs run again. */
 void vcpus_resume(struct vcpus *s);
 /*
+ * Ask every vCPU to park, without waiting (any thread, a vCPU's own
+ * included): vcpus_pause then finds them parked.
+ */
+void vcpus_pause_async(struct vcpus *s);
+/*
  * Handle the exit KVM_RUN just returned on v (port I/O, MMIO, system
  * events, fatal exits): the vCPU threads' own exit path, exported so that
  * bench/exits measures exactly the code the VMM runs.

@@ -88,6 +88,12 @@ enum config_on_panic {
 	CONFIG_ON_PANIC_PAUSE,		/* pause it, for a look through the API */
 };
 
+/* "on_reboot", --on-reboot: what a guest reset (reboot) leads to. */
+enum config_on_reboot {
+	CONFIG_ON_REBOOT_EXIT,		/* end the VM, exit status 0 (default) */
+	CONFIG_ON_REBOOT_RESTART,	/* reset the machine in place */
+};
+
 enum config_cmd {
 	CONFIG_CMD_NONE,	/* only --help or --version */
 	CONFIG_CMD_RUN,
@@ -99,6 +105,7 @@ struct config {
 	char *kernel, *initrd, *cmdline;
 	char *api_socket;	/* "api.socket", --api-socket: the control API */
 	enum config_on_panic on_panic;
+	enum config_on_reboot on_reboot;
 	/* "sandbox" (vmm/sandbox.c): seccomp on|log|off, user, Landlock. */
 	enum sandbox_seccomp seccomp;
 	char *sandbox_user;	/* "sandbox.user", --user: run as this user */
@@ -223,6 +230,7 @@ void config_nets_free(struct config *c);
 int config_parse_mac(const char *s, u8 mac[6]);
 /* "exit" or "pause" (vmm/config.c): 0 with *out set, or -EINVAL. */
 int config_seccomp_parse(const char *s, enum sandbox_seccomp *out);
+int config_on_reboot_parse(const char *s, enum config_on_reboot *out);
 int config_on_panic_parse(const char *s, enum config_on_panic *out);
 
 #endif

@@ -31,6 +31,17 @@
 #include "vmm/memory.h"
 #include "vmm/pci.h"
 
+/* What a reset in place writes back (vmm/machine_reset.c). */
+struct machine_reset {
+	struct kvm_vcpu_state *vcpu;	/* per vCPU, nr of them */
+	unsigned nr;
+	struct kvm_irqchip_state chip;
+	bool ready;			/* "on_reboot": "restart" */
+};
+
+/* How long stop, a panic pause or a reset waits for every vCPU to park. */
+#define MACHINE_PAUSE_TIMEOUT_MS	5000
+
 struct machine {
 	const struct config *cfg;
 	const struct numa_host *host;	/* read once at start-up (host step) */
@@ -92,9 +103,21 @@ struct machine {
 	 */
 	pthread_mutex_t event_lock;
 	bool events_off;		/* under event_lock */
+	/* Reset in place (vmm/machine_reset.c). */
+	struct machine_reset reset;
+	atomic_bool reset_pending;	/* the main thread resets */
+	atomic_bool reset_by_host;	/* system_reset sent its own event */
+	u64 resets;			/* under run_lock */
 	int steps_done;		/* init steps completed, for teardown */
 	unsigned nr_iot_pin;	/* iot_pin entries to free */
 };
+
+/* Capture / free what a reset writes back; the reset (main thread). */
+int machine_reset_init(struct machine *m);
+void machine_reset_exit(struct machine *m);
+int machine_restart(struct machine *m);
+/* The ACPI tables and the kernel into guest RAM, the boot vCPU at its entry. */
+int machine_load_guest(struct machine *m);
 
 /* Build the machine from a validated config; 0 or -errno (message printed). */
 int machine_init(struct machine *m, const struct config *cfg);

@@ -84,7 +84,7 @@ static void check_elem(struct virtq *q, const struct virtq_elem *e)
 int fuzz_virtq_one(const u8 *data, size_t size)
 {
 	static struct virtq_elem e;
-	struct virtq q;
+	struct virtq q = { 0 };
 	u16 qsize, idx;
 	u8 *ram;
 	bool ev, ind;

@@ -70,13 +70,15 @@ def test_stats_metrics_top_affinity(kvmhost, test_guest):
     kernel, initrd = test_guest
     sock = "/tmp/smpvisor-stats-test.sock"
     sv, s = shlex.quote(SMPVISOR), shlex.quote(sock)
+    disk = "/tmp/smpvisor-stats-test.img"
     run = shlex.join([SMPVISOR, "run", "--kernel", kernel, "--initrd", initrd,
                       "--cpus", "2", "--memory", "256M", "--api-socket", sock,
+                      "--disk", disk,
                       "--cmdline", "console=ttyS0 panic=-1 quiet agent.report=0 "
-                                   "agent.ticks=60"])
+                                   "agent.disk=vda,writeverify,seed=4 agent.ticks=60"])
     ctl = f"{sv} ctl --timeout 60"
     script = f"""
-rm -f {s}
+rm -f {s} {disk}; truncate -s 4M {disk}
 {run} >/tmp/stats-vm.out 2>/tmp/stats-vm.err &
 P=$!
 n=0; until grep -q AGENT-TICK /tmp/stats-vm.out || [ $n -ge 1200 ]; do sleep 0.25; n=$((n+1)); done
@@ -108,6 +110,13 @@ echo "=== stderr"; tail -20 /tmp/stats-vm.err
     assert s2["uptime-ms"] >= s1["uptime-ms"] + 1500, (s1["uptime-ms"], s2["uptime-ms"])
     assert sum(v["exits"] for v in s2["vcpus"]) > sum(v["exits"] for v in s1["vcpus"]), why
     assert s2["devices"] and all(d["queues"] for d in s2["devices"]), s2["devices"]
+    # The agent wrote and read back the 4 MiB disk before its ticks: every
+    # byte went through virtio-blk0's queues, and nothing is in flight.
+    blk = next(d for d in s2["devices"] if d["name"] == "virtio-blk0")
+    assert sum(q["requests"] for q in blk["queues"]) >= 2 * 4 * 1024 // 128, blk
+    assert sum(q["bytes-out"] for q in blk["queues"]) >= 4 << 20, blk
+    assert sum(q["bytes-in"] for q in blk["queues"]) >= 4 << 20, blk
+    assert all(q["in-flight"] == 0 and q["served-here"] for q in blk["queues"]), blk
     for a, b in zip(s1["vcpus"], s2["vcpus"]):
         assert b["exits"] >= a["exits"] and b["pio-exits"] >= a["pio-exits"]
     if s2["kvm"]["available"]:
@@ -125,6 +134,11 @@ echo "=== stderr"; tail -20 /tmp/stats-vm.err
     assert samples[("smpvisor_vcpu_exits_total", (("vcpu", "1"), ("kind", "pio")))] >= 0
     queues = [k for k in samples if k[0] == "smpvisor_queue_kicks_total"]
     assert queues and all(dict(k[1]).keys() == {"device", "queue"} for k in queues), queues
+    assert types["smpvisor_queue_requests_total"] == "counter"
+    assert types["smpvisor_queue_in_flight"] == "gauge"
+    assert sum(v for k, v in samples.items()
+               if k[0] == "smpvisor_queue_device_bytes_total"
+               and ("device", "virtio-blk0") in k[1]) >= 4 << 20, samples
     if s2["kvm"]["available"]:
         assert ("smpvisor_kvm_vcpu_exits_total", (("vcpu", "0"),)) in samples
 
@@ -138,6 +152,7 @@ echo "=== stderr"; tail -20 /tmp/stats-vm.err
     interval = float(re.search(r"interval ([\d.]+) s", top).group(1))
     assert interval < 1.8, top
     assert len(rows) >= 2 and "VCPU" in top and "DEVICE" in top, top
+    assert "REQ/s" in top and "INFLIGHT" in top, top
 
     before = parts["before"].split(":")[1].strip()
     after = parts["after"].split(":")[1].strip()

@@ -11,6 +11,7 @@ accesses), with zero notifies through user space, while the I/O threads
 served the kicks (fewer than requests: EVENT_IDX lets a busy queue go
 without them): every notify stayed in the kernel (ioeventfd)
 and every request was handled off the vCPU threads."""
+import json
 import os
 import re
 import shlex
@@ -78,14 +79,24 @@ def test_hostile_guest_gets_device_errors(kvmhost, test_guest):
     maps BAR 4, builds rings in its own pages) and submits a descriptor
     loop, a buffer outside RAM and a length past the end of RAM: each time
     the device says NEEDS_RESET, smpvisor keeps running (no crash, the
-    guest powers off normally) and after a reset a good read works."""
+    guest powers off normally) and after a reset a good read works. A
+    client of the control API hears of it: a DEVICE_ERROR event naming
+    the disk and the reason."""
     kernel, initrd = test_guest
-    img = "/tmp/smpv-hostile.img"
-    cmd = shlex.join([SMPVISOR, "run", "--kernel", kernel, "--initrd", initrd,
+    img, sock, ev = "/tmp/smpv-hostile.img", "/tmp/smpv-hostile.sock", "/tmp/smpv-hostile.ev"
+    vmm = shlex.join([SMPVISOR, "run", "--kernel", kernel, "--initrd", initrd,
                       "--cpus", "1", "--memory", "256M", "--disk", f"{img},queues=1",
+                      "--api-socket", sock,
                       "--cmdline", "console=ttyS0 panic=-1 loglevel=1 agent.hostile=blk"])
+    listen = shlex.join([SMPVISOR, "ctl", "--json", "--wait-event", "DEVICE_ERROR",
+                         "--timeout", "300", sock])
+    cmd = (f"rm -f {sock} {ev}; {vmm} & P=$!\n"
+           f"n=0; until [ -S {sock} ] || [ $n -ge 300 ]; do sleep 0.1; n=$((n+1)); done\n"
+           f"{listen} > {ev} 2>&1 &\n"
+           f"wait $P; rc=$?; wait\n"
+           f"sed 's/^/DEVEVENT /' {ev}; exit $rc")
     b = boot(kvmhost, cmd, timeout=400, setup=f"rm -f {img} && truncate -s 1M {img}",
-             after=f"rm -f {img}")
+             after=f"rm -f {img} {ev}")
     assert b.rc == 0, b.explain()
     h = b.agent.get("HOSTILE", {}).get("hostile")
     assert h, b.explain()
@@ -93,3 +104,8 @@ def test_hostile_guest_gets_device_errors(kvmhost, test_guest):
     assert h["loop_needs_reset"] and h["outside_needs_reset"] and h["oversize_needs_reset"], h
     assert h["good_read_status"] == 0, h
     assert "needs reset" in b.err, b.err
+    events = [e for e in (json.loads(ln.split(" ", 1)[1]) for ln in b.out.splitlines()
+                          if ln.startswith("DEVEVENT {")) if "event" in e]
+    assert events and events[0]["event"] == "DEVICE_ERROR", b.explain()
+    assert events[0]["data"]["device"] == "virtio-blk0", events
+    assert events[0]["data"]["reason"], events

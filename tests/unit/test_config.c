@@ -352,6 +352,23 @@ static void test_file_halt_poll(void **state)
 	}
 }
 
+/*
+ * Parse json as a config file: want its return value and a message
+ * holding msg ("" for any); c is left for the caller to look at and free.
+ */
+static void parse_json_case(struct config *c, const char *json, int want,
+			    const char *msg)
+{
+	char *path = write_temp(json), *got;
+
+	assert_int_equal(parse_file(c, path, &got), want);
+	unlink(path);
+	free(path);
+	if (!strstr(got, msg))
+		fail_msg("%s: got \"%s\"", json, got);
+	free(got);
+}
+
 /* "on_panic" and --on-panic: exit (the default) or pause; nothing else. */
 static void test_on_panic(void **state)
 {
@@ -366,16 +383,11 @@ static void test_on_panic(void **state)
 		{ "{\"on_panic\": 1}", "\"pause\", not an integer", -EINVAL, 0 },
 	};
 	struct config c;
-	char *path, *msg;
+	char *msg;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(t); i++) {
-		path = write_temp(t[i].json);
-		assert_int_equal(parse_file(&c, path, &msg), t[i].ret);
-		unlink(path);
-		free(path);
-		assert_non_null(strstr(msg, t[i].msg));
-		free(msg);
+		parse_json_case(&c, t[i].json, t[i].ret, t[i].msg);
 		if (!t[i].ret)
 			assert_int_equal(c.on_panic, t[i].want);
 		config_free(&c);
@@ -388,6 +400,66 @@ static void test_on_panic(void **state)
 	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k",
 				    "--on-panic", "stop"), -EINVAL);
 	assert_non_null(strstr(msg, "--on-panic is exit or pause, not \"stop\""));
+	free(msg);
+	config_free(&c);
+}
+
+/*
+ * "on_reboot" (exit or restart) and "sandbox" (seccomp on, log or off; a
+ * user; landlock), and their options; nothing else.
+ */
+static void test_on_reboot_and_sandbox(void **state)
+{
+	static const struct {
+		const char *json, *msg;
+		int ret;
+	} t[] = {
+		{ "{\"on_reboot\": \"restart\", \"sandbox\": {\"seccomp\": \"log\", "
+		  "\"user\": \"nobody\", \"landlock\": false}}", "", 0 },
+		{ "{\"on_reboot\": \"halt\"}", "is \"halt\", must be \"exit\" or \"restart\"", -EINVAL },
+		{ "{\"sandbox\": {\"seccomp\": \"strict\"}}",
+		  "is \"strict\", must be \"on\", \"log\" or \"off\"", -EINVAL },
+		{ "{\"sandbox\": {\"user\": \"\"}}", "sandbox.user", -EINVAL },
+		{ "{\"sandbox\": {\"chroot\": \"/\"}}", "sandbox.chroot", -EINVAL },
+		{ "{\"sandbox\": true}", "an object", -EINVAL },
+	};
+	struct config c;
+	char *msg;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		parse_json_case(&c, t[i].json, t[i].ret, t[i].msg);
+		if (!t[i].ret) {
+			assert_int_equal(c.on_reboot, CONFIG_ON_REBOOT_RESTART);
+			assert_int_equal(c.seccomp, SANDBOX_SECCOMP_LOG);
+			assert_string_equal(c.sandbox_user, "nobody");
+			assert_false(c.landlock);
+		}
+		config_free(&c);
+	}
+	/* Defaults: exit, seccomp on, no user, Landlock on. */
+	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k"), 0);
+	assert_int_equal(c.on_reboot, CONFIG_ON_REBOOT_EXIT);
+	assert_int_equal(c.seccomp, SANDBOX_SECCOMP_ON);
+	assert_null(c.sandbox_user);
+	assert_true(c.landlock);
+	free(msg);
+	config_free(&c);
+	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k", "--on-reboot",
+				    "restart", "--seccomp", "off", "--user", "u1"), 0);
+	assert_int_equal(c.on_reboot, CONFIG_ON_REBOOT_RESTART);
+	assert_int_equal(c.seccomp, SANDBOX_SECCOMP_OFF);
+	assert_string_equal(c.sandbox_user, "u1");
+	free(msg);
+	config_free(&c);
+	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k", "--seccomp",
+				    "maybe"), -EINVAL);
+	assert_non_null(strstr(msg, "--seccomp is on, log or off, not \"maybe\""));
+	free(msg);
+	config_free(&c);
+	assert_int_equal(PARSE_ARGS(&c, &msg, "run", "--kernel", "k", "--on-reboot",
+				    "again"), -EINVAL);
+	assert_non_null(strstr(msg, "--on-reboot is exit or restart, not \"again\""));
 	free(msg);
 	config_free(&c);
 }
@@ -784,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_file_bad_inline),
 		cmocka_unit_test(test_file_halt_poll),
 		cmocka_unit_test(test_on_panic),
+		cmocka_unit_test(test_on_reboot_and_sandbox),
 		cmocka_unit_test(test_args_top_level),
 		cmocka_unit_test(test_args_run),
 		cmocka_unit_test(test_args_override_config),

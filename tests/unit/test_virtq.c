@@ -100,7 +100,7 @@ static int teardown(void **state)
 static void test_init_checks(void **state)
 {
 	struct fixture *f = *state;
-	struct virtq q;
+	struct virtq q = { 0 };
 
 	assert_int_equal(virtq_init(&q, &f->mem, 0, DESC, AVAIL, USED, 0, 0), -EINVAL);
 	assert_int_equal(virtq_init(&q, &f->mem, 6, DESC, AVAIL, USED, 0, 0), -EINVAL);
@@ -146,6 +146,39 @@ static void test_simple_chain(void **state)
 	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
 	virtq_push(&f->q, 0, 1);
 	assert_false(virtq_need_irq(&f->q));
+}
+
+/*
+ * The counters the control API reports: chains taken and completed,
+ * bytes each way, and what is in flight; a restart of the queue keeps
+ * the counts and forgets what was in flight.
+ */
+static void test_counters(void **state)
+{
+	struct fixture *f = *state;
+	struct virtq_stats s;
+
+	set_desc(f, DESC, 0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(f, DESC, 1, DATA + 0x1000, 512, VIRTQ_DESC_F_WRITE, 0);
+	offer(f, 0);
+	offer(f, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	s = virtq_stats_read(&f->q);
+	assert_int_equal(s.popped, 2);
+	assert_int_equal(s.done, 0);
+	assert_int_equal(s.out_bytes, 32);
+	virtq_push(&f->q, 0, 100);
+	s = virtq_stats_read(&f->q);
+	assert_int_equal(s.done, 1);
+	assert_int_equal(s.in_bytes, 100);
+	assert_int_equal(s.popped - s.done, 1);		/* one in flight */
+	assert_int_equal(setup_q(f, false), 0);		/* a reset and restart */
+	s = virtq_stats_read(&f->q);
+	assert_int_equal(s.popped, 2);
+	assert_int_equal(s.done, 2);			/* nothing in flight */
+	assert_int_equal(s.out_bytes, 32);
+	assert_int_equal(s.in_bytes, 100);
 }
 
 static void test_split_at_region_boundary(void **state)
@@ -349,6 +382,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_init_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simple_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_at_region_boundary,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_indirect, setup, teardown),

@@ -43,7 +43,20 @@ struct virtq_used_elem {
 	u32 len;
 } __attribute__((packed));
 
+/*
+ * Counters of a queue's traffic, kept across restarts of the queue
+ * (virtq_init keeps them; what was in flight is forgotten). Written by
+ * the one thread serving the queue, read by the control API without its
+ * lock: relaxed atomic stores and loads (virtq_count).
+ */
+struct virtq_stats {
+	u64 popped, done;	/* chains taken; used entries published */
+	u64 out_bytes;		/* driver to device (device-readable) */
+	u64 in_bytes;		/* device to driver (used lengths) */
+};
+
 struct virtq {
+	struct virtq_stats stats;
 	const struct guest_mem *mem;
 	u16 size;		/* a power of two, 1..VIRTQ_MAX_SIZE */
 	bool event_idx;
@@ -70,6 +83,24 @@ struct virtq_elem {
  */
 int virtq_init(struct virtq *q, const struct guest_mem *mem, u16 size,
 	       u64 desc, u64 avail, u64 used, bool event_idx, bool indirect);
+/* Add n to a counter only the serving thread writes. */
+static inline void virtq_count(u64 *c, u64 n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+/* A consistent-enough copy of q's counters, from any thread. */
+static inline struct virtq_stats virtq_stats_read(const struct virtq *q)
+{
+	return (struct virtq_stats){
+		__atomic_load_n(&q->stats.popped, __ATOMIC_RELAXED),
+		__atomic_load_n(&q->stats.done, __ATOMIC_RELAXED),
+		__atomic_load_n(&q->stats.out_bytes, __ATOMIC_RELAXED),
+		__atomic_load_n(&q->stats.in_bytes, __ATOMIC_RELAXED),
+	};
+}
+
 /* 1 and a chain in e, 0 when the ring is empty, -EINVAL for bad input. */
 int virtq_pop(struct virtq *q, struct virtq_elem *e);
 /* Return chain head with len bytes written to it, and publish it. */

@@ -288,7 +288,7 @@ static void status_write(struct virtio_pci *vp, u8 val)
 static void queue_field_write(struct virtio_pci *vp, u32 f, u64 v)
 {
 	struct virtio_queue *q = selected(vp);
-	struct virtq probe;
+	struct virtq probe = { 0 };
 
 	if (!q)
 		return;

@@ -346,7 +346,7 @@ static int check_transport(struct virtio_pci *vp, struct state_reader *r,
 				    t->config_vector, nv);
 	for (i = 0; i < vp->nr_queues; i++) {
 		u64 size = qget(t, QF_SIZE, i), vec = qget(t, QF_VECTOR, i);
-		struct virtq probe;
+		struct virtq probe = { 0 };
 		unsigned f;
 
 		for (f = 0; f < NR_QF; f++)

@@ -32,7 +32,12 @@ static void store16(u16 *p, u16 v)
 int virtq_init(struct virtq *q, const struct guest_mem *mem, u16 size,
 	       u64 desc, u64 avail, u64 used, bool event_idx, bool indirect)
 {
+	struct virtq_stats s = virtq_stats_read(q);
+
 	memset(q, 0, sizeof(*q));
+	/* Counters go on; what was in flight before is not any more. */
+	s.done = s.popped;
+	q->stats = s;
 	if (!size || size > VIRTQ_MAX_SIZE || (size & (size - 1)))
 		return -EINVAL;
 	if ((desc & 15) || (avail & 1) || (used & 3))
@@ -141,6 +146,8 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 	if (walk_chain(q, e, head))
 		return -EINVAL;
 	q->last_avail++;
+	virtq_count(&q->stats.popped, 1);
+	virtq_count(&q->stats.out_bytes, e->out_len);
 	return 1;
 }
 
@@ -150,12 +157,14 @@ void virtq_fill(struct virtq *q, unsigned i, u16 head, u32 len)
 	struct virtq_used_elem u = { head, len };
 
 	memcpy(&ring[(u16)(q->used_idx + i) % q->size], &u, sizeof(u));
+	virtq_count(&q->stats.in_bytes, len);
 }
 
 void virtq_flush(struct virtq *q, unsigned n)
 {
 	q->used_idx += (u16)n;
 	__atomic_store_n(&q->used[USED_IDX], q->used_idx, __ATOMIC_RELEASE);
+	virtq_count(&q->stats.done, n);
 }
 
 void virtq_push(struct virtq *q, u16 head, u32 len)

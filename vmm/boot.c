@@ -127,13 +127,18 @@ static int read_at(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
-/* Open path for reading and return its fd and size; 0 or -errno. */
-static int open_file(const char *what, const char *path, int *fd, u64 *size)
+/*
+ * Open path for reading (or take a copy of the open fd `given`, > 0) and
+ * return its fd and size; 0 or -errno.
+ */
+static int open_file(const char *what, const char *path, int given, int *fd,
+		     u64 *size)
 {
 	struct stat st;
 	int err;
 
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	*fd = given > 0 ? fcntl(given, F_DUPFD_CLOEXEC, 0) :
+	      open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0) {
 		err = -errno;
 		pr_err("%s %s: %s", what, path, strerror(errno));
@@ -215,7 +220,7 @@ static u64 kernel_area_end(const struct setup_header *hdr, u64 image_size)
 }
 
 /* Load the kernel image; fills hdr and bi->kernel_*. 0 or -errno. */
-static int load_kernel(struct guest_mem *m, const char *path,
+static int load_kernel(struct guest_mem *m, const char *path, int given,
 		       struct setup_header *hdr, u8 *head,
 		       struct boot_info *bi)
 {
@@ -224,7 +229,7 @@ static int load_kernel(struct guest_mem *m, const char *path,
 	void *dst;
 	int fd, err;
 
-	err = open_file("kernel", path, &fd, &fsize);
+	err = open_file("kernel", path, given, &fd, &fsize);
 	if (err)
 		return err;
 	err = -ENOEXEC;
@@ -288,7 +293,7 @@ out_close:
  * Load the initrd page aligned, as high as the kernel allows, above the
  * kernel's area. 0 or -errno.
  */
-static int load_initrd(struct guest_mem *m, const char *path,
+static int load_initrd(struct guest_mem *m, const char *path, int given,
 		       const struct setup_header *hdr, struct boot_info *bi)
 {
 	u64 size, top, addr, max = hdr->initrd_addr_max;
@@ -296,7 +301,7 @@ static int load_initrd(struct guest_mem *m, const char *path,
 	void *dst;
 	int fd, err;
 
-	err = open_file("initrd", path, &fd, &size);
+	err = open_file("initrd", path, given, &fd, &size);
 	if (err)
 		return err;
 	err = -EINVAL;
@@ -522,14 +527,14 @@ int boot_load_linux(struct guest_mem *m, const struct boot_cfg *cfg,
 	int err;
 
 	memset(bi, 0, sizeof(*bi));
-	err = load_kernel(m, cfg->kernel, &hdr, head, bi);
+	err = load_kernel(m, cfg->kernel, cfg->kernel_fd, &hdr, head, bi);
 	if (err)
 		return err;
 	err = load_cmdline(m, cfg->cmdline, &hdr, bi);
 	if (err)
 		return err;
 	if (cfg->initrd) {
-		err = load_initrd(m, cfg->initrd, &hdr, bi);
+		err = load_initrd(m, cfg->initrd, cfg->initrd_fd, &hdr, bi);
 		if (err)
 			return err;
 	}

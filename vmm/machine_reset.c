@@ -18,8 +18,10 @@
  * the boot vCPU pointed at its entry; the vCPUs let go.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/machine.h"
 
@@ -32,6 +34,18 @@ int machine_reset_init(struct machine *m)
 
 	if (m->cfg->on_reboot != CONFIG_ON_REBOOT_RESTART || !m->vcpus.nr)
 		return 0;
+	/*
+	 * The kernel and initrd stay open: after the seal the process may
+	 * not open them again (Landlock, and a main thread without openat).
+	 */
+	rs->kernel_fd = open(m->cfg->kernel, O_RDONLY | O_CLOEXEC);
+	if (rs->kernel_fd < 0 || (m->cfg->initrd &&
+	    (rs->initrd_fd = open(m->cfg->initrd, O_RDONLY | O_CLOEXEC)) < 0)) {
+		r = -errno;
+		pr_err("on_reboot restart: %s: %s", rs->kernel_fd < 0 ?
+		       m->cfg->kernel : m->cfg->initrd, strerror(errno));
+		return r;
+	}
 	r = kvm_vcpu_msr_list(&m->vcpus.v[0].kv, &msrs, &nr);
 	if (r) {
 		pr_err("on_reboot restart: the MSR list: %s", strerror(-r));
@@ -68,6 +82,10 @@ void machine_reset_exit(struct machine *m)
 	for (i = 0; i < rs->nr; i++)
 		kvm_vcpu_state_free(&rs->vcpu[i]);
 	free(rs->vcpu);
+	if (rs->kernel_fd > 0)
+		close(rs->kernel_fd);
+	if (rs->initrd_fd > 0)
+		close(rs->initrd_fd);
 	memset(rs, 0, sizeof(*rs));
 }
 

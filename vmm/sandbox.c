@@ -106,7 +106,7 @@ static const unsigned long api_ioctl[] = { KVM_KVMCLOCK_CTRL };
 /*
  * Main, after start: signals, the power button, pause, a reset in place
  * (every vCPU's state and the interrupt controllers written back, the
- * kernel read again), and teardown.
+ * kernel read again from the fd kept open), and teardown.
  */
 static const int main_sys[] = {
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(wait4),
@@ -231,13 +231,6 @@ static int landlock_ruleset(const struct config *c, int *abi_out)
 					   (c->disks[i].readonly ? 0 :
 					    LANDLOCK_ACCESS_FS_WRITE_FILE),
 					   ra.handled_access_fs);
-	/* A reset in place loads them again. */
-	if (!r && c->on_reboot == CONFIG_ON_REBOOT_RESTART && c->kernel)
-		r = landlock_allow(rs, c->kernel, LANDLOCK_ACCESS_FS_READ_FILE,
-				   ra.handled_access_fs);
-	if (!r && c->on_reboot == CONFIG_ON_REBOOT_RESTART && c->initrd)
-		r = landlock_allow(rs, c->initrd, LANDLOCK_ACCESS_FS_READ_FILE,
-				   ra.handled_access_fs);
 	if (!r)
 		r = landlock_allow(rs, "/proc", rd, ra.handled_access_fs);
 	if (!r && !access("/sys/devices/system/node", F_OK))

@@ -34,6 +34,12 @@ struct kvm_sregs;
 struct boot_cfg {
 	const char *kernel;
 	const char *initrd;
+	/*
+	 * Or files already open (read with pread, left open): a reset in
+	 * place loads them again once the process may not open files.
+	 * 0 means "open the path" (a config never hands fd 0 here).
+	 */
+	int kernel_fd, initrd_fd;
 	const char *cmdline;
 	u64 rsdp_gpa;		/* ACPI RSDP, 0 to let the guest scan for it */
 };

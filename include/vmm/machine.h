@@ -36,6 +36,7 @@ struct machine_reset {
 	struct kvm_vcpu_state *vcpu;	/* per vCPU, nr of them */
 	unsigned nr;
 	struct kvm_irqchip_state chip;
+	int kernel_fd, initrd_fd;	/* kept open for the reload; 0: none */
 	bool ready;			/* "on_reboot": "restart" */
 };
 

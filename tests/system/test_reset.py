@@ -39,7 +39,9 @@ waitstarts() {{ n=0; while [ {starts} -lt $1 ] && [ $n -lt 1200 ] && kill -0 $P;
 waitstarts 3
 {ctl} {sock} system_reset; echo "RESET-RC $?"
 waitstarts 4
-sleep 1
+# The fourth boot's report (a reset may cut the third short).
+reports4() {{ tail -n +$(grep -n AGENT-START /tmp/smpv-reset.out | sed -n 4p | cut -d: -f1) /tmp/smpv-reset.out | grep -c AGENT-REPORT; }}
+n=0; while [ $(reports4) -lt 1 ] && [ $n -lt 1200 ] && kill -0 $P; do sleep 0.25; n=$((n+1)); done
 {ctl} {sock} quit
 wait $P; rc=$?
 wait
@@ -56,14 +58,15 @@ exit $rc
                if ln.startswith("AGENT-REPORT ")]
     disks = [json.loads(ln.split(" ", 1)[1])["disk"] for ln in out.splitlines()
              if ln.startswith("AGENT-DISK ")]
-    assert len(reports) >= 4, b.explain()
+    # Boots 1, 2 and 4 report for sure; system_reset may cut 3 short.
+    assert len(reports) >= 3, b.explain()
     for r in reports:
         # Every boot is a fresh machine: both vCPUs up, a young kernel.
         assert r["online_cpus"] == 2, r
         assert r["uptime_s"] < 120, r
         assert [d["name"] for d in r["block_devices"]] == ["vda"], r["block_devices"]
-    # The first three boots ran the whole disk test (write, then verify).
-    assert len(disks) >= 6, b.explain()
+    # The first two boots ran the whole disk test (write, then verify).
+    assert len(disks) >= 4, b.explain()
     assert all(d["errors"] == 0 and d["io_errors"] == 0 and d["error"] is None
                for d in disks), disks
     assert "RESET-RC 0" in out, b.explain()

@@ -65,12 +65,12 @@ def sandbox_script(test_guest, user, vhost, unprivileged=False):
     lines = script.splitlines()
     at = next(i for i, ln in enumerate(lines) if ln.endswith("vmm=$!"))
     if unprivileged:
-        # The kvm group's job (Debian's udev rule), on a numeric group
-        # where the host has none; the tap, the disk and the back end's
-        # socket are nobody's to use.
+        # udev's job on Debian (the kvm group owns /dev/kvm, /dev/net/tun
+        # is 0666), on a numeric group where the host has none; the tap,
+        # the disk and the back end's socket are nobody's to use.
         pre += ["KG=$(getent group kvm | cut -d: -f3); KG=${KG:-65533}",
-                "KVMWAS=$(stat -c '%g %a' /dev/kvm)",
-                "chgrp $KG /dev/kvm && chmod 660 /dev/kvm",
+                "KVMWAS=$(stat -c '%g %a' /dev/kvm); TUNWAS=$(stat -c %a /dev/net/tun)",
+                "chgrp $KG /dev/kvm && chmod 660 /dev/kvm && chmod 666 /dev/net/tun",
                 f"chown 65534:65534 {img} && chmod 666 {vsock}"]
         lines = [ln.replace("mode tap ||", "mode tap user 65534 ||") for ln in lines]
         lines[at] = "setpriv --reuid=65534 --regid=65534 --groups=$KG " + lines[at]
@@ -80,7 +80,8 @@ def sandbox_script(test_guest, user, vhost, unprivileged=False):
     post = (f"cat {probe}; kill $(cat {vsock}.pid) 2>/dev/null; "
             f"rm -f {img} {qimg}; [ -e {api} ] && echo API-SOCKET-LEFT")
     if unprivileged:
-        post += "; set -- $KVMWAS; chgrp $1 /dev/kvm; chmod $2 /dev/kvm"
+        post += ("; set -- $KVMWAS; chgrp $1 /dev/kvm; chmod $2 /dev/kvm; "
+                 "chmod $TUNWAS /dev/net/tun")
     lines.insert(end + 2, post)
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@
  * kernel is around (SMPVISOR_TEST_KERNEL, build/guest, build/hosttest,
  * /boot) it is loaded too; otherwise that test is skipped.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -261,6 +262,48 @@ static void test_load_ok(void **state)
 	assert_int_equal(get64(zp, ZP_E820_TABLE + 8), EBDA_START);
 	assert_int_equal(get32(zp, ZP_E820_TABLE + 16), E820_RAM);
 
+	guest_mem_free(&m);
+	drop(k);
+	drop(rd);
+}
+
+/*
+ * From files already open (a reset in place): the same kernel and
+ * initrd land byte for byte, the paths are not opened (they name
+ * nothing here), and the fds stay open for the next reset.
+ */
+static void test_load_from_open_fds(void **state)
+{
+	const size_t rd_size = 1 * MiB + 7;
+	struct guest_mem m;
+	struct boot_info bi, again;
+	char *k = write_kernel(&good), *rd = write_initrd(rd_size, false);
+	int kfd = open(k, O_RDONLY | O_CLOEXEC), rfd = open(rd, O_RDONLY | O_CLOEXEC);
+	struct boot_cfg cfg = { .kernel = "/nonexistent/kernel",
+				.initrd = "/nonexistent/initrd",
+				.kernel_fd = kfd, .initrd_fd = rfd,
+				.cmdline = "console=ttyS0" };
+	const u8 *ird;
+	size_t i;
+
+	(void)state;
+	assert_true(kfd > 0 && rfd > 0);
+	mem_setup(&m, 64 * MiB);
+	assert_int_equal(boot_load_linux(&m, &cfg, &bi), 0);
+	assert_int_equal(bi.kernel_size, good.pm_size);
+	assert_int_equal(bi.initrd_size, rd_size);
+	ird = gpa_to_hva(&m, bi.initrd_addr, rd_size);
+	for (i = 0; i < rd_size; i++)
+		if (ird[i] != (u8)(i ^ (i >> 8)))
+			fail_msg("initrd byte %zu differs", i);
+	/* Again, from the same fds: they were neither closed nor moved. */
+	memset((void *)ird, 0, rd_size);
+	assert_int_equal(boot_load_linux(&m, &cfg, &again), 0);
+	assert_int_equal(again.initrd_addr, bi.initrd_addr);
+	assert_int_equal(((const u8 *)gpa_to_hva(&m, bi.initrd_addr, rd_size))[1], 1);
+	assert_true(fcntl(kfd, F_GETFD) >= 0 && fcntl(rfd, F_GETFD) >= 0);
+	close(kfd);
+	close(rfd);
 	guest_mem_free(&m);
 	drop(k);
 	drop(rd);
@@ -709,6 +752,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_ok),
+		cmocka_unit_test(test_load_from_open_fds),
 		cmocka_unit_test(test_load_no_initrd_no_cmdline),
 		cmocka_unit_test(test_setup_sects_zero),
 		cmocka_unit_test(test_header_errors),

@@ -28,9 +28,13 @@ static int open_tap(struct virtio_net *n, unsigned i, const char *name)
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		pr_err("net %s: /dev/net/tun: %s (is the tun module loaded?)",
-		       name, strerror(errno));
-		return -errno;
+		int r = -errno;
+
+		pr_err("net %s: /dev/net/tun: %s%s", name, strerror(-r),
+		       r == -EACCES ? " (a user needs read and write on it: "
+		       "mode 0666, as udev sets it)" :
+		       " (is the tun module loaded?)");
+		return r;
 	}
 	n->tap_fd[i] = fd;
 	n->nq[i].fd = fd;

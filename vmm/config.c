@@ -371,6 +371,8 @@ static const struct cfg_key memory_keys[] = {
 	{ "size",	CFG_SIZE, .off = offsetof(struct config, mem_size) },
 	{ "hugepages",	CFG_BOOL, .off = offsetof(struct config, mem_hugepages) },
 	{ "prefault",	CFG_BOOL, .off = offsetof(struct config, mem_prefault) },
+	{ "prefault_threads", CFG_UINT, .off = offsetof(struct config, mem_prefault_threads),
+	  .max = 256 },
 	{ "overcommit",	CFG_BOOL, .off = offsetof(struct config, mem_overcommit) },
 };
 

@@ -280,7 +280,7 @@ static const char usage_tail[] =
 "            \"pin\": {VCPUS: CPUS, ...} or \"auto\", \"dedicated\": BOOL,\n"
 "            \"halt_poll_ns\": N},\n"
 "   \"memory\": SIZE or {\"size\": SIZE, \"hugepages\": BOOL, \"prefault\": BOOL,\n"
-"              \"overcommit\": BOOL},\n"
+"              \"prefault_threads\": N, \"overcommit\": BOOL},\n"
 "   \"numa\": \"auto\" or [{\"cpus\": VCPUS, \"memory\": SIZE, \"host_nodes\": NODES,\n"
 "             \"policy\": \"bind\"|\"preferred\"|\"interleave\",\n"
 "             \"distances\": [D, ...]}, ...],\n"

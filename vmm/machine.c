@@ -300,7 +300,7 @@ static int mem_place(struct machine *m)
 	if (!r)
 		r = numa_mem_bind(&m->mem, c);
 	if (!r && c->mem_prefault)
-		r = guest_mem_prefault(&m->mem);
+		r = numa_mem_prefault(&m->mem, c, m->host);
 	return r;
 }
 
@@ -476,6 +476,8 @@ static int boot_init(struct machine *m)
 	struct boot_cfg bc = {
 		.kernel = m->cfg->kernel,
 		.initrd = m->cfg->initrd,
+		.kernel_fd = m->reset.kernel_fd,
+		.initrd_fd = m->reset.initrd_fd,
 		.cmdline = m->cfg->cmdline ? m->cfg->cmdline : "console=ttyS0",
 		.rsdp_gpa = m->rsdp,
 	};

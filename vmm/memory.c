@@ -5,12 +5,16 @@
  * guest_mem_free touch the host, with mmap and munmap.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "lib/layout.h"
+#include "smp/pin.h"
 #include "vmm/memory.h"
 
 #ifndef MFD_HUGE_2MB
@@ -264,32 +268,109 @@ err_unmap:
 #define MADV_POPULATE_WRITE 23
 #endif
 
-int guest_mem_prefault(struct guest_mem *m)
+#define PREFAULT_CHUNK	(256 * MiB)
+
+/* One prefault: the chunks of every region, taken in turn by the threads. */
+struct prefault {
+	struct guest_mem *m;
+	const struct cpulist *const *cpus;
+	unsigned nr_chunks;
+	unsigned chunk_region[GUEST_MEM_MAX_REGIONS + 1];	/* first chunk of each */
+	atomic_uint next;
+	atomic_int err;
+};
+
+/* Chunk c as (region, offset, length). */
+static void chunk_at(const struct prefault *pf, unsigned c, unsigned *ri,
+		     u64 *off, u64 *len)
 {
-	unsigned i;
-	u64 off;
+	unsigned i = 0;
+
+	while (pf->chunk_region[i + 1] <= c)
+		i++;
+	*ri = i;
+	*off = (u64)(c - pf->chunk_region[i]) * PREFAULT_CHUNK;
+	*len = MIN(PREFAULT_CHUNK, pf->m->regions[i].size - *off);
+}
+
+static int populate(struct guest_region *r, u64 off, u64 len)
+{
+	volatile u8 *p = (u8 *)r->hva + off;
+	u64 o;
+
+	if (!madvise((u8 *)r->hva + off, len, MADV_POPULATE_WRITE))
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	/* Kernels before 5.14: touch one byte per page ourselves. */
+	for (o = 0; o < len; o += GUEST_PAGE_SIZE)
+		p[o] = 0;
+	return 0;
+}
+
+static void *prefault_worker(void *arg)
+{
+	struct prefault *pf = arg;
+	const struct cpulist *on = NULL;
+	unsigned c, ri;
+	u64 off, len;
+	int r;
+
+	while (!atomic_load(&pf->err) &&
+	       (c = atomic_fetch_add(&pf->next, 1)) < pf->nr_chunks) {
+		chunk_at(pf, c, &ri, &off, &len);
+		if (pf->cpus && pf->cpus[ri] && pf->cpus[ri] != on &&
+		    !smp_pin_self(pf->cpus[ri], "prefault"))
+			on = pf->cpus[ri];
+		r = populate(&pf->m->regions[ri], off, len);
+		if (r) {
+			int none = 0;
+
+			if (atomic_compare_exchange_strong(&pf->err, &none, r))
+				pr_err("memory.prefault: cannot populate %llu MiB at gpa 0x%llx: %s",
+				       (unsigned long long)(len / MiB),
+				       (unsigned long long)(pf->m->regions[ri].gpa + off),
+				       strerror(-r));
+		}
+	}
+	return NULL;
+}
+
+int guest_mem_prefault(struct guest_mem *m, unsigned threads,
+		       const struct cpulist *const *region_cpus)
+{
+	struct prefault pf = { .m = m, .cpus = region_cpus };
+	pthread_t *t;
+	unsigned i, started = 0;
 
 	for (i = 0; i < m->nr; i++) {
-		struct guest_region *r = &m->regions[i];
-		volatile u8 *p = r->hva;
-
-		if (!p)
-			continue;
-		if (!madvise(r->hva, r->size, MADV_POPULATE_WRITE))
-			continue;
-		if (errno != EINVAL) {
-			int err = -errno;
-
-			pr_err("memory.prefault: cannot populate %llu MiB at gpa 0x%llx: %s",
-			       (unsigned long long)(r->size / MiB),
-			       (unsigned long long)r->gpa, strerror(-err));
-			return err;
-		}
-		/* Kernels before 5.14: touch one byte per page ourselves. */
-		for (off = 0; off < r->size; off += GUEST_PAGE_SIZE)
-			p[off] = 0;
+		pf.chunk_region[i] = pf.nr_chunks;
+		if (m->regions[i].hva)
+			pf.nr_chunks += (unsigned)((m->regions[i].size + PREFAULT_CHUNK - 1) /
+						   PREFAULT_CHUNK);
 	}
-	return 0;
+	pf.chunk_region[m->nr] = pf.nr_chunks;
+	threads = MAX(1u, MIN(threads, pf.nr_chunks));
+	/*
+	 * Workers of their own: a worker pins itself to its chunk's CPUs,
+	 * and the calling thread's affinity is not prefault's to change.
+	 * One unpinned worker is this thread itself.
+	 */
+	t = threads > 1 || region_cpus ? calloc(threads, sizeof(*t)) : NULL;
+	for (i = 0; t && i < threads; i++)
+		if (!pthread_create(&t[started], NULL, prefault_worker, &pf))
+			started++;
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	if (!started) {		/* no thread to be had: here, unpinned */
+		pf.cpus = NULL;
+		prefault_worker(&pf);
+	}
+	pr_debug("memory.prefault: %u chunks of up to %llu MiB by %u threads",
+		 pf.nr_chunks, (unsigned long long)(PREFAULT_CHUNK / MiB),
+		 MAX(started, 1u));
+	return atomic_load(&pf.err);
 }
 
 void guest_mem_free(struct guest_mem *m)

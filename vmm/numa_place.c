@@ -6,6 +6,7 @@
  * so binding it before the first fault decides where every page lands.
  */
 #include <errno.h>
+#include <sched.h>
 #include <numa.h>
 #include <numaif.h>
 #include <stdio.h>
@@ -357,6 +358,57 @@ int numa_mem_bind(struct guest_mem *m, const struct config *c)
 			policy_names[n->policy]);
 	}
 	return 0;
+}
+
+/* The host CPUs of the nodes in nodes (those this process may use). */
+static int node_cpus(const struct numa_host *h, const struct cpulist *nodes,
+		     struct cpulist *out)
+{
+	unsigned i;
+	int cpu;
+
+	if (cpulist_init(out, CONFIG_HOST_CPUS))
+		return -ENOMEM;
+	for (i = 0; h && i < h->nr; i++)
+		if (cpulist_test(nodes, h->nodes[i].id))
+			cpulist_for_each(cpu, &h->nodes[i].cpus)
+				cpulist_set(out, (unsigned)cpu);
+	return 0;
+}
+
+/*
+ * memory.prefault with threads: memory.prefault_threads of them, or
+ * (0, the default) one per CPU this process may use, at most 16; each
+ * bound region populated from the CPUs of its host nodes.
+ */
+int numa_mem_prefault(struct guest_mem *m, const struct config *c,
+		      const struct numa_host *h)
+{
+	struct cpulist cpus[GUEST_MEM_MAX_REGIONS] = { 0 };
+	const struct cpulist *on[GUEST_MEM_MAX_REGIONS] = { 0 };
+	unsigned i, threads = c->mem_prefault_threads;
+	cpu_set_t mine;
+	int r = 0;
+
+	if (!threads) {
+		threads = 1;
+		if (!sched_getaffinity(0, sizeof(mine), &mine))
+			threads = (unsigned)MIN(CPU_COUNT(&mine), 16);
+	}
+	for (i = 0; !r && i < m->nr && c->nr_nodes; i++) {
+		const struct config_node *n = &c->nodes[m->regions[i].node];
+
+		if (!cpulist_count(&n->host_nodes))
+			continue;
+		r = node_cpus(h, &n->host_nodes, &cpus[i]);
+		if (!r && cpulist_count(&cpus[i]))
+			on[i] = &cpus[i];
+	}
+	if (!r)
+		r = guest_mem_prefault(m, threads, on);
+	for (i = 0; i < m->nr; i++)
+		cpulist_free(&cpus[i]);
+	return r;
 }
 
 /* Add the host node of every CPU in cpus to out. */

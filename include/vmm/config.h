@@ -114,6 +114,7 @@ struct config {
 	u64 mem_size;		/* bytes */
 	bool mem_hugepages;	/* back guest RAM with huge pages */
 	bool mem_prefault;	/* touch every page before the guest starts */
+	unsigned mem_prefault_threads;	/* 0: one per usable CPU, at most 16 */
 	bool mem_overcommit;	/* more RAM than the host has is intended */
 	bool mem_size_given;	/* size set by the file or --memory */
 

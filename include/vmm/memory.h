@@ -83,10 +83,16 @@ int guest_mem_alloc(struct guest_mem *m);
 int guest_mem_check_host(u64 size, bool overcommit);
 /*
  * Populate every mapped region now (write faults, so pages land where
- * the region's memory policy says), instead of on the guest's first touch.
- * 0 or -errno with a message.
+ * the region's memory policy says), instead of on the guest's first touch,
+ * with up to `threads` threads working through 256 MiB chunks. A thread
+ * populating region i runs on region_cpus[i] when that is given (the CPUs
+ * of the host nodes the region is bound to: the zeroing is then local),
+ * anywhere otherwise (region_cpus NULL, or its entry NULL). 0 or -errno
+ * with a message.
  */
-int guest_mem_prefault(struct guest_mem *m);
+struct cpulist;
+int guest_mem_prefault(struct guest_mem *m, unsigned threads,
+		       const struct cpulist *const *region_cpus);
 /* Mark every region GUEST_REGION_SHARED (between layout and alloc). */
 void guest_mem_set_shared(struct guest_mem *m);
 /* Unmap what guest_mem_alloc mapped; safe to call twice or on a bare layout. */

@@ -50,6 +50,13 @@ void numa_mem_choose_pages(struct guest_mem *m, const struct config *c,
  * or -errno with a message.
  */
 int numa_mem_bind(struct guest_mem *m, const struct config *c);
+/*
+ * memory.prefault: populate guest RAM with memory.prefault_threads
+ * threads (0: one per usable CPU, at most 16), each bound region from
+ * its host nodes' CPUs. 0 or -errno (said why).
+ */
+int numa_mem_prefault(struct guest_mem *m, const struct config *c,
+		      const struct numa_host *h);
 
 /*
  * The host nodes a validated config places the guest on: the host_nodes

@@ -11,11 +11,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/layout.h"
+#include "lib/parse.h"
 #include "vmm/memory.h"
 
 static void check_sorted_and_sized(const struct guest_mem *m)
@@ -235,12 +239,65 @@ static void test_shared_regions(void **state)
 	}
 	/* The hugetlb region is either that or THP, never unbacked. */
 	assert_true(m.regions[1].flags & (GUEST_REGION_HUGETLB | GUEST_REGION_THP));
-	assert_int_equal(guest_mem_prefault(&m), 0);
+	assert_int_equal(guest_mem_prefault(&m, 1, NULL), 0);
 	fd = m.regions[0].fd;
 	guest_mem_free(&m);
 	assert_int_equal(fcntl_closed(fd), 1);
 	assert_null(m.regions[0].hva);
 	guest_mem_free(&m);	/* twice is fine */
+}
+
+/* Pages of [p, p + len) not resident in memory. */
+static size_t not_resident(void *p, size_t len)
+{
+	size_t pages = len / 4096, i, n = 0;
+	unsigned char *v = malloc(pages);
+
+	assert_non_null(v);
+	assert_int_equal(mincore(p, len, v), 0);
+	for (i = 0; i < pages; i++)
+		n += !(v[i] & 1);
+	free(v);
+	return n;
+}
+
+/*
+ * Prefault with threads: two nodes' regions (600 MiB, so several 256 MiB
+ * chunks each) end up wholly resident, whether the workers are pinned
+ * (region 0 to CPU 0) or not, and the calling thread's CPUs are as they
+ * were.
+ */
+static void test_prefault_threads(void **state)
+{
+	u64 sizes[2] = { 600 * MiB, 88 * MiB };
+	struct cpulist cpu0;
+	const struct cpulist *on[GUEST_MEM_MAX_REGIONS] = { &cpu0 };
+	cpu_set_t before, after;
+	struct guest_mem m;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(cpulist_init(&cpu0, 64), 0);
+	assert_int_equal(cpulist_set(&cpu0, 0), 0);
+	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
+	assert_int_equal(guest_mem_layout_nodes(&m, sizes, 2), 0);
+	assert_int_equal(guest_mem_alloc(&m), 0);
+	for (i = 0; i < m.nr; i++)
+		assert_true(not_resident(m.regions[i].hva, m.regions[i].size) > 0);
+	assert_int_equal(guest_mem_prefault(&m, 4, on), 0);
+	for (i = 0; i < m.nr; i++)
+		assert_int_equal(not_resident(m.regions[i].hva, m.regions[i].size), 0);
+	assert_int_equal(sched_getaffinity(0, sizeof(after), &after), 0);
+	assert_true(CPU_EQUAL(&before, &after));
+	guest_mem_free(&m);
+	/* Unpinned, more threads than chunks. */
+	assert_int_equal(guest_mem_layout_nodes(&m, sizes, 2), 0);
+	assert_int_equal(guest_mem_alloc(&m), 0);
+	assert_int_equal(guest_mem_prefault(&m, 64, NULL), 0);
+	for (i = 0; i < m.nr; i++)
+		assert_int_equal(not_resident(m.regions[i].hva, m.regions[i].size), 0);
+	guest_mem_free(&m);
+	cpulist_free(&cpu0);
 }
 
 /*
@@ -266,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_gpa_to_hva),
 		cmocka_unit_test(test_shared_regions),
 		cmocka_unit_test(test_check_host),
+		cmocka_unit_test(test_prefault_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,7 @@ sys.path.insert(0, BENCH)
 import common  # noqa: E402
 import context  # noqa: E402
 import vmms  # noqa: E402
-from benchmarks import blk, boot, db, exits, ipi, scaling  # noqa: E402
+from benchmarks import blk, boot, db, exits, ipi, prefault, scaling  # noqa: E402
 
 import agentlines  # noqa: E402  (tests/system, on the path through context)
 
@@ -547,3 +547,40 @@ def test_sandbox_cost_records_rows_and_table(tmp_path, capsys, monkeypatch):
     assert "--config" not in vmms.vmm_cmd("smpvisor", "K", "I", 1, 256, "")
     assert [b for rep in range(2) for b in boot.boot_order(rep, True)] == [
         "smpvisor", "qemu", boot.SV_OFF, boot.SV_OFF, "qemu", "smpvisor"]
+
+
+@pytest.mark.skipif(not os.access(os.path.join(context.BENCH_BIN, "prefault"), os.X_OK),
+                    reason="build/bench/prefault not built")
+def test_prefault_records_rows_and_table(tmp_path, capsys):
+    """build/bench/prefault (no KVM) on 64 MiB: a record per run with all
+    of it resident; rows pair each QEMU prealloc=on run with its
+    prealloc=off run (net), a row without a QEMU pair says failed; the
+    table is the CSV."""
+    ctx = ctx_for(tmp_path)
+    p = subprocess.run([os.path.join(context.BENCH_BIN, "prefault"), "--size", "64M",
+                        "--threads", "1,2", "--reps", "2"],
+                       stdout=subprocess.PIPE, text=True, timeout=60)
+    assert p.returncode == 0
+    recs = context.parse_tagged("noise\n" + p.stdout, "PREFAULT")
+    assert [r["threads"] for r in recs] == [1, 1, 2, 2]
+    assert all(r["s"] > 0 and r["rss_mib"] >= 64 and r["gib"] == 0.0625 for r in recs)
+    on = [{"s": 0.5, "net_s": 0.3, "rss_mib": 100, "thp_mib": 64},
+          {"s": 0.7, "net_s": 0.5, "rss_mib": 100, "thp_mib": 64}]
+    off = [{"s": 0.2}, {"s": 0.2}]
+    got = {1: {"smpvisor": recs[:2], "qemu_on": on, "qemu_off": off},
+           2: {"smpvisor": recs[2:], "qemu_on": [], "qemu_off": off}}
+    rows = prefault.prefault_rows(ctx, 0.0625, got, {2: ["qemu prealloc=on: boom"]})
+    assert rows[0]["status"] == "ok" and rows[0]["s_qemu_median"] == pytest.approx(0.4)
+    assert rows[0]["s_ratio"] == pytest.approx(rows[0]["s_smpvisor_median"] / 0.4)
+    assert rows[1]["status"] == "failed: qemu prealloc=on: boom" and rows[1]["s_ratio"] is None
+    path, text = common.publish("prefault", prefault.columns(), rows,
+                                [prefault.prefault_table(ctx)], str(tmp_path), ctx.progress)
+    assert capsys.readouterr().out == text
+    [table] = printed_tables(text).values()
+    for shown, c in zip(table, check_csv(path, ["s_smpvisor_median", "s_qemu_median",
+                                                "qemu_off_s_median", "s_ratio"])):
+        assert shown[2] == cell(c["s_smpvisor_median"]) and shown[6] == cell(c["s_ratio"])
+        assert shown[-1] == c["status"]
+    assert prefault.qemu_cmd(4, 2, True, "S")[-8:] == [
+        "-m", "4G", "-object", "memory-backend-ram,id=ram0,size=4G,prealloc=on,prealloc-threads=2",
+        "-machine", "pc,memory-backend=ram0", "-qmp", "unix:S,server=on,wait=off"]

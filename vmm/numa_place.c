@@ -377,8 +377,9 @@ static int node_cpus(const struct numa_host *h, const struct cpulist *nodes,
 }
 
 /*
- * memory.prefault with threads: memory.prefault_threads of them, or
- * (0, the default) one per CPU this process may use, at most 16; each
+ * memory.prefault with threads: memory.prefault_threads of them (no more
+ * than the CPUs this process may use), or (0, the default) one per such
+ * CPU, at most 16; each
  * bound region populated from the CPUs of its host nodes.
  */
 int numa_mem_prefault(struct guest_mem *m, const struct config *c,
@@ -390,11 +391,11 @@ int numa_mem_prefault(struct guest_mem *m, const struct config *c,
 	cpu_set_t mine;
 	int r = 0;
 
-	if (!threads) {
-		threads = 1;
-		if (!sched_getaffinity(0, sizeof(mine), &mine))
-			threads = (unsigned)MIN(CPU_COUNT(&mine), 16);
-	}
+	/* More threads than CPUs to run them only take turns. */
+	if (!sched_getaffinity(0, sizeof(mine), &mine))
+		threads = threads ? MIN(threads, (unsigned)CPU_COUNT(&mine)) :
+			  (unsigned)MIN(CPU_COUNT(&mine), 16);
+	threads = MAX(threads, 1u);
 	for (i = 0; !r && i < m->nr && c->nr_nodes; i++) {
 		const struct config_node *n = &c->nodes[m->regions[i].node];
 

@@ -65,7 +65,6 @@ static struct {
 /* The thread's own, for the violation report (signal-safe to read). */
 static __thread char th_name[16];
 static __thread enum sandbox_class th_class;
-static __thread bool th_filtered;
 
 static size_t cat(char *buf, size_t at, size_t size, const char *s)
 {
@@ -226,13 +225,12 @@ static int confine_creds(const char *who)
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = { { 0 } };
 	const struct sandbox_policy *p = &sb.pol;
-	int cap;
+	int cap, in;
 
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	/* The bounding set needs CAP_SETPCAP: without it, nothing to drop. */
-	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
-		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EPERM)
+	for (cap = 0; (in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0)) >= 0; cap++)
+		if (in && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EPERM)
 			break;
 	if (p->set_user &&
 	    (syscall(SYS_setgroups, 1, &p->gid) ||
@@ -276,7 +274,6 @@ static int load_filter(enum sandbox_class c, const char *name)
 		       sandbox_class_name[c], strerror(errno));
 		return -errno;
 	}
-	th_filtered = true;
 	return 0;
 }
 
@@ -374,9 +371,4 @@ int sandbox_main(void)
 	sealed = sb.sealed;
 	pthread_mutex_unlock(&sb.gate_lock);
 	return sealed ? load_filter(SANDBOX_MAIN, "main") : 0;
-}
-
-bool sandbox_active(void)
-{
-	return th_filtered;
 }

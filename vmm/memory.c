@@ -354,7 +354,7 @@ int guest_mem_prefault(struct guest_mem *m, unsigned threads,
 	/*
 	 * Workers of their own: a worker pins itself to its chunk's CPUs,
 	 * and the calling thread's affinity is not prefault's to change.
-	 * One unpinned worker is this thread itself.
+	 * Only one unpinned worker, or no thread to be had, runs here.
 	 */
 	t = threads > 1 || region_cpus ? calloc(threads, sizeof(*t)) : NULL;
 	for (i = 0; t && i < threads; i++)

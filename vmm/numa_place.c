@@ -379,8 +379,8 @@ static int node_cpus(const struct numa_host *h, const struct cpulist *nodes,
 /*
  * memory.prefault with threads: memory.prefault_threads of them (no more
  * than the CPUs this process may use), or (0, the default) one per such
- * CPU, at most 16; each
- * bound region populated from the CPUs of its host nodes.
+ * CPU, at most 16; each bound region populated from the CPUs of its host
+ * nodes.
  */
 int numa_mem_prefault(struct guest_mem *m, const struct config *c,
 		      const struct numa_host *h)

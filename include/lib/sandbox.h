@@ -88,7 +88,4 @@ void sandbox_set_terminal(int fd, const struct termios *t);
 /* Wait for the gate at all? Only once a seal is coming (vmm says so). */
 void sandbox_expect_seal(void);
 
-/* Did this thread load a filter (for the log line of machine start)? */
-bool sandbox_active(void);
-
 #endif

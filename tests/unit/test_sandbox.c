@@ -214,7 +214,6 @@ static void child_every_class(void)
 		want_status(t[c].tid, c, "CapEff", "0000000000000000");
 		want_status(t[c].tid, c, "CapPrm", "0000000000000000");
 		/* Memory, time, a pipe: what every thread does. */
-		t[c].act = NULL;
 		th_go(&t[c]);
 	}
 	/* The main thread's own, last. */

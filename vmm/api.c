@@ -5,7 +5,9 @@
  * One epoll loop serves the listening socket, every client and an
  * eventfd that api_event and api_destroy use to wake it. Client fds are
  * non-blocking, so a client that stops reading never blocks the thread.
- * Its output waits in its session, bounded by QMP_MAX_OUT.
+ * Its output waits in its session, bounded by QMP_MAX_OUT. Client input
+ * is read with recvmsg, so fds passed with it (SCM_RIGHTS) are kept on
+ * the client for a command to take (api_take_fds).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +25,19 @@
 #include "vmm/api.h"
 
 #define READ_CHUNK	65536
+/*
+ * The kernel's limit of fds in one SCM_RIGHTS message (SCM_MAX_FD, not
+ * exported): room for all of them, so a message is never cut short and
+ * those beyond API_MAX_FDS are seen, and closed.
+ */
+#define SCM_MAX_FDS	253
 
 struct api_client {
 	int fd;
 	bool want_out;		/* EPOLLOUT is armed */
 	struct qmp_session s;
+	int fds[API_MAX_FDS];	/* received, not taken yet, oldest first */
+	unsigned nr_fds;
 };
 
 /* An event waiting for the API thread to hand it to the sessions. */
@@ -115,12 +125,19 @@ int api_init(struct api *a, const char *path, const struct qmp_cmd *cmds,
 	return 0;
 }
 
+static void close_fds(struct api_client *c)
+{
+	while (c->nr_fds)
+		close(c->fds[--c->nr_fds]);
+}
+
 static void drop(struct api *a, unsigned i)
 {
 	struct api_client *c = a->clients[i];
 
 	epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	close_fds(c);
 	qmp_session_free(&c->s);
 	free(c);
 	a->clients[i] = NULL;
@@ -198,18 +215,57 @@ static unsigned slot_of(struct api *a, struct api_client *c)
 	return API_MAX_CLIENTS;
 }
 
+/*
+ * Keep the fds that came with a message on the client, up to
+ * API_MAX_FDS; close the rest, and all of them when the control data
+ * was cut short (MSG_CTRUNC).
+ */
+static void keep_fds(struct api_client *c, struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	size_t i, nr;
+	int fd;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nr = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nr; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (!(mh->msg_flags & MSG_CTRUNC) &&
+			    c->nr_fds < API_MAX_FDS)
+				c->fds[c->nr_fds++] = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
 /* Read what the client sent and run it; false when it is gone. */
 static bool serve(struct api *a, struct api_client *c, u32 events)
 {
 	static char buf[READ_CHUNK];	/* API thread only */
+	static union {			/* aligned for struct cmsghdr */
+		struct cmsghdr h;
+		char b[CMSG_SPACE(SCM_MAX_FDS * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
 	ssize_t n;
 
 	if (events & EPOLLIN) {
-		n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n > 0)
+			keep_fds(c, &mh);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			return false;
-		if (n > 0)
+		if (n > 0) {
+			a->feeding = c;		/* commands run inside */
 			qmp_feed(&c->s, buf, (size_t)n);
+			a->feeding = NULL;
+		}
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
 		return false;
 	}
@@ -275,6 +331,23 @@ void api_send_events_now(struct api *a)
 	for (k = 0; k < API_MAX_CLIENTS; k++)
 		if (a->clients[k])
 			flush(a, a->clients[k]);
+}
+
+unsigned api_take_fds(struct api *a, int *fds, unsigned max)
+{
+	struct api_client *c;
+	unsigned n;
+
+	if (!a->started || !pthread_equal(pthread_self(), a->thread))
+		return 0;
+	c = a->feeding;
+	if (!c)
+		return 0;
+	n = MIN(max, c->nr_fds);
+	memcpy(fds, c->fds, n * sizeof(*fds));
+	memmove(c->fds, c->fds + n, (c->nr_fds - n) * sizeof(*fds));
+	c->nr_fds -= n;
+	return n;
 }
 
 static void *api_thread(void *arg)
@@ -375,7 +448,16 @@ void api_event(struct api *a, const char *name, json_t *data)
 		free(e);
 		return;		/* an event lost to ENOMEM, not the VM */
 	}
-	e->data = data ? json_incref(data) : NULL;
+	/*
+	 * A copy, the API thread's alone: jansson's reference counts are
+	 * not for sharing one object between threads.
+	 */
+	e->data = data ? json_deep_copy(data) : NULL;
+	if (data && !e->data) {
+		free(e->name);
+		free(e);
+		return;
+	}
 	pthread_mutex_lock(&a->lock);
 	if (a->events_tail)
 		a->events_tail->next = e;

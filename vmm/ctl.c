@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "lib/util.h"
+#include "vmm/api.h"
 #include "vmm/ctl.h"
 #include "vmm/metrics.h"
 
@@ -81,26 +82,68 @@ json_t *ctl_read(struct ctl_conn *c)
 	}
 }
 
-int ctl_send(struct ctl_conn *c, json_t *msg)
+/*
+ * The message and its newline, the fds riding on the first sendmsg so
+ * the server holds them before it has the whole message.
+ */
+int ctl_send_fds(struct ctl_conn *c, json_t *msg, const int *fds, unsigned nr)
 {
-	char *s = json_dumps(msg, JSON_COMPACT);
+	union {			/* aligned for struct cmsghdr */
+		struct cmsghdr h;
+		char b[CMSG_SPACE(API_MAX_FDS * sizeof(int))];
+	} ctl;
+	char *s = json_dumps(msg, JSON_COMPACT), *line;
 	size_t n = s ? strlen(s) : 0, off = 0;
 
 	json_decref(msg);
-	while (s && off < n) {
-		ssize_t w = write(c->fd, s + off, n - off);
+	if (nr > API_MAX_FDS) {
+		fprintf(stderr, "smpvisor ctl: %u fds, at most %u go with a command\n",
+			nr, API_MAX_FDS);
+		free(s);
+		return -1;
+	}
+	line = s ? realloc(s, n + 2) : NULL;
+	if (!line)
+		goto fail;
+	s = line;
+	s[n++] = '\n';
+	s[n] = 0;
+	while (off < n) {
+		struct iovec iov = { .iov_base = s + off, .iov_len = n - off };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct cmsghdr *cm;
+		ssize_t w;
 
+		if (!off && nr) {
+			memset(&ctl, 0, sizeof(ctl));
+			mh.msg_control = ctl.b;
+			mh.msg_controllen = CMSG_SPACE(nr * sizeof(int));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(nr * sizeof(int));
+			memcpy(CMSG_DATA(cm), fds, nr * sizeof(int));
+		}
+		w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
 		if (w <= 0)
 			break;
 		off += (size_t)w;
 	}
-	if (s && off == n && write(c->fd, "\n", 1) == 1) {
+	if (off == n) {
 		free(s);
 		return 0;
 	}
+fail:
 	free(s);
 	fprintf(stderr, "smpvisor ctl: cannot send the command\n");
 	return -1;
+}
+
+int ctl_send(struct ctl_conn *c, json_t *msg)
+{
+	return ctl_send_fds(c, msg, NULL, 0);
 }
 
 int ctl_connect(struct ctl_conn *c, const char *path)

@@ -92,7 +92,11 @@ static const int iothread_sys[] = {
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
 };
 
-/* The control API: clients, placement, telemetry from /proc. */
+/*
+ * The control API: clients, placement, telemetry from /proc. It reads
+ * clients with recvmsg, which the device set already allows (vhost-user),
+ * to take the fds they pass (SCM_RIGHTS) instead of opening files.
+ */
 static const int api_sys[] = {
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
 	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(getsockopt),

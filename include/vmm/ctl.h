@@ -30,6 +30,12 @@ json_t *ctl_read(struct ctl_conn *c);
 /* Send msg (its reference is taken): 0, or -1 (printed). */
 int ctl_send(struct ctl_conn *c, json_t *msg);
 /*
+ * ctl_send, and fds[0..nr) passed with it (SCM_RIGHTS) for the command
+ * to take (api_take_fds); they stay the caller's to close. nr is at most
+ * API_MAX_FDS, else -1 (printed) and nothing is sent.
+ */
+int ctl_send_fds(struct ctl_conn *c, json_t *msg, const int *fds, unsigned nr);
+/*
  * Run cmd with args (reference taken) and return the reply's "return"
  * value (a new reference), or NULL after printing an error reply or a
  * lost connection. Events that arrive meanwhile are dropped.

@@ -5,7 +5,9 @@
  * written back) and, later, for snapshots. The order of the writes is
  * the one KVM needs: general registers, XSAVE and XCR0 before the
  * special registers (CR4.OSXSAVE), MSRs (APIC base among them) before
- * the local APIC and the MP state, pending events last.
+ * the local APIC and the MP state, pending events last. The state a
+ * snapshot needs beside it is here too: the in-kernel PIC, IOAPIC and
+ * PIT, the VM's kvmclock and each vCPU's TSC frequency.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -187,4 +189,34 @@ int kvm_set_irqchip_state(struct kvm_vm *vm, const struct kvm_irqchip_state *s)
 	if (!r)
 		r = io(vm->vm_fd, KVM_SET_PIT2, (void *)&s->pit);
 	return r;
+}
+
+/*
+ * The VM's kvmclock (KVM_GET_CLOCK / KVM_SET_CLOCK). On a set, a
+ * KVM_CLOCK_REALTIME in d->flags makes KVM move the clock on by the host
+ * realtime elapsed since d->realtime; without it the clock resumes at
+ * d->clock. Silent, like the rest of the state calls.
+ */
+int kvm_get_clock(struct kvm_vm *vm, struct kvm_clock_data *d)
+{
+	memset(d, 0, sizeof(*d));
+	return io(vm->vm_fd, KVM_GET_CLOCK, d);
+}
+
+int kvm_set_clock(struct kvm_vm *vm, const struct kvm_clock_data *d)
+{
+	return io(vm->vm_fd, KVM_SET_CLOCK, (void *)d);
+}
+
+/* The guest TSC frequency: the ioctl returns it, not through a pointer. */
+int kvm_vcpu_get_tsc_khz(struct kvm_vcpu *v)
+{
+	int r = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+
+	return r < 0 ? -errno : r;
+}
+
+int kvm_vcpu_set_tsc_khz(struct kvm_vcpu *v, u32 khz)
+{
+	return ioctl(v->fd, KVM_SET_TSC_KHZ, (unsigned long)khz) < 0 ? -errno : 0;
 }

@@ -168,6 +168,18 @@ struct kvm_irqchip_state {
 int kvm_get_irqchip_state(struct kvm_vm *vm, struct kvm_irqchip_state *s);
 int kvm_set_irqchip_state(struct kvm_vm *vm, const struct kvm_irqchip_state *s);
 
+/*
+ * The VM's kvmclock (KVM_GET_CLOCK, KVM_SET_CLOCK): 0 or -errno, silent.
+ * A set with KVM_CLOCK_REALTIME in flags moves the clock on by the host
+ * realtime elapsed since d->realtime (KVM_CAP_ADJUST_CLOCK says which
+ * flags this KVM reports).
+ */
+int kvm_get_clock(struct kvm_vm *vm, struct kvm_clock_data *d);
+int kvm_set_clock(struct kvm_vm *vm, const struct kvm_clock_data *d);
+/* The vCPU's TSC frequency in kHz, or -errno; the set returns 0 or -errno. */
+int kvm_vcpu_get_tsc_khz(struct kvm_vcpu *v);
+int kvm_vcpu_set_tsc_khz(struct kvm_vcpu *v, u32 khz);
+
 int kvm_vcpu_set_msrs(struct kvm_vcpu *vcpu, const struct kvm_msrs *msrs);
 int kvm_vcpu_get_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs *msrs);
 

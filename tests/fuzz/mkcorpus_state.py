@@ -38,9 +38,9 @@ def seeds():
     yield "reader-long-field", b"\x00" + stream(dev)[:-10] + b"\xff\xff\xff\x7fE"
 
 
-def write(named_seeds):
-    """Write (name, bytes) seeds into argv[1], or tests/fuzz/corpus/state."""
-    out = sys.argv[1] if len(sys.argv) > 1 else "tests/fuzz/corpus/state"
+def write(named_seeds, default="tests/fuzz/corpus/state"):
+    """Write (name, bytes) seeds into argv[1], or the default folder."""
+    out = sys.argv[1] if len(sys.argv) > 1 else default
     os.makedirs(out, exist_ok=True)
     for name, data in named_seeds:
         with open(os.path.join(out, name), "wb") as f:

@@ -167,6 +167,16 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&s->stop)) {
 		if (atomic_load(&s->pause)) {
+			/*
+			 * An I/O or MMIO exit is complete (an IN's value in
+			 * RAX, RIP past the instruction) only once KVM_RUN
+			 * is entered again: with immediate_exit it finishes
+			 * that and returns at once, so the state a snapshot
+			 * reads while this vCPU is parked is whole.
+			 */
+			set_immediate_exit(v->kv.run, 1);
+			kvm_vcpu_run(&v->kv);
+			set_immediate_exit(v->kv.run, 0);
 			park(v);
 			continue;
 		}

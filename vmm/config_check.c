@@ -301,8 +301,9 @@ void config_free(struct config *c)
 	free(c->initrd);
 	free(c->cmdline);
 	free(c->api_socket);
+	free(c->restore_dir);
 	free(c->sandbox_user);
 	c->sandbox_user = NULL;
 	c->config_path = c->kernel = c->initrd = c->cmdline = NULL;
-	c->api_socket = NULL;
+	c->api_socket = c->restore_dir = NULL;
 }

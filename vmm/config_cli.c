@@ -162,6 +162,8 @@ enum {
 	OPT_SECCOMP,
 	OPT_ON_REBOOT,
 	OPT_USER,
+	OPT_RESTORE,
+	OPT_FORCE,
 };
 
 static const struct option run_opts[] = {
@@ -178,6 +180,8 @@ static const struct option run_opts[] = {
 	{ "seccomp",	required_argument, NULL, OPT_SECCOMP },
 	{ "on-reboot",	required_argument, NULL, OPT_ON_REBOOT },
 	{ "user",	required_argument, NULL, OPT_USER },
+	{ "restore",	required_argument, NULL, OPT_RESTORE },
+	{ "force",	no_argument, NULL, OPT_FORCE },
 	{ "verbose",	no_argument, NULL, 'v' },
 	{ "quiet",	no_argument, NULL, 'q' },
 	{ "help",	no_argument, NULL, 'h' },
@@ -253,6 +257,15 @@ static const struct run_help {
 	{ "--user NAME", NULL, 0,
 	  "once set-up is done (/dev/kvm, taps, disks, sockets open), run as "
 	  "the user NAME and its primary group, with no capabilities" },
+	{ "--restore DIR", NULL, 0,
+	  "rebuild the VM that the snapshot in DIR holds (smpvisor ctl "
+	  "SOCKET snapshot DIR) and resume it where it stopped; the options "
+	  "the snapshotted VM was started with are applied first, those given "
+	  "here over them; the result must match the snapshot (vCPUs, "
+	  "topology, memory per node, devices, disks unchanged)" },
+	{ "--force", NULL, 0,
+	  "with --restore: take disks whose size or modification time "
+	  "changed since the snapshot" },
 	{ "-v, --verbose", NULL, 0, "more messages (-v info, -vv debug)" },
 	{ "-q, --quiet", NULL, 0, "errors only" },
 	{ "-h, --help", NULL, 0, "this text" },
@@ -499,6 +512,15 @@ static int cli_apply(struct config *c, int opt, const char *arg)
 			return -EINVAL;
 		}
 		return cfg_set_string(&c->sandbox_user, arg);
+	case OPT_RESTORE:
+		if (!*arg) {
+			pr_err("run: --restore needs a snapshot directory");
+			return -EINVAL;
+		}
+		return cfg_set_string(&c->restore_dir, arg);
+	case OPT_FORCE:
+		c->restore_force = true;
+		return 0;
 	case 'v':
 		c->verbose++;
 		return 0;
@@ -520,6 +542,8 @@ static int parse_run(struct config *c, int argc, char **argv)
 	int opt, ret;
 
 	c->cmd = CONFIG_CMD_RUN;
+	c->run_argv = argv + 1;
+	c->run_argc = argc - 1;
 	opterr = 0;
 	optind = 0;	/* glibc: full re-initialisation of getopt */
 	while ((opt = getopt_long(argc, argv, RUN_SHORT_OPTS, run_opts,

@@ -332,7 +332,8 @@ static const char usage[] =
 "                    [COMMAND [ARG=VALUE...]]\n"
 "Run COMMAND on the control API of the smpvisor serving SOCKET (--api-socket)\n"
 "and print its reply; `query-commands` lists them, and `metrics` prints\n"
-"query-stats in the Prometheus text format. ARG=VALUE become the\n"
+"query-stats in the Prometheus text format; `snapshot DIR [--resume]`\n"
+"writes the VM into the directory DIR (see run --restore). ARG=VALUE become the\n"
 "command's arguments (VALUE as JSON when it parses as JSON, else a string).\n"
 "  --json             print replies and events as the server sent them\n"
 "  --wait-event NAME  then wait for event NAME and print it\n"
@@ -376,6 +377,19 @@ int ctl_main(int argc, char **argv)
 		fputs(usage, stderr);
 		free(c);
 		return 1;
+	}
+	if (optind + 1 < argc && !strcmp(argv[optind + 1], "snapshot")) {
+		bool resume = optind + 3 < argc && !strcmp(argv[optind + 3], "--resume");
+
+		if (optind + 2 >= argc || (optind + 3 < argc && !resume) ||
+		    optind + 4 < argc) {
+			fputs("usage: smpvisor ctl SOCKET snapshot DIR [--resume]\n", stderr);
+			free(c);
+			return 1;
+		}
+		r = ctl_connect(c, argv[optind]) ? 1 :
+		    ctl_snapshot(c, argv[optind + 2], resume);
+		goto out;
 	}
 	if (optind + 1 < argc) {
 		args = parse_args(argc - optind - 2, argv + optind + 2);

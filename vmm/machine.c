@@ -299,7 +299,8 @@ static int mem_place(struct machine *m)
 	r = guest_mem_alloc(&m->mem);
 	if (!r)
 		r = numa_mem_bind(&m->mem, c);
-	if (!r && c->mem_prefault)
+	/* A restore touches what the snapshot holds, and only that. */
+	if (!r && c->mem_prefault && !m->snap.active)
 		r = numa_mem_prefault(&m->mem, c, m->host);
 	return r;
 }
@@ -464,6 +465,17 @@ out:
 
 static int boot_init(struct machine *m);
 
+/* A restore loads the guest's own state instead (machine_restore.c). */
+static int acpi_step(struct machine *m)
+{
+	return m->snap.active ? 0 : acpi_init(m);
+}
+
+static int boot_step(struct machine *m)
+{
+	return m->snap.active ? 0 : boot_init(m);
+}
+
 int machine_load_guest(struct machine *m)
 {
 	int r = acpi_init(m);
@@ -508,16 +520,19 @@ static const struct step {
 	void (*exit)(struct machine *m);
 } steps[] = {
 	{ "host",	host_init,	NULL },
+	{ "restore-check", machine_restore_check, machine_restore_exit },
 	{ "kvm",	kvm_init,	kvm_exit },
 	{ "memory",	mem_init,	mem_exit },
+	{ "restore-memory", machine_restore_memory, NULL },
 	{ "irqchip",	irqchip_init,	NULL },
 	{ "irq",	machine_irq_init,	machine_irq_exit },
 	{ "iothreads",	machine_iothreads_init,	machine_iothreads_exit },
 	{ "devices",	devices_init,	devices_exit },
 	{ "vcpus",	vcpus_init,	vcpus_exit },
 	{ "reset-state", machine_reset_init, machine_reset_exit },
-	{ "acpi",	acpi_init,	NULL },
-	{ "boot",	boot_init,	NULL },
+	{ "acpi",	acpi_step,	NULL },
+	{ "boot",	boot_step,	NULL },
+	{ "restore-state", machine_restore_state, NULL },
 	{ "api",	machine_api_init,	machine_api_exit },
 	{ "sandbox",	machine_sandbox_init,	NULL },
 	{ "io-start",	machine_iothreads_start, machine_iothreads_stop },
@@ -544,6 +559,7 @@ int machine_init(struct machine *m, const struct config *cfg)
 	atomic_init(&m->panic_pause, false);
 	atomic_init(&m->reset_pending, false);
 	atomic_init(&m->reset_by_host, false);
+	atomic_init(&m->snapshot_exit, false);
 	m->exit_fd = eventfd(0, EFD_CLOEXEC);
 	if (m->exit_fd < 0) {
 		r = -errno;

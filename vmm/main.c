@@ -16,8 +16,7 @@
 #include "vmm/config.h"
 #include "vmm/ctl.h"
 #include "vmm/machine.h"
-
-#define SMPVISOR_VERSION "0.1.0"
+#include "vmm/snapshot.h"
 
 /*
  * Fail early, before /dev/kvm is touched, on files that cannot be read
@@ -41,8 +40,54 @@ static int check_files(const struct config *c)
 	return 0;
 }
 
+/*
+ * run --restore DIR: the options the snapshotted VM was started with
+ * (the manifest's argv) come first, this command line's over them. The
+ * merged argv lives as long as the process (the config points into it).
+ * 0 with *out set (NULL: nothing to merge), or 1 after a message.
+ */
+static int restore_args(const struct config *c, int argc, char **argv,
+			char ***out, int *out_argc)
+{
+	struct snap_manifest mf;
+	char why[512], **v;
+	size_t i, n;
+	int k = 0;
+
+	*out = NULL;
+	if (!c->restore_dir || c->help)
+		return 0;
+	if (snap_manifest_load(c->restore_dir, &mf, why, sizeof(why))) {
+		pr_err("restore: %s", why);
+		snap_manifest_free(&mf);
+		return 1;
+	}
+	n = json_array_size(mf.argv);
+	v = calloc(n + (size_t)argc + 1, sizeof(char *));
+	if (!v) {
+		snap_manifest_free(&mf);
+		return 1;
+	}
+	v[k++] = argv[0];
+	v[k++] = argv[1];	/* "run" */
+	for (i = 0; i < n; i++)
+		v[k++] = strdup(json_string_value(json_array_get(mf.argv, i)));
+	for (i = 2; i < (size_t)argc; i++)
+		v[k++] = argv[i];
+	snap_manifest_free(&mf);
+	*out = v;
+	*out_argc = k;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	/*
+	 * The merged argv of a restore: the config points into it until the
+	 * process ends. Static so that a leak checker sees it reachable.
+	 */
+	static char **merged;
+	int merged_argc = 0;
 	struct config cfg;
 	struct machine m;
 	enum vm_exit_reason why;
@@ -59,6 +104,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_level = config_log_level(&cfg);
+	if (restore_args(&cfg, argc, argv, &merged, &merged_argc)) {
+		config_free(&cfg);
+		return 1;
+	}
+	if (merged) {
+		config_free(&cfg);
+		config_init(&cfg);
+		if (config_parse_args(&cfg, merged_argc, merged)) {
+			config_free(&cfg);
+			return 1;
+		}
+		log_level = config_log_level(&cfg);
+	}
 	if (cfg.help) {
 		fputs(config_usage(), stdout);
 		config_free(&cfg);

@@ -107,6 +107,19 @@ static const int api_sys[] = {
 static const unsigned long api_ioctl[] = { KVM_KVMCLOCK_CTRL };
 
 /*
+ * A snapshot, taken on the API thread (vmm/machine_snapshot.c): every
+ * paused vCPU's state, the VM's interrupt controllers, PIT and kvmclock
+ * read, and written into files the client opened (sized with ftruncate).
+ */
+static const int snapshot_sys[] = { SCMP_SYS(ftruncate) };
+static const unsigned long snapshot_ioctl[] = {
+	KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_XSAVE, KVM_GET_XCRS,
+	KVM_GET_LAPIC, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS,
+	KVM_GET_DEBUGREGS, KVM_GET_MSRS, KVM_GET_MSR_INDEX_LIST,
+	KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK, KVM_GET_TSC_KHZ,
+};
+
+/*
  * Main, after start: signals, the power button, pause, a reset in place
  * (every vCPU's state and the interrupt controllers written back, the
  * kernel read again from the fd kept open), and teardown.
@@ -148,6 +161,7 @@ static const struct sandbox_rules device = RULES(device_sys, device_ioctl);
 static const struct sandbox_rules vcpu = RULES(vcpu_sys, vcpu_ioctl);
 static const struct sandbox_rules iothread = SYSCALLS(iothread_sys);
 static const struct sandbox_rules api = RULES(api_sys, api_ioctl);
+static const struct sandbox_rules snapshot = RULES(snapshot_sys, snapshot_ioctl);
 static const struct sandbox_rules main_rules = RULES(main_sys, main_ioctl);
 
 static const struct sandbox_rules *const class_rules[SANDBOX_NR][SANDBOX_MAX_SETS] = {
@@ -157,7 +171,7 @@ static const struct sandbox_rules *const class_rules[SANDBOX_NR][SANDBOX_MAX_SET
 	[SANDBOX_CONSOLE] = { &base, &device, SANITIZER_RULES },
 	[SANDBOX_UART_OUT] = { &base, SANITIZER_RULES },
 	[SANDBOX_VHOST_USER] = { &base, &device, SANITIZER_RULES },
-	[SANDBOX_API] = { &base, &device, &api, SANITIZER_RULES },
+	[SANDBOX_API] = { &base, &device, &api, &snapshot, SANITIZER_RULES },
 };
 
 /* Every file-system right this Landlock ABI knows (device ioctls aside). */

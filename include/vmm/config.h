@@ -23,6 +23,8 @@
 #include "smp/cpuid.h"
 #include "smp/pin.h"
 
+#define SMPVISOR_VERSION	"0.1.0"
+
 #define CONFIG_DEFAULT_MEM	(512 * MiB)
 #define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT 10	/* seconds after the power button */
 /* Host CPU and node numbers in the config must be below these. */
@@ -106,6 +108,16 @@ struct config {
 	char *api_socket;	/* "api.socket", --api-socket: the control API */
 	enum config_on_panic on_panic;
 	enum config_on_reboot on_reboot;
+	/*
+	 * --restore DIR: rebuild the VM a snapshot in DIR holds and resume
+	 * it (vmm/machine_snapshot.c); --force takes disks changed since.
+	 * run_argv: the run options as given (argv after "run"), which a
+	 * snapshot records so --restore DIR alone can rebuild the machine.
+	 */
+	char *restore_dir;
+	bool restore_force;
+	char *const *run_argv;
+	int run_argc;
 	/* "sandbox" (vmm/sandbox.c): seccomp on|log|off, user, Landlock. */
 	enum sandbox_seccomp seccomp;
 	char *sandbox_user;	/* "sandbox.user", --user: run as this user */

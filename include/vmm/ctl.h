@@ -6,6 +6,7 @@
 #ifndef SMPVISOR_CTL_H
 #define SMPVISOR_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -20,6 +21,11 @@ struct ctl_conn {
 
 /* argv[0] is "ctl"; returns the process exit status. */
 int ctl_main(int argc, char **argv);
+/*
+ * snapshot DIR [--resume] (vmm/ctl_snapshot.c): the files created in DIR
+ * and handed to the snapshot command; 0, or 1 (printed, files removed).
+ */
+int ctl_snapshot(struct ctl_conn *c, const char *dir, bool resume);
 /* argv[0] is "top" (vmm/top.c); returns the process exit status. */
 int top_main(int argc, char **argv);
 

@@ -27,6 +27,7 @@
 #include "vmm/devices/virtio_net.h"
 #include "vmm/devices/virtio_rng.h"
 #include "vmm/iothread.h"
+#include "vmm/machine_snapshot.h"
 #include "vmm/machine_stats.h"
 #include "vmm/memory.h"
 #include "vmm/pci.h"
@@ -109,6 +110,9 @@ struct machine {
 	atomic_bool reset_pending;	/* the main thread resets */
 	atomic_bool reset_by_host;	/* system_reset sent its own event */
 	u64 resets;			/* under run_lock */
+	/* Snapshot and restore (vmm/machine_snapshot.c, machine_restore.c). */
+	struct machine_snap snap;
+	atomic_bool snapshot_exit;	/* the VM ends because it was saved */
 	int steps_done;		/* init steps completed, for teardown */
 	unsigned nr_iot_pin;	/* iot_pin entries to free */
 };

@@ -15,6 +15,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 GUEST_DIR = os.path.join(ROOT, "build", "guest")
 
 
+def sections(out):
+    """A test script's output cut into its parts, each started by a line
+    '=== NAME': {NAME: the lines that follow, up to the next part}."""
+    parts = {}
+    for chunk in out.split("=== ")[1:]:
+        name, _, body = chunk.partition("\n")
+        parts[name.strip()] = body
+    return parts
+
+
 def build_guest():
     """Build (or reuse) the test guest; return (kernel, initrd) paths."""
     subprocess.run([os.path.join(ROOT, "tests", "guest", "build.sh"), "--out", GUEST_DIR],

@@ -16,20 +16,11 @@ import os
 import re
 import shlex
 
-from guest import ROOT
+from guest import ROOT, sections
 from agentlines import agent_lines
 
 SMPVISOR = os.path.join(ROOT, "build", "smpvisor")
 PAUSE_S = 10
-
-
-def marked(out):
-    """Sections of the script's output, each started by '=== NAME'."""
-    parts = {}
-    for chunk in out.split("=== ")[1:]:
-        name, _, body = chunk.partition("\n")
-        parts[name.strip()] = body
-    return parts
 
 
 def test_stop_cont_and_cpus(kvmhost, test_guest):
@@ -61,7 +52,7 @@ echo "=== stderr"; cat /tmp/api-vm.err
 echo "=== left"; ls {s} 2>&1
 """
     r = kvmhost.run(script, timeout=600)
-    parts = marked(r.out)
+    parts = sections(r.out)
     why = r.out[-6000:] + r.err[-2000:]
     assert parts.get("mode", "").strip() == "600", why
     assert "status: \"running\"" in parts["status-running"], why

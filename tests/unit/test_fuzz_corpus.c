@@ -31,6 +31,7 @@ static const struct {
 	{ "config", fuzz_config_one },
 	{ "state", fuzz_state_one },
 	{ "vcpu_state", fuzz_vcpu_state_one },
+	{ "snapshot_manifest", fuzz_snapshot_manifest_one },
 	{ "qmp", fuzz_qmp_one },
 	{ "termfilter", fuzz_termfilter_one },
 };

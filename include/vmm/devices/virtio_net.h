@@ -72,6 +72,7 @@ struct virtio_net {
 	char name[32];
 	char ifname[16];	/* the tap's name as the kernel gave it */
 	u8 mac[6];
+	bool mac_random;	/* not chosen: a load (restore) takes the saved one */
 	unsigned nr_pairs;
 	unsigned active_pairs;	/* as the driver set it (control queue) */
 	int *tap_fd;		/* one per pair */

@@ -421,6 +421,9 @@ static int net_load(struct virtio_pci *vp, struct state_reader *r)
 	e = e ? e : state_get(r, "nr_pairs", &pairs, sizeof(pairs));
 	e = e ? e : state_get(r, "active_pairs", &active, sizeof(active));
 	e = e ? e : state_get(r, "rx.len", len, n->nr_pairs * (u32)sizeof(*len));
+	/* A MAC nobody chose is the saved one: the guest knows it by that. */
+	if (!e && n->mac_random)
+		memcpy(n->mac, mac, 6);
 	if (!e && memcmp(mac, n->mac, 6))
 		e = state_refuse(r, "MAC %02x:%02x:%02x:%02x:%02x:%02x, this one's is %02x:%02x:%02x:%02x:%02x:%02x",
 				 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
@@ -610,6 +613,7 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 	if (o->mac) {
 		memcpy(n->mac, o->mac, 6);
 	} else {
+		n->mac_random = true;
 		if (getrandom(n->mac, 6, 0) != 6) {
 			pr_err("net %s: no random MAC address: %s", o->tap,
 			       strerror(errno));

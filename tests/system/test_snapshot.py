@@ -3,15 +3,19 @@
 A 4-vCPU guest with two NUMA nodes and a disk runs the agent's
 checksummed memory workload (agent.ticks). `smpvisor ctl SOCK snapshot
 DIR` pauses it, writes it to DIR and ends the process; some seconds
-later `smpvisor run --restore DIR` (nothing else: the options come from
-the snapshot) rebuilds it in a new process, and the guest goes on where
-it stopped:
+later `smpvisor run --restore DIR --config MOVED` (the other options
+come from the snapshot; MOVED binds guest node 0 to host node 1 and node
+1 to host node 0) rebuilds it in a new process, and the guest goes on
+where it stopped:
 - no second boot: one AGENT-START across both processes, and the ticks
   go on from where they were, with every checksum holding;
 - the guest's wall clock is right after the restore (kvmclock advanced
-  by the real time spent suspended): within 2 s of the host's;
+  by the real time spent suspended): it is as far from the host's as it
+  was before the snapshot, within 1 s;
 - all four CPUs still online, the guest powers off at the end, exit 0;
-- the memory files are sparse (far fewer blocks than the guest's RAM).
+- the memory files are sparse (far fewer blocks than the guest's RAM);
+- each guest node's memory is where MOVED put it (numa_maps);
+- an earlier `snapshot DIR --resume` left the guest running.
 Then the refusals, each one line and exit status 1, before any guest
 runs: a missing directory, a corrupt manifest, a format from the future,
 a different vCPU count, a truncated memory file, a disk changed since.
@@ -40,6 +44,10 @@ def test_snapshot_restore_in_new_process(kvmhost, test_guest):
                  {"cpus": "2-3", "memory": "128M"}],
         "disks": [{"path": img}],
     }
+    # The restore re-places the guest: node 0 on host node 1, 1 on 0.
+    moved = dict(cfg, numa=[
+        {"cpus": "0-1", "memory": "128M", "host_nodes": "1", "policy": "bind"},
+        {"cpus": "2-3", "memory": "128M", "host_nodes": "0", "policy": "bind"}])
     two = dict(cfg, cpus={"count": 2},
                numa=[{"cpus": "0", "memory": "128M"}, {"cpus": "1", "memory": "128M"}])
     sv = shlex.quote(SMPVISOR)
@@ -52,18 +60,26 @@ EOF
 cat > /tmp/smpv-snap2.json <<'EOF'
 {json.dumps(two)}
 EOF
+cat > /tmp/smpv-snap-moved.json <<'EOF'
+{json.dumps(moved)}
+EOF
 {sv} run -v --config /tmp/smpv-snap.json --api-socket {sock} >/tmp/snap-a.out 2>/tmp/snap-a.err &
 P=$!
 n=0; until [ $(grep -c AGENT-TICK /tmp/snap-a.out) -ge 5 ] || [ $n -ge 6000 ] || ! kill -0 $P; do sleep 0.05; n=$((n+1)); done
 echo "=== host-ms-a"; date +%s%3N
+echo "=== snapshot-resume"; {ctl} snapshot {d}.r --resume 2>&1; echo "rc=$?"
+k=$(grep -c AGENT-TICK /tmp/snap-a.out)
+n=0; until [ $(grep -c AGENT-TICK /tmp/snap-a.out) -ge $((k+2)) ] || [ $n -ge 1200 ] || ! kill -0 $P; do sleep 0.05; n=$((n+1)); done
+echo "=== resumed"; {ctl} query-status 2>&1
 echo "=== snapshot"; {ctl} snapshot {d} 2>&1; echo "rc=$?"
 wait $P; echo "=== vm-a"; echo "rc=$?"
 echo "=== files"; ls -ls --block-size=1 {d}
 sleep {SUSPEND_S}
-{sv} run -v --restore {d} >/tmp/snap-b.out 2>/tmp/snap-b.err &
+{sv} run -v --restore {d} --config /tmp/smpv-snap-moved.json >/tmp/snap-b.out 2>/tmp/snap-b.err &
 P=$!
 n=0; until grep -q AGENT-TICK /tmp/snap-b.out || [ $n -ge 1200 ] || ! kill -0 $P; do sleep 0.05; n=$((n+1)); done
 echo "=== host-ms"; date +%s%3N
+echo "=== numa_maps"; cat /proc/$P/numa_maps
 echo "=== online"; {sv} ctl --json {sock} query-cpus-fast 2>&1 | tail -1
 wait $P; echo "=== vm-b"; echo "rc=$?"
 echo "=== console-a"; cat /tmp/snap-a.out
@@ -84,11 +100,14 @@ bad state {sv} run --restore {d}.s
 sha256sum {img} > /tmp/snap-img.sum; touch {img}
 bad disk {sv} run --restore {d}
 echo "=== disk-untouched"; sha256sum -c /tmp/snap-img.sum
-rm -rf {d} {d}.* {img} /tmp/smpv-snap.json /tmp/smpv-snap2.json
+rm -rf {d} {d}.* {img} /tmp/smpv-snap.json /tmp/smpv-snap2.json /tmp/smpv-snap-moved.json
 """
     r = kvmhost.run(script, timeout=900)
     parts = sections(r.out)
     why = r.out[-8000:] + r.err[-2000:]
+    # --resume: the files are written and the guest runs on.
+    assert "rc=0" in parts.get("snapshot-resume", ""), why
+    assert "status: \"running\"" in parts["resumed"], why
     assert "rc=0" in parts.get("snapshot", ""), why
     assert "snapshot written to" in parts["snapshot"], why
     assert re.search(r"rc=0\b", parts["vm-a"]), why
@@ -106,6 +125,16 @@ rm -rf {d} {d}.* {img} /tmp/smpv-snap.json /tmp/smpv-snap2.json
     used = files["mem-node0.bin"][0] + files["mem-node1.bin"][0]
     assert used < 200 << 20, files
 
+    # Restored onto the other host nodes: each guest node's 128 MiB is
+    # bound where the new config says, and its pages are there.
+    maps = [ln for ln in parts["numa_maps"].splitlines() if " bind:" in ln]
+    for host in (0, 1):
+        lines = [ln for ln in maps if f" bind:{host} " in ln]
+        assert lines, parts["numa_maps"]
+        pages = [int(m) for ln in lines for m in re.findall(rf"\bN{host}=(\d+)", ln)]
+        other = [int(m) for ln in lines for m in re.findall(rf"\bN{1 - host}=(\d+)", ln)]
+        assert sum(pages) > 0 and sum(other) == 0, lines
+
     a, b = parts["console-a"], parts["console-b"]
     assert (a + b).count("AGENT-START") == 1, why
     ticks_a = [v for k, v in agent_lines(a) if k == "TICK"]
@@ -120,10 +149,12 @@ rm -rf {d} {d}.* {img} /tmp/smpv-snap.json /tmp/smpv-snap2.json
     # Wall clock: the first tick after the restore against the host's
     # time when it was seen (polled every 50 ms).
     # The same measure before the snapshot (the 5th tick) says how far
-    # the guest's clock was from the host's anyway (the console's delay).
+    # it lags anyway: a tick takes its time, then checks its 8 MiB before
+    # it prints (about 2 s in the nested host). A kvmclock left where it
+    # stopped would lag by the whole suspension (more than SUSPEND_S).
     before = int(parts["host-ms-a"].strip()) - ticks_a[4]["real_ms"]
     after = int(parts["host-ms"].strip()) - ticks_b[0]["real_ms"]
-    assert abs(after) < 2000 and abs(after - before) < 1000, (before, after)
+    assert abs(after - before) < 1000 and abs(after) < 4000, (before, after)
     cpus = json.loads(parts["online"].strip())["return"]
     assert len(cpus) == 4, cpus
     for bad in ("soft lockup", "RCU Stall", "rcu: INFO"):

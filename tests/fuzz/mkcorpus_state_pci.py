@@ -76,15 +76,16 @@ def patch(value, off, new):
     return value[:off] + new + value[off + len(new):]
 
 
-def variants(name, fields):
+def variants(name, version, fields):
     """(suffix, changes) for one device: changes maps a field to its new
-    bytes (None: left out), or holds "version"."""
+    bytes (None: left out), or holds "version" (one from the future)."""
+    future = ("v%d" % (version + 1), {"version": version + 1})
     yield "mid", {}
     if name == "pci-host":
         cfg = dict(fields)["pci.cfg"]
         yield "bad-vendor", {"pci.cfg": patch(cfg, 0, b"\x34\x12")}
         yield "bad-latch-size", {"cf8": b"\x00\x00"}
-        yield "v2", {"version": 2}
+        yield future
         return
     f = dict(fields)
     n = len(f["q.size"]) // 2
@@ -97,7 +98,7 @@ def variants(name, fields):
                        "q.enabled": b"\x01" * n}
     yield "bad-queues", {"queues": struct.pack("<H", n + 1)}
     yield "missing-live", {"q.live": None}
-    yield "v2", {"version": 2}
+    yield future
     if name == "virtio-blk0":
         yield "bad-disk", {"size": struct.pack("<Q", 2 << 20)}
         yield "bad-serial", {"serial": b"another"}
@@ -105,6 +106,9 @@ def variants(name, fields):
         yield "bad-mac", {"mac": b"\x02\x00\x00\x00\x00\x09"}
         yield "bad-waiting", {"rx.len": struct.pack("<I", 5) + f["rx.len"][4:]}
         yield "bad-pairs", {"active_pairs": struct.pack("<I", 3)}
+        yield "bad-announce", {"announce": b"\x02"}
+        # Version 1 had no "announce": it loads, as not announced.
+        yield "v1", {"version": 1, "announce": None}
     elif name == "vhost-user-blk0":
         yield "bad-cfg", {"cfg": patch(f["cfg"], 0, b"\x40")}
 
@@ -114,7 +118,7 @@ def seeds():
     saves = real_saves()
     for k, name in enumerate(TARGETS):
         version, fields = saves[name]
-        for suffix, changes in variants(name, fields):
+        for suffix, changes in variants(name, version, fields):
             body = [field(n, changes.get(n, v)) for n, v in fields
                     if changes.get(n, v) is not None]
             sec = section(name, changes.get("version", version), body)

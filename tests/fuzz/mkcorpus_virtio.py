@@ -16,6 +16,7 @@ NEXT, WRITE, INDIRECT = 1, 2, 4
 VERSION_1 = 1 << 32
 MRG_RXBUF = 1 << 15
 CTRL_VQ = 1 << 17
+GUEST_ANNOUNCE = 1 << 21
 MQ = 1 << 22
 EVENT_IDX = 1 << 29
 
@@ -104,6 +105,17 @@ def net_seeds():
     c += desc(4, 0, 0, 4, NEXT, 1) + desc(4, 1, 0x800, 1, WRITE) + offer(4, 0)
     c += desc(4, 2, 0x100, 4, NEXT, 3) + desc(4, 3, 0x801, 1, WRITE) + offer(4, 2)
     s["good-ctrl-mq"] = c + kick(4) + desc(4, 4, 0, 4) + offer(4, 4) + kick(4)
+    # Announce (DEV1 asks for it, as a restore does): the status and ISR
+    # read, ANNOUNCE_ACK with data after it and as command 1 (errors),
+    # then the right one; asked again and dropped by a reset.
+    n = up(CTRL_VQ | GUEST_ANNOUNCE, [8, 8, 8, 8, 8]) + op(DEV1)
+    n += op(BAR_RD, (0x2006, 2), (1, 1)) + op(BAR_RD, (0x1000, 2), (0, 1))
+    n += poke(0, bytes([3, 0, 0])) + poke(0x100, bytes([3, 1])) + poke(0x200, bytes([3, 0]))
+    for k, (off, length) in enumerate(((0, 3), (0x100, 2), (0x200, 2))):
+        n += desc(4, 2 * k, off, length, NEXT, 2 * k + 1)
+        n += desc(4, 2 * k + 1, 0x800 + k, 1, WRITE) + offer(4, 2 * k) + kick(4)
+    n += op(BAR_RD, (0x2006, 2), (1, 1)) + op(DEV1) + status(0) + op(BAR_RD, (0x2006, 2), (1, 1))
+    s["good-ctrl-announce"] = n
     # Queue sizes changing under a live device, avail index jumps.
     j = up(MRG_RXBUF | EVENT_IDX, [4, 4]) + op(AVAIL, (0, 1), (0x8000, 2)) + kick(0)
     s["bad-avail-jump"] = j + queue(0, 256) + queue(0, 3) + op(DRIVER_OK) + kick(0)

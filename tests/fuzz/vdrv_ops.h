@@ -104,6 +104,7 @@ static inline void vdrv_play(struct vdrv *d, const struct vdrv_dev_ops *ops,
 		unsigned q;
 		u64 v, a;
 		u32 len;
+		u16 flags;
 
 		switch (op % 18) {
 		case 0:		/* status */
@@ -125,8 +126,9 @@ static inline void vdrv_play(struct vdrv *d, const struct vdrv_dev_ops *ops,
 			v = vin(&in, 1);
 			a = vin_gpa(&in);
 			len = (u32)vin(&in, 3);
-			vdrv_desc(d, q, (unsigned)v, a, len, (u16)(vin(&in, 1) & 7),
-				  (u16)vin(&in, 1));
+			/* flags, then next: in order (not two arguments) */
+			flags = (u16)(vin(&in, 1) & 7);
+			vdrv_desc(d, q, (unsigned)v, a, len, flags, (u16)vin(&in, 1));
 			break;
 		case 5:		/* offer a head */
 			q = (unsigned)vin(&in, 1) % 8;

@@ -3,9 +3,11 @@
  * Fuzz harness: virtio-net as a hostile guest drives it (vdrv_ops.h),
  * its tap one end of a datagram socket pair. Device opcodes: 0 sends a
  * packet from the peer (any length, virtio-net header first), 1 drains
- * what the device transmitted. Rx, tx and control queues, status writes,
- * resets and queue-size changes interleave as the input says; this is
- * the harness that finds a partly received packet outliving a reset.
+ * what the device transmitted and asks the driver to announce itself
+ * (as a restore does; ANNOUNCE_ACK comes on the control queue). Rx, tx
+ * and control queues, status writes, resets and queue-size changes
+ * interleave as the input says; this is the harness that finds a partly
+ * received packet outliving a reset.
  * The device lives across inputs (as across a guest's resets); each
  * input starts with a reset and clean guest RAM.
  */
@@ -34,6 +36,7 @@ static void net_op(struct vdrv *d, unsigned which, struct vdrv_in *in)
 	if (which == 1) {
 		while (recv(h.peer, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 			;
+		virtio_net_announce(&h.net);
 		return;
 	}
 	len = (size_t)vin(in, 3) % sizeof(pkt);

@@ -170,6 +170,14 @@ struct virtio_dev_ops {
 	 */
 	int (*save)(struct virtio_pci *vp, struct state_writer *w);
 	int (*load)(struct virtio_pci *vp, struct state_reader *r);
+	/*
+	 * Resume, first thing, while still paused (vp->lock held): a config
+	 * change made here (virtio_config_changed) reaches the driver with
+	 * the interrupts held by pause. A device that loaded state may so
+	 * tell its driver it moved (virtio-net announces itself). May be
+	 * NULL.
+	 */
+	void (*resume)(struct virtio_pci *vp);
 	/* The back end (above); both NULL without one. vp->lock held. */
 	int (*start)(struct virtio_pci *vp, const struct virtio_backend_ring *r,
 		     unsigned nr);
@@ -267,6 +275,11 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_pci_conf *c);
 int virtio_pci_add(struct virtio_pci *vp);
 /* Stop serving (I/O threads must be stopped) and free. */
 void virtio_pci_destroy(struct virtio_pci *vp);
+/*
+ * The device's config space changed (vp->lock held): the generation
+ * moves on and the driver gets a config interrupt, held while paused.
+ */
+void virtio_config_changed(struct virtio_pci *vp);
 /* Raise q's interrupt (I/O thread, q->lock, after used entries pushed). */
 void virtio_queue_irq(struct virtio_queue *q);
 /* The guest broke the rules on q: stop it and flag NEEDS_RESET. */

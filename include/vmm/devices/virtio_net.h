@@ -81,6 +81,13 @@ struct virtio_net {
 	u32 *base;		/* per queue, what vhost-net gives back */
 	struct net_queue *nq;	/* one per pair */
 	struct virtq_elem ctrl_elem;
+	/*
+	 * VIRTIO_NET_S_ANNOUNCE in config space until the driver acks it
+	 * (the control queue's thread clears it, vp->lock sets it); due: a
+	 * load asks for an announcement at the next resume (vp->lock).
+	 */
+	atomic_bool announce;
+	bool announce_due;
 };
 
 /*
@@ -90,12 +97,25 @@ struct virtio_net {
  *
  * Pause stops reading the tap; a packet partly placed in receive
  * buffers gives them back and waits whole, in the saved state too. Load
- * refuses another MAC or queue pair count.
+ * refuses another MAC or queue pair count. After a load (a restore, a
+ * migration: the taps are new, maybe on another host) the resume asks
+ * the driver to announce itself, so that switches and the host bridge
+ * learn where the guest's MAC addresses are (VIRTIO_NET_F_GUEST_ANNOUNCE).
  */
 int virtio_net_create(struct virtio_net *n, unsigned idx,
 		      const struct virtio_net_opts *o, struct device_manager *dm,
 		      const struct guest_mem *mem, struct iothread **iots,
 		      unsigned nr_iots);
+
+/*
+ * Ask the driver to announce itself (gratuitous ARP, unsolicited
+ * neighbour advertisements): the ANNOUNCE status bit and a config change
+ * interrupt, held until resume while the device is paused. Only when the
+ * driver took VIRTIO_NET_F_GUEST_ANNOUNCE (and the control queue) and is
+ * running: true if it was asked. The bit stays until the driver acks it
+ * on the control queue (VIRTIO_NET_CTRL_ANNOUNCE_ACK) or resets.
+ */
+bool virtio_net_announce(struct virtio_net *n);
 
 /*
  * Between net.c and net_tap.c: open (or adopt, opts.fds) each pair's

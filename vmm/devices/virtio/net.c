@@ -44,9 +44,11 @@
 #define NET_F_MRG_RXBUF		15
 #define NET_F_STATUS		16
 #define NET_F_CTRL_VQ		17
+#define NET_F_GUEST_ANNOUNCE	21
 #define NET_F_MQ		22
 
 #define NET_S_LINK_UP		1
+#define NET_S_ANNOUNCE		2
 #define NET_HDR_LEN		VIRTIO_NET_HDR_LEN
 #define NET_HDR_F_DATA_VALID	2
 #define NET_HDR_NUM_BUFFERS	10	/* offset of num_buffers */
@@ -55,6 +57,8 @@
 #define NET_BUDGET		256	/* packets per queue and turn */
 
 /* Control queue (5.1.6.5). */
+#define NET_CTRL_ANNOUNCE	3
+#define NET_CTRL_ANNOUNCE_ACK	0
 #define NET_CTRL_MQ		4
 #define NET_CTRL_MQ_VQ_PAIRS_SET 0
 #define NET_OK			0
@@ -67,6 +71,8 @@ static void cfg_read(struct virtio_pci *vp, u32 off, u8 *data, u32 len)
 
 	memcpy(c, n->mac, 6);
 	c[6] = NET_S_LINK_UP;			/* status */
+	if (atomic_load(&n->announce))
+		c[6] |= NET_S_ANNOUNCE;
 	c[8] = (u8)n->nr_pairs;			/* max_virtqueue_pairs */
 	c[9] = (u8)(n->nr_pairs >> 8);
 	memcpy(data, c + off, len);
@@ -265,7 +271,45 @@ static void tx_run(struct net_queue *nq)
 		virtio_queue_irq(q);
 }
 
-/* One control command; returns the ack. */
+/*
+ * Whether the driver can be asked to announce itself: it took
+ * GUEST_ANNOUNCE and the control queue its ack comes on (the feature
+ * needs it, 5.1.3.1), and it is running.
+ */
+static bool can_announce(const struct virtio_pci *vp)
+{
+	return virtio_has(vp, NET_F_GUEST_ANNOUNCE) &&
+	       virtio_has(vp, NET_F_CTRL_VQ) &&
+	       (atomic_load(&vp->status) & VIRTIO_STATUS_DRIVER_OK);
+}
+
+/*
+ * Ask the driver to announce itself (5.1.6.5.4): the ANNOUNCE status
+ * bit, and a config change interrupt. vp->lock held.
+ */
+static bool announce(struct virtio_net *n)
+{
+	if (!can_announce(&n->vp))
+		return false;
+	atomic_store(&n->announce, true);
+	virtio_config_changed(&n->vp);
+	return true;
+}
+
+bool virtio_net_announce(struct virtio_net *n)
+{
+	bool r;
+
+	pthread_mutex_lock(&n->vp.lock);
+	r = announce(n);
+	pthread_mutex_unlock(&n->vp.lock);
+	return r;
+}
+
+/*
+ * One control command; returns the ack. ANNOUNCE_ACK has no data: the
+ * driver sent its gratuitous packets and the bit goes.
+ */
 static u8 ctrl_cmd(struct virtio_net *n, const struct virtq_elem *e)
 {
 	u8 h[2];
@@ -273,6 +317,13 @@ static u8 ctrl_cmd(struct virtio_net *n, const struct virtq_elem *e)
 
 	if (iov_to_buf(e->iov, e->nr_out, 0, h, 2) != 2)
 		return NET_ERR;
+	if (h[0] == NET_CTRL_ANNOUNCE) {
+		if (h[1] != NET_CTRL_ANNOUNCE_ACK || e->out_len != 2 ||
+		    !virtio_has(&n->vp, NET_F_GUEST_ANNOUNCE))
+			return NET_ERR;
+		atomic_store(&n->announce, false);
+		return NET_OK;
+	}
 	if (h[0] != NET_CTRL_MQ || h[1] != NET_CTRL_MQ_VQ_PAIRS_SET ||
 	    !virtio_has(&n->vp, NET_F_MQ) ||
 	    iov_to_buf(e->iov, e->nr_out, 2, &pairs, 2) != 2)
@@ -332,6 +383,8 @@ static void queue_reset(struct virtio_queue *q)
 
 	if (q->idx == 2 * n->nr_pairs) {
 		virtio_net_set_active(n, 1);	/* the first pair only, as after reset */
+		atomic_store(&n->announce, false);
+		n->announce_due = false;
 		return;
 	}
 	if (q->idx % 2)
@@ -381,8 +434,10 @@ static void queue_pause(struct virtio_queue *q)
 
 /*
  * The device's own state: its MAC and queue pairs (another one is
- * refused), the pairs in use, and each pair's waiting packet ("rx.len"
- * per pair, the packets one after another in "rx.packets").
+ * refused), the pairs in use, each pair's waiting packet ("rx.len" per
+ * pair, the packets one after another in "rx.packets") and, since
+ * version 2, an announcement the driver has not acked yet ("announce",
+ * optional: false).
  */
 static int net_save(struct virtio_pci *vp, struct state_writer *w)
 {
@@ -404,6 +459,7 @@ static int net_save(struct virtio_pci *vp, struct state_writer *w)
 	STATE_PUT(w, n, active_pairs);
 	state_put(w, "rx.len", len, n->nr_pairs * (u32)sizeof(*len));
 	state_put(w, "rx.packets", pkts, total);
+	state_put_bool(w, "announce", atomic_load(&n->announce));
 	free(len);
 	free(pkts);
 	return w->err;
@@ -415,12 +471,15 @@ static int net_load(struct virtio_pci *vp, struct state_reader *r)
 	u32 *len = calloc(n->nr_pairs, sizeof(*len)), i, sz, total = 0;
 	unsigned pairs, active;
 	const u8 *pkts;
-	u8 mac[6];
+	u8 mac[6], ann = 0;
 	int e = len ? state_get(r, "mac", mac, 6) : -ENOMEM;
 
 	e = e ? e : state_get(r, "nr_pairs", &pairs, sizeof(pairs));
 	e = e ? e : state_get(r, "active_pairs", &active, sizeof(active));
 	e = e ? e : state_get(r, "rx.len", len, n->nr_pairs * (u32)sizeof(*len));
+	e = e ? e : state_get_opt(r, "announce", &ann, 1);
+	if (!e && ann > 1)
+		e = state_refuse(r, "field announce is %u, not a boolean", ann);
 	/* A MAC nobody chose is the saved one: the guest knows it by that. */
 	if (!e && n->mac_random)
 		memcpy(n->mac, mac, 6);
@@ -451,8 +510,29 @@ static int net_load(struct virtio_pci *vp, struct state_reader *r)
 		n->nq[i].len = len[i];
 		n->nq[i].off = 0;
 	}
+	if (!e) {
+		atomic_store(&n->announce, ann);
+		/* The guest is somewhere new: its peers must learn it again. */
+		n->announce_due = true;
+	}
 	free(len);
 	return e;
+}
+
+/*
+ * Resume, still paused: after a load the driver announces itself; the
+ * config interrupt goes out with those pause held. A driver that cannot
+ * (the feature not taken, or not running) has no bit to see.
+ */
+static void net_resume(struct virtio_pci *vp)
+{
+	struct virtio_net *n = container_of(vp, struct virtio_net, vp);
+
+	if (n->announce_due)
+		announce(n);
+	n->announce_due = false;
+	if (!can_announce(vp))
+		atomic_store(&n->announce, false);
 }
 
 
@@ -506,6 +586,7 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_pause = queue_pause,
 	.save = net_save,
 	.load = net_load,
+	.resume = net_resume,
 	.start = pairs_start,
 	.stop = pairs_stop,
 };
@@ -579,7 +660,7 @@ static void net_destroy(struct device *d)
 }
 
 static const struct device_ops net_dev_ops =
-	VIRTIO_DEVICE_OPS("virtio-net", 1, net_destroy);
+	VIRTIO_DEVICE_OPS("virtio-net", 2, net_destroy);
 
 int virtio_net_create(struct virtio_net *n, unsigned idx,
 		      const struct virtio_net_opts *o, struct device_manager *dm,
@@ -590,7 +671,8 @@ int virtio_net_create(struct virtio_net *n, unsigned idx,
 		(1ULL << NET_F_MAC) | (1ULL << NET_F_GUEST_TSO4) |
 		(1ULL << NET_F_GUEST_TSO6) | (1ULL << NET_F_HOST_TSO4) |
 		(1ULL << NET_F_HOST_TSO6) | (1ULL << NET_F_MRG_RXBUF) |
-		(1ULL << NET_F_STATUS) | (1ULL << NET_F_CTRL_VQ);
+		(1ULL << NET_F_STATUS) | (1ULL << NET_F_CTRL_VQ) |
+		(1ULL << NET_F_GUEST_ANNOUNCE);
 	unsigned i, np = o->queues ? o->queues : 1;
 	struct virtio_pci_conf c = {
 		.name = n->name, .device_id = VIRTIO_ID_NET,

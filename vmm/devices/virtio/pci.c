@@ -131,6 +131,12 @@ static void config_irq(struct virtio_pci *vp)
 		virtio_raise_config_irq(vp);
 }
 
+void virtio_config_changed(struct virtio_pci *vp)
+{
+	vp->config_gen++;
+	config_irq(vp);
+}
+
 /*
  * Map the queue's ring, and let its I/O thread at it (or, a back end's
  * queue, have it ready for virtio_backend_start).

@@ -149,6 +149,8 @@ void virtio_dev_resume(struct device *d)
 	unsigned i;
 
 	pthread_mutex_lock(&vp->lock);
+	if (vp->ops->resume)
+		vp->ops->resume(vp);
 	atomic_store(&vp->paused, false);
 	if (vp->started && !vp->handed && virtio_backend_start(vp))
 		virtio_queue_fail(&vp->q[0], "the back end did not take the queues");

@@ -162,7 +162,7 @@ test-asan:
 
 # The unit tests that run threads (I/O threads, vCPU threads, device
 # threads) under ThreadSanitizer; any report fails the run.
-TSAN_UNITS := test_log test_machine test_uart test_uart_console test_uart_output test_vhost_user test_vhost_user_blk \
+TSAN_UNITS := test_dirty_log test_log test_machine test_uart test_uart_console test_uart_output test_vhost_user test_vhost_user_blk \
 	      test_virtio_blk test_virtio_hostile test_virtio_net test_virtio_rng \
 	      test_virtio_state test_virtio_seeds test_api
 TSAN_BINS  := $(patsubst tests/unit/%.c,build/tsan/tests/unit/%,\

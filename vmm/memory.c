@@ -2,7 +2,8 @@
 /*
  * Guest RAM layout and its host mappings (see memory.h for the address
  * map). The layout is pure arithmetic; only guest_mem_alloc and
- * guest_mem_free touch the host, with mmap and munmap.
+ * guest_mem_free touch the host, with mmap and munmap. At the end, the
+ * VMM's dirty log (memory.h says what it is for and why it is safe).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -377,9 +378,12 @@ void guest_mem_free(struct guest_mem *m)
 {
 	unsigned i;
 
+	__atomic_store_n(&m->dirty_on, false, __ATOMIC_RELEASE);
 	for (i = 0; i < m->nr; i++) {
 		struct guest_region *r = &m->regions[i];
 
+		free(r->dirty);
+		r->dirty = NULL;
 		if (r->hva) {
 			munmap(r->hva, r->size);
 			if ((r->flags & GUEST_REGION_SHARED) && r->fd >= 0)
@@ -432,4 +436,125 @@ u64 guest_mem_end(const struct guest_mem *m)
 	if (!m->nr)
 		return 0;
 	return m->regions[m->nr - 1].gpa + m->regions[m->nr - 1].size;
+}
+
+int guest_mem_dirty_start(struct guest_mem *m)
+{
+	unsigned i;
+	u64 w, n;
+
+	for (i = 0; i < m->nr; i++) {
+		struct guest_region *r = &m->regions[i];
+
+		n = BITS_TO_LONGS(guest_region_pages(r));
+		if (!r->dirty) {
+			r->dirty = calloc(n ? n : 1, sizeof(*r->dirty));
+			if (!r->dirty) {
+				pr_err("migration: no memory for the dirty bitmap of %llu MiB at gpa 0x%llx",
+				       (unsigned long long)(r->size / MiB),
+				       (unsigned long long)r->gpa);
+				return -ENOMEM;	/* what was allocated goes at free */
+			}
+			continue;
+		}
+		/* Word by word: a late marker of the last round may still OR. */
+		for (w = 0; w < n; w++)
+			__atomic_store_n(&r->dirty[w], 0UL, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&m->dirty_on, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void guest_mem_dirty_stop(struct guest_mem *m)
+{
+	__atomic_store_n(&m->dirty_on, false, __ATOMIC_RELEASE);
+}
+
+/* Set bits first..last (inclusive page indices inside r) with atomic ORs. */
+static void set_pages(const struct guest_region *r, u64 first, u64 last)
+{
+	u64 w = first / BITS_PER_LONG, end = last / BITS_PER_LONG;
+
+	for (; w <= end; w++) {
+		unsigned long mask = ~0UL;
+
+		if (w == first / BITS_PER_LONG)
+			mask &= ~0UL << (first % BITS_PER_LONG);
+		if (w == end)
+			mask &= ~0UL >> (BITS_PER_LONG - 1 - last % BITS_PER_LONG);
+		/*
+		 * Always the RMW, even when the bits look set already: it is
+		 * what orders our data writes before the taker's read.
+		 */
+		__atomic_fetch_or(&r->dirty[w], mask, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * Mark [lo, hi] (inclusive, hi >= lo) of a space where region r spans
+ * [base, base + r->size): guest-physical or host-virtual addresses.
+ */
+static void mark_span(const struct guest_region *r, u64 base, u64 lo, u64 hi)
+{
+	u64 rlast;
+
+	if (!r->dirty || !r->size)
+		return;
+	rlast = base + (r->size - 1);
+	if (hi < base || lo > rlast)
+		return;
+	lo = MAX(lo, base);
+	hi = MIN(hi, rlast);
+	set_pages(r, (lo - base) / GUEST_PAGE_SIZE, (hi - base) / GUEST_PAGE_SIZE);
+}
+
+/* The inclusive end of [start, start + len), len > 0, saturated. */
+static u64 span_last(u64 start, u64 len)
+{
+	return len - 1 > ~0ULL - start ? ~0ULL : start + (len - 1);
+}
+
+void guest_mem_mark_dirty(const struct guest_mem *m, u64 gpa, u64 len)
+{
+	unsigned i;
+	u64 last;
+
+	if (!guest_mem_dirty_on(m) || !len)
+		return;
+	last = span_last(gpa, len);
+	for (i = 0; i < m->nr && m->regions[i].gpa <= last; i++)
+		mark_span(&m->regions[i], m->regions[i].gpa, gpa, last);
+}
+
+void guest_mem_mark_dirty_hva(const struct guest_mem *m, const void *hva,
+			      u64 len)
+{
+	u64 p = (uintptr_t)hva, last;
+	unsigned i;
+
+	if (!guest_mem_dirty_on(m) || !len)
+		return;
+	last = span_last(p, len);
+	for (i = 0; i < m->nr; i++)
+		if (m->regions[i].hva)
+			mark_span(&m->regions[i], (uintptr_t)m->regions[i].hva,
+				  p, last);
+}
+
+void guest_mem_dirty_take(struct guest_mem *m, unsigned region,
+			  unsigned long *out)
+{
+	const struct guest_region *r;
+	u64 w, n;
+
+	if (region >= m->nr || !m->regions[region].dirty)
+		return;
+	r = &m->regions[region];
+	n = BITS_TO_LONGS(guest_region_pages(r));
+	for (w = 0; w < n; w++) {
+		/* A word seen 0 may be set meanwhile: it stays for next time. */
+		if (__atomic_load_n(&r->dirty[w], __ATOMIC_RELAXED))
+			out[w] |= __atomic_exchange_n(&r->dirty[w], 0UL,
+						      __ATOMIC_ACQUIRE);
+	}
 }

@@ -42,6 +42,12 @@ struct guest_region {
 	int node;		/* guest NUMA node, 0 without NUMA */
 	unsigned flags;		/* GUEST_REGION_*, set before guest_mem_alloc */
 	int fd;			/* the memfd, with GUEST_REGION_SHARED only */
+	/*
+	 * The VMM's dirty log: one bit per 4 KiB page of the region, set by
+	 * guest_mem_mark_dirty*. NULL until guest_mem_dirty_start, then
+	 * kept (cleared, not freed, by the next start) until guest_mem_free.
+	 */
+	unsigned long *dirty;
 };
 
 struct guest_mem {
@@ -49,6 +55,7 @@ struct guest_mem {
 	unsigned nr;		/* regions in use, sorted by gpa */
 	unsigned nr_nodes;
 	u64 size;		/* RAM in bytes, all regions together */
+	bool dirty_on;		/* dirty logging: atomic, see guest_mem_dirty_on */
 };
 
 /*
@@ -109,5 +116,67 @@ const struct guest_region *guest_mem_find(const struct guest_mem *m, u64 gpa);
 u64 guest_mem_low_end(const struct guest_mem *m);
 /* End of the highest region: the guest's physical address limit for RAM. */
 u64 guest_mem_end(const struct guest_mem *m);
+
+/*
+ * The VMM's own dirty log, for live migration. KVM's dirty log sees only
+ * what the vCPUs write; what our devices write into guest memory (virtio
+ * buffers and used rings, filled by I/O threads and io_uring) is marked
+ * here, by the code that wrote it, after the write.
+ *
+ * Lifetime: the bitmaps are allocated by the first guest_mem_dirty_start
+ * and stay until guest_mem_free. guest_mem_dirty_stop only turns the
+ * flag off: a marker on another thread may have seen the flag on a moment
+ * before, and must never find its bitmap freed under it (no RCU here, and
+ * none needed: 32 KiB per GiB of RAM, allocated only when migrating). A
+ * restart clears them; bits a late marker sets after that are extra work
+ * for the migration, never a lost page.
+ *
+ * Ordering: a marker's atomic OR is a release, the take's exchange an
+ * acquire, so the thread that took a bit sees the data written before it
+ * was set; a bit set after the take shows in the next take.
+ */
+#ifndef BITS_PER_LONG
+#define BITS_PER_LONG		(8 * sizeof(long))
+#endif
+#ifndef BITS_TO_LONGS
+#define BITS_TO_LONGS(n)	(((n) + BITS_PER_LONG - 1) / BITS_PER_LONG)
+#endif
+
+/* Pages (bits) in region r's dirty bitmap. */
+static inline u64 guest_region_pages(const struct guest_region *r)
+{
+	return r->size / GUEST_PAGE_SIZE;
+}
+
+/* Is dirty logging on? One acquire load: the hot path's only cost when off. */
+static inline bool guest_mem_dirty_on(const struct guest_mem *m)
+{
+	return __atomic_load_n(&m->dirty_on, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Allocate (first time) or clear every region's bitmap, then turn logging
+ * on. Not concurrent with itself, stop, take or free (the migration
+ * thread's). 0, or -ENOMEM with logging left off.
+ */
+int guest_mem_dirty_start(struct guest_mem *m);
+/* Turn logging off; the bitmaps stay until guest_mem_free (see above). */
+void guest_mem_dirty_stop(struct guest_mem *m);
+/*
+ * Mark the pages [gpa, gpa + len) touches, where they are RAM; any thread,
+ * lock-free. Any gpa and len: bytes outside RAM are ignored, no arithmetic
+ * wraps. Nothing when logging is off or len is 0.
+ */
+void guest_mem_mark_dirty(const struct guest_mem *m, u64 gpa, u64 len);
+/* The same for a range of our mapping of guest RAM (what iovecs hold). */
+void guest_mem_mark_dirty_hva(const struct guest_mem *m, const void *hva,
+			      u64 len);
+/*
+ * Move region's dirty bits into out: each bitmap word is exchanged with 0
+ * and ORed into out[], which has BITS_TO_LONGS(guest_region_pages())
+ * words. Nothing for a region that does not exist or was never logged.
+ */
+void guest_mem_dirty_take(struct guest_mem *m, unsigned region,
+			  unsigned long *out);
 
 #endif

@@ -18,7 +18,9 @@
  * The used ring lives at HARNESS_USED_GPA. The harness pops every chain
  * it can, checks each against the rules (every iovec inside one RAM
  * region, lengths add up, at most VIRTQ_MAX_SEGS), touches every byte the
- * device would, and returns it as used. Any breach aborts.
+ * device would, and returns it as used. Dirty logging is on throughout:
+ * after each push, the pages of every writable iovec and the used ring's
+ * must be marked. Any breach aborts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,8 @@ static int setup_mem(void)
 
 	if (mem_ready)
 		return 0;
-	if (guest_mem_layout_nodes(&mem, sizes, 2) || guest_mem_alloc(&mem))
+	if (guest_mem_layout_nodes(&mem, sizes, 2) || guest_mem_alloc(&mem) ||
+	    guest_mem_dirty_start(&mem))
 		return -1;
 	mem_ready = true;
 	return 0;
@@ -81,6 +84,45 @@ static void check_elem(struct virtq *q, const struct virtq_elem *e)
 		abort();
 }
 
+static bool marked(const unsigned long *const *taken, const u8 *p)
+{
+	unsigned i;
+
+	for (i = 0; i < mem.nr; i++) {
+		const u8 *lo = mem.regions[i].hva;
+		u64 pg;
+
+		if (p < lo || p >= lo + mem.regions[i].size)
+			continue;
+		pg = (u64)(p - lo) / GUEST_PAGE_SIZE;
+		return taken[i][pg / BITS_PER_LONG] & (1UL << (pg % BITS_PER_LONG));
+	}
+	return false;
+}
+
+/* After the push of e: its writable pages and the used ring are dirty. */
+static void check_dirty(const struct virtq_elem *e)
+{
+	static unsigned long t0[BITS_TO_LONGS(8 * MiB / GUEST_PAGE_SIZE)];
+	static unsigned long t1[BITS_TO_LONGS(8 * MiB / GUEST_PAGE_SIZE)];
+	const unsigned long *const taken[2] = { t0, t1 };
+	unsigned i;
+
+	memset(t0, 0, sizeof(t0));
+	memset(t1, 0, sizeof(t1));
+	guest_mem_dirty_take(&mem, 0, t0);
+	guest_mem_dirty_take(&mem, 1, t1);
+	if (!marked(taken, gpa_to_hva(&mem, HARNESS_USED_GPA, 1)))
+		abort();
+	for (i = e->nr_out; i < e->nr_out + e->nr_in; i++) {
+		const u8 *p = e->iov[i].iov_base;
+
+		if (e->iov[i].iov_len &&
+		    (!marked(taken, p) || !marked(taken, p + e->iov[i].iov_len - 1)))
+			abort();
+	}
+}
+
 int fuzz_virtq_one(const u8 *data, size_t size)
 {
 	static struct virtq_elem e;
@@ -120,6 +162,7 @@ int fuzz_virtq_one(const u8 *data, size_t size)
 			break;
 		check_elem(&q, &e);
 		virtq_push(&q, e.head, (u32)MIN(e.in_len, (u64)UINT32_MAX));
+		check_dirty(&e);
 		virtq_need_irq(&q);
 	}
 	virtq_enable_notify(&q);

@@ -6,7 +6,8 @@
  * hostile driver can lie (loops, indices past the table, addresses
  * outside RAM, wrapping lengths, nested or chained indirect tables,
  * readable after writable, avail->idx jumping ahead, over-long chains),
- * each of which must be refused. Last, the fuzz harness replays the seed
+ * each of which must be refused; the dirty log of what completing a
+ * chain writes into guest memory. Last, the fuzz harness replays the seed
  * corpus under tests/fuzz/corpus/virtq (and whatever crash inputs were
  * added there), so found bugs stay fixed.
  */
@@ -344,6 +345,174 @@ static void test_iov_helpers(void **state)
 	assert_int_equal(b[2], 9);
 }
 
+/* The dirty log: region r's pages taken into out; how many are set. */
+#define RPAGES		(BOUNDARY / GUEST_PAGE_SIZE)
+
+static unsigned take(struct fixture *f, unsigned r, unsigned long *out)
+{
+	unsigned i, n = 0;
+
+	memset(out, 0, BITS_TO_LONGS(RPAGES) * sizeof(*out));
+	guest_mem_dirty_take(&f->mem, r, out);
+	for (i = 0; i < BITS_TO_LONGS(RPAGES); i++)
+		n += (unsigned)__builtin_popcountl(out[i]);
+	return n;
+}
+
+static bool dirty(const unsigned long *b, u64 gpa)
+{
+	u64 p = (gpa % BOUNDARY) / GUEST_PAGE_SIZE;
+
+	return b[p / BITS_PER_LONG] & (1UL << (p % BITS_PER_LONG));
+}
+
+/*
+ * Chain 0: a readable header, then two writable buffers, one in each
+ * region (the second straddling a page boundary).
+ */
+static void two_writable(struct fixture *f)
+{
+	set_desc(f, DESC, 0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(f, DESC, 1, DATA + 0x2000, 100,
+		 VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	set_desc(f, DESC, 2, BOUNDARY + 0x5ff8, 16, VIRTQ_DESC_F_WRITE, 0);
+}
+
+/* Exactly chain 0's writable pages and the used ring's page are dirty. */
+static void expect_two_writable(struct fixture *f)
+{
+	static unsigned long b[BITS_TO_LONGS(RPAGES)];
+
+	assert_int_equal(take(f, 0, b), 2);
+	assert_true(dirty(b, DATA + 0x2000) && dirty(b, USED));
+	assert_int_equal(take(f, 1, b), 2);
+	assert_true(dirty(b, BOUNDARY + 0x5000) && dirty(b, BOUNDARY + 0x6000));
+	assert_int_equal(take(f, 0, b), 0);		/* the take cleared */
+	assert_int_equal(take(f, 1, b), 0);
+}
+
+/*
+ * Completing a chain marks its writable pages and the used ring, only
+ * while logging is on, from what was recorded at pop: also for a chain
+ * popped before logging started, and whatever the guest wrote into the
+ * descriptor table since.
+ */
+static void test_dirty_completion(void **state)
+{
+	static unsigned long b[BITS_TO_LONGS(RPAGES)];
+	struct fixture *f = *state;
+
+	/* Off (started once, so there are bitmaps to look at). */
+	assert_int_equal(guest_mem_dirty_start(&f->mem), 0);
+	guest_mem_dirty_stop(&f->mem);
+	two_writable(f);
+	offer(f, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, 0, 116);
+	virtq_disable_notify(&f->q);
+	assert_false(virtq_enable_notify(&f->q));
+	assert_int_equal(take(f, 0, b), 0);
+	assert_int_equal(take(f, 1, b), 0);
+
+	/* On. */
+	assert_int_equal(guest_mem_dirty_start(&f->mem), 0);
+	offer(f, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(take(f, 0, b) + take(f, 1, b), 0);	/* pop writes nothing */
+	virtq_push(&f->q, 0, 1);	/* reports less: all of it is marked */
+	expect_two_writable(f);
+
+	/* Popped while off, pushed while on; the table rewritten meanwhile. */
+	guest_mem_dirty_stop(&f->mem);
+	offer(f, 0);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	set_desc(f, DESC, 1, DATA + 0x7000, 100,
+		 VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	set_desc(f, DESC, 2, DATA + 0x8000, 100, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(guest_mem_dirty_start(&f->mem), 0);
+	virtq_push(&f->q, 0, 116);
+	expect_two_writable(f);
+
+	/* A batch: fill two, then flush. */
+	two_writable(f);
+	set_desc(f, DESC, 4, DATA + 0x9000, 8, VIRTQ_DESC_F_WRITE, 0);
+	offer(f, 0);
+	offer(f, 4);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_fill(&f->q, 0, 0, 116);
+	virtq_fill(&f->q, 1, 4, 8);
+	virtq_flush(&f->q, 2);
+	assert_int_equal(take(f, 0, b), 3);
+	assert_true(dirty(b, DATA + 0x2000) && dirty(b, DATA + 0x9000) &&
+		    dirty(b, USED));
+	assert_int_equal(take(f, 1, b), 2);
+
+	/* The notification fields are in the used ring too. */
+	virtq_disable_notify(&f->q);
+	assert_int_equal(take(f, 0, b), 1);
+	assert_true(dirty(b, USED));
+	assert_int_equal(setup_q(f, true), 0);
+	assert_false(virtq_enable_notify(&f->q));	/* avail_event */
+	assert_int_equal(take(f, 0, b), 1);
+	assert_true(dirty(b, USED));
+	/* A head the queue does not have (a device bug): the used page only. */
+	virtq_push(&f->q, QSIZE + 3, 0);
+	assert_int_equal(take(f, 0, b), 1);
+	assert_int_equal(take(f, 1, b), 0);
+}
+
+/*
+ * More separate writable ranges than a head records: the closest are
+ * merged, so every written page is marked, plus the few in between.
+ */
+static void test_dirty_many_ranges(void **state)
+{
+	static unsigned long b[BITS_TO_LONGS(RPAGES)];
+	static const u64 page[] = { 0x20, 0x22, 0x30, 0x40, 0x41, 0x100 };
+	struct fixture *f = *state;
+	unsigned i, n = ARRAY_SIZE(page), marked;
+
+	assert_int_equal(guest_mem_dirty_start(&f->mem), 0);
+	for (i = 0; i < n; i++)
+		set_desc(f, INDIRECT, i, page[i] * GUEST_PAGE_SIZE + 7, 1,
+			 VIRTQ_DESC_F_WRITE | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0),
+			 (u16)(i + 1));
+	set_desc(f, DESC, 6, INDIRECT, 16 * n, VIRTQ_DESC_F_INDIRECT, 0);
+	offer(f, 6);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, 6, (u32)n);
+	marked = take(f, 0, b);
+	for (i = 0; i < n; i++)
+		assert_true(dirty(b, page[i] * GUEST_PAGE_SIZE));
+	assert_true(dirty(b, USED));
+	/* 5 ranges, 0x40-0x41 being one; 0x20 and 0x22 merged over 0x21. */
+	assert_int_equal(marked, n + 1 + 1);
+	assert_true(dirty(b, 0x21 * GUEST_PAGE_SIZE));
+
+	/* 64 scattered pages in both regions: all marked, whatever else is. */
+	for (i = 0; i < 64; i++)
+		set_desc(f, INDIRECT, i, (u64)(i * 97 % 3500) * GUEST_PAGE_SIZE +
+			 0x100000, 8,
+			 VIRTQ_DESC_F_WRITE | (i + 1 < 64 ? VIRTQ_DESC_F_NEXT : 0),
+			 (u16)(i + 1));
+	set_desc(f, DESC, 6, INDIRECT, 16 * 64, VIRTQ_DESC_F_INDIRECT, 0);
+	offer(f, 6);
+	assert_int_equal(virtq_pop(&f->q, &f->e), 1);
+	virtq_push(&f->q, 6, 8);
+	{
+		static unsigned long b1[BITS_TO_LONGS(RPAGES)];
+
+		take(f, 0, b);
+		take(f, 1, b1);
+		for (i = 0; i < 64; i++) {
+			u64 gpa = (u64)(i * 97 % 3500) * GUEST_PAGE_SIZE + 0x100000;
+
+			assert_true(dirty(gpa < BOUNDARY ? b : b1, gpa));
+		}
+	}
+}
+
 /* Replay the fuzz corpus: no abort, and the hostile seeds are refused. */
 static void test_fuzz_corpus(void **state)
 {
@@ -389,6 +558,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flags_no_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_completion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_many_ranges, setup, teardown),
 		cmocka_unit_test(test_iov_helpers),
 		cmocka_unit_test(test_fuzz_corpus),
 	};

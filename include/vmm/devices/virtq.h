@@ -13,6 +13,18 @@
  *
  * One thread at a time per queue (the queue's I/O thread, under the
  * queue's lock).
+ *
+ * Dirty logging (guest_mem_dirty_start): what the device writes into
+ * guest memory is marked when the chain is completed, so live migration
+ * sends it again. virtq_pop always records, per head, the guest pages of
+ * the chain's device-writable descriptors as it read them then (never
+ * read again from the table, which the guest may have changed since), so
+ * a chain popped before logging started and completed after is marked
+ * too. virtq_fill marks all of those pages, whatever length the device
+ * reports (conservative: a device may write more than it reports, and
+ * it is written before the push), and the used element it writes;
+ * virtq_flush the used index; the notification calls the flags and
+ * avail_event. With logging off each of these costs one load.
  */
 #ifndef SMPVISOR_VIRTQ_H
 #define SMPVISOR_VIRTQ_H
@@ -24,6 +36,12 @@
 
 #define VIRTQ_MAX_SIZE		1024	/* largest queue we offer */
 #define VIRTQ_MAX_SEGS		1024	/* iovecs per chain, after splitting */
+/*
+ * Page ranges recorded per head for the dirty log. A chain whose writable
+ * pages form more ranges is recorded as this many, the closest ones merged
+ * (pages in between are marked too: more to send, nothing lost).
+ */
+#define VIRTQ_WR_RANGES		4
 
 #define VIRTQ_DESC_F_NEXT	1
 #define VIRTQ_DESC_F_WRITE	2
@@ -67,6 +85,14 @@ struct virtq {
 	u16 last_avail;		/* next available entry to take */
 	u16 used_idx;		/* our copy of used->idx */
 	u16 signalled_used;	/* used_idx when we last decided on an irq */
+	u64 used_gpa;		/* the used ring, for the dirty log */
+	/*
+	 * Per head, the pages virtq_pop found device-writable: wr_nr[head]
+	 * ranges, each packed as first page | (pages - 1) << 34 (see
+	 * queue.c). 33 KiB per queue, at any queue size.
+	 */
+	u8 wr_nr[VIRTQ_MAX_SIZE];
+	u64 wr[VIRTQ_MAX_SIZE][VIRTQ_WR_RANGES];
 };
 
 /* One popped chain: device-readable iovecs first, then device-writable. */
@@ -103,7 +129,10 @@ static inline struct virtq_stats virtq_stats_read(const struct virtq *q)
 
 /* 1 and a chain in e, 0 when the ring is empty, -EINVAL for bad input. */
 int virtq_pop(struct virtq *q, struct virtq_elem *e);
-/* Return chain head with len bytes written to it, and publish it. */
+/*
+ * Return chain head with len bytes written to it, and publish it. With
+ * dirty logging on, marks the chain's writable pages (see the top).
+ */
 void virtq_push(struct virtq *q, u16 head, u32 len);
 /*
  * Batched push: write used entry i (0, 1, ...) of a batch without

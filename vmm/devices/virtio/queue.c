@@ -7,6 +7,12 @@
  * used->idx with release after the used elements. Around the event-index
  * fields a full fence is needed: we write one index and then read the
  * other side's, exactly where the driver does the mirror image.
+ *
+ * Dirty log: the writable pages of each chain are recorded at pop (always:
+ * logging may start while the chain is in flight) and marked at fill,
+ * after the device wrote them; every store into the used ring is marked
+ * after it is made. Marking after the write is what makes it safe: a
+ * take in between sees the bit set again afterwards.
  */
 #include <errno.h>
 #include <string.h>
@@ -29,6 +35,106 @@ static void store16(u16 *p, u16 v)
 	__atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
+/*
+ * A recorded range of pages: first page in the low WR_PFN_BITS bits,
+ * pages - 1 above; WR_SPAN_MAX there means "to the end of RAM" (a merged
+ * range that long: conservative, and never reached by one descriptor).
+ */
+#define PAGE_SHIFT	12
+#define WR_PFN_BITS	34
+#define WR_PFN_MASK	((1ULL << WR_PFN_BITS) - 1)
+#define WR_SPAN_MAX	((1ULL << (64 - WR_PFN_BITS)) - 1)
+_Static_assert(GUEST_PHYS_LIMIT >> PAGE_SHIFT <= 1ULL << WR_PFN_BITS,
+	       "a guest page number fits WR_PFN_BITS");
+_Static_assert(GUEST_PAGE_SIZE == 1ULL << PAGE_SHIFT, "4 KiB pages");
+
+/* The writable pages of the chain being popped, sorted, disjoint. */
+struct wr_set {
+	unsigned n;
+	u64 lo[VIRTQ_WR_RANGES + 1], hi[VIRTQ_WR_RANGES + 1];	/* pages */
+};
+
+static void wr_remove(struct wr_set *s, unsigned k)
+{
+	for (; k + 1 < s->n; k++) {
+		s->lo[k] = s->lo[k + 1];
+		s->hi[k] = s->hi[k + 1];
+	}
+	s->n--;
+}
+
+/*
+ * Add the pages of [gpa, gpa + len) (checked: inside RAM, no wrap): insert
+ * in order, merge what touches, and when that leaves one range too many,
+ * merge the two with the smallest gap between them.
+ */
+static void wr_add(struct wr_set *s, u64 gpa, u32 len)
+{
+	unsigned i, best = 0;
+	u64 lo, hi;
+
+	if (!len)
+		return;
+	lo = gpa >> PAGE_SHIFT;
+	hi = (gpa + len - 1) >> PAGE_SHIFT;
+	for (i = s->n; i && s->lo[i - 1] > lo; i--) {
+		s->lo[i] = s->lo[i - 1];
+		s->hi[i] = s->hi[i - 1];
+	}
+	s->lo[i] = lo;
+	s->hi[i] = hi;
+	s->n++;
+	for (i = 0; i + 1 < s->n;) {
+		if (s->lo[i + 1] > s->hi[i] + 1) {
+			i++;
+			continue;
+		}
+		s->hi[i] = MAX(s->hi[i], s->hi[i + 1]);
+		wr_remove(s, i + 1);
+	}
+	if (s->n <= VIRTQ_WR_RANGES)
+		return;
+	for (i = 1; i + 1 < s->n; i++)
+		if (s->lo[i + 1] - s->hi[i] < s->lo[best + 1] - s->hi[best])
+			best = i;
+	s->hi[best] = s->hi[best + 1];
+	wr_remove(s, best + 1);
+}
+
+/* Keep the chain's writable pages for virtq_fill; head < q->size. */
+static void wr_record(struct virtq *q, u16 head, const struct wr_set *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n; i++)
+		q->wr[head][i] = s->lo[i] |
+			MIN(s->hi[i] - s->lo[i], WR_SPAN_MAX) << WR_PFN_BITS;
+	q->wr_nr[head] = (u8)s->n;
+}
+
+/* Mark what virtq_pop recorded for head (logging is on). */
+static void wr_mark(const struct virtq *q, u16 head)
+{
+	unsigned i;
+
+	if (head >= q->size)
+		return;		/* a device bug; the guest cannot cause it */
+	for (i = 0; i < q->wr_nr[head]; i++) {
+		u64 v = q->wr[head][i], n = v >> WR_PFN_BITS;
+		u64 gpa = (v & WR_PFN_MASK) << PAGE_SHIFT;
+
+		guest_mem_mark_dirty(q->mem, gpa, n == WR_SPAN_MAX ?
+				     ~0ULL - gpa : (n + 1) << PAGE_SHIFT);
+	}
+}
+
+/* We stored len bytes at byte offset off of the used ring: log them. */
+static void used_written(const struct virtq *q, u64 off, u64 len)
+{
+	if (guest_mem_dirty_on(q->mem))
+		guest_mem_mark_dirty(q->mem, q->used_gpa + off, len);
+}
+
 int virtq_init(struct virtq *q, const struct guest_mem *mem, u16 size,
 	       u64 desc, u64 avail, u64 used, bool event_idx, bool indirect)
 {
@@ -48,6 +154,7 @@ int virtq_init(struct virtq *q, const struct guest_mem *mem, u16 size,
 	if (!q->desc || !q->avail || !q->used)
 		return -EINVAL;
 	q->mem = mem;
+	q->used_gpa = used;
 	q->size = size;
 	q->event_idx = event_idx;
 	q->indirect = indirect;
@@ -90,7 +197,8 @@ static int map_buf(struct virtq *q, struct virtq_elem *e, u64 gpa, u32 len,
 }
 
 /* Walk the chain starting at head (see the checks in virtq.h). */
-static int walk_chain(struct virtq *q, struct virtq_elem *e, u16 head)
+static int walk_chain(struct virtq *q, struct virtq_elem *e, u16 head,
+		      struct wr_set *ws)
 {
 	const struct virtq_desc *table = q->desc;
 	u32 tsize = q->size, i = head, seen = 0;
@@ -124,6 +232,8 @@ static int walk_chain(struct virtq *q, struct virtq_elem *e, u16 head)
 		r = map_buf(q, e, d.addr, d.len, d.flags & VIRTQ_DESC_F_WRITE);
 		if (r)
 			return r;
+		if (d.flags & VIRTQ_DESC_F_WRITE)
+			wr_add(ws, d.addr, d.len);
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			return 0;
 		i = d.next;
@@ -132,6 +242,7 @@ static int walk_chain(struct virtq *q, struct virtq_elem *e, u16 head)
 
 int virtq_pop(struct virtq *q, struct virtq_elem *e)
 {
+	struct wr_set ws = { 0 };
 	u16 idx, head;
 
 	idx = __atomic_load_n(&q->avail[AVAIL_IDX], __ATOMIC_ACQUIRE);
@@ -143,8 +254,9 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 	e->head = head;
 	e->nr_out = e->nr_in = 0;
 	e->out_len = e->in_len = 0;
-	if (walk_chain(q, e, head))
+	if (walk_chain(q, e, head, &ws))
 		return -EINVAL;
+	wr_record(q, head, &ws);	/* walk_chain checked head < size */
 	q->last_avail++;
 	virtq_count(&q->stats.popped, 1);
 	virtq_count(&q->stats.out_bytes, e->out_len);
@@ -155,15 +267,22 @@ void virtq_fill(struct virtq *q, unsigned i, u16 head, u32 len)
 {
 	struct virtq_used_elem *ring = (struct virtq_used_elem *)(q->used + 2);
 	struct virtq_used_elem u = { head, len };
+	unsigned slot = (u16)(q->used_idx + i) % q->size;
 
-	memcpy(&ring[(u16)(q->used_idx + i) % q->size], &u, sizeof(u));
+	memcpy(&ring[slot], &u, sizeof(u));
 	virtq_count(&q->stats.in_bytes, len);
+	if (guest_mem_dirty_on(q->mem)) {
+		wr_mark(q, head);
+		guest_mem_mark_dirty(q->mem, q->used_gpa + 4 + 8ULL * slot,
+				     sizeof(u));
+	}
 }
 
 void virtq_flush(struct virtq *q, unsigned n)
 {
 	q->used_idx += (u16)n;
 	__atomic_store_n(&q->used[USED_IDX], q->used_idx, __ATOMIC_RELEASE);
+	used_written(q, 2 * USED_IDX, 2);
 	virtq_count(&q->stats.done, n);
 }
 
@@ -189,16 +308,21 @@ bool virtq_need_irq(struct virtq *q)
 
 void virtq_disable_notify(struct virtq *q)
 {
-	if (!q->event_idx)
+	if (!q->event_idx) {
 		store16(&q->used[USED_FLAGS], VIRTQ_USED_F_NO_NOTIFY);
+		used_written(q, 2 * USED_FLAGS, 2);
+	}
 }
 
 bool virtq_enable_notify(struct virtq *q)
 {
-	if (q->event_idx)
+	if (q->event_idx) {
 		store16(&q->used[2 + 4 * q->size], q->last_avail); /* avail_event */
-	else
+		used_written(q, 4 + 8ULL * q->size, 2);
+	} else {
 		store16(&q->used[USED_FLAGS], 0);
+		used_written(q, 2 * USED_FLAGS, 2);
+	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(&q->avail[AVAIL_IDX], __ATOMIC_ACQUIRE) !=
 	       q->last_avail;

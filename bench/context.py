@@ -144,6 +144,23 @@ def session_status(recs, systems, match, have):
     return common.status(failed, retried)
 
 
+def run_outcome(ctx, label, which, rec):
+    """What one record of a job that runs a failed run once more (boots,
+    snapshot) says: (failed, retried), each a status text ("WHICH: why")
+    or None; notes on the progress line with the console tails. label
+    names the run in the notes."""
+    first = rec.get("retried")
+    if first:
+        ctx.progress.note(f"bench: {label} failed ({first.get('reason')}); ran it once more: "
+                          f"{'ok' if rec.get('ok') else 'failed again'}"
+                          f"\n{(first.get('tail') or '')[-1200:]}")
+    if not rec.get("ok"):
+        why = rec.get("reason") or rec.get("error") or "failed"
+        ctx.progress.note(f"bench: {label} failed: {why}\n{(rec.get('tail') or '')[-1200:]}")
+        return f"{which}: {why}" + (", also on its retry" if first else ""), None
+    return None, (f"{which}: {first.get('reason') or first.get('error')}" if first else None)
+
+
 def parse_probe(text):
     """The PROBE {json} records in vmprobe.py's output, in order."""
     out = []

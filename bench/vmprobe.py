@@ -21,6 +21,12 @@ Jobs:
            again; one that fails again is dead ("error" record), and its
            remaining steps come back as "step" records with "failed" set,
            while the other guests go on.
+  snapshot boot VMMs in turn with a guest that fills memory (agent.fill),
+           then save it to a file and restore it in a new process, timing
+           both: smpvisor `ctl SOCK snapshot DIR` and `run --restore DIR`,
+           QEMU `stop` + `migrate` to a file over QMP and a new QEMU with
+           `-incoming` + `cont`; the disk space the files take. A run that
+           fails is run once more at once, as a boot is.
 
 Every failure carries a "reason": what failed, the VMM's exit status if it
 exited, and its last stderr line (smpvisor says why a guest died there,
@@ -29,6 +35,8 @@ e.g. "vcpu 0: guest triple fault (KVM_EXIT_SHUTDOWN)").
 import json
 import os
 import queue
+import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -349,9 +357,213 @@ def job_session(j):
             v.kill()
 
 
+class Qmp:
+    """A QMP client on a unix socket: QEMU's monitor, and smpvisor's API,
+    which speaks the same wire format."""
+
+    def __init__(self, path, deadline, proc=None):
+        """Connect (retrying until deadline while the socket is not there
+        yet and proc, the server, runs), read the greeting, negotiate
+        capabilities."""
+        while True:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self.sock.settimeout(max(deadline - time.monotonic(), 1))
+                self.sock.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                self.sock.close()
+                if time.monotonic() >= deadline:
+                    raise
+                if proc is not None and proc.poll() is not None:
+                    raise OSError(f"the VMM exited before {path} answered")
+                time.sleep(0.01)
+        self.f = self.sock.makefile("rwb")
+        if b'"QMP"' not in self.f.readline():
+            raise OSError(f"{path}: no QMP greeting")
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name, args=None):
+        """The "return" of a command (events in between are skipped), or
+        raise OSError with its error."""
+        msg = {"execute": name}
+        if args is not None:
+            msg["arguments"] = args
+        self.f.write(json.dumps(msg).encode() + b"\n")
+        self.f.flush()
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise OSError(f"{name}: the connection closed")
+            m = json.loads(line)
+            if "return" in m:
+                return m["return"]
+            if "error" in m:
+                raise OSError(f"{name}: {m['error'].get('desc')}")
+
+    def close(self):
+        for x in (self.f, self.sock):
+            try:
+                x.close()
+            except OSError:
+                pass
+
+
+def disk_bytes(path):
+    """(bytes allocated on disk, apparent size) of a file or of the files
+    in a directory."""
+    paths = [path] if os.path.isfile(path) else \
+        [os.path.join(path, n) for n in sorted(os.listdir(path))]
+    used = size = 0
+    for p in paths:
+        st = os.stat(p)
+        used += st.st_blocks * 512
+        size += st.st_size
+    return used, size
+
+
+def poll_running(sock, proc, deadline, cont):
+    """Connect to sock and poll query-status until the VM of proc runs;
+    with cont, a VM that comes up paused (QEMU after an incoming migration
+    of a stopped VM) is sent `cont`."""
+    q = Qmp(sock, deadline, proc)
+    try:
+        while True:
+            st = q.cmd("query-status").get("status")
+            if st == "running":
+                return
+            if cont and st not in ("inmigrate", "running"):
+                q.cmd("cont")
+                continue
+            if time.monotonic() >= deadline:
+                raise OSError(f"the VM is {st}, not running")
+            time.sleep(0.02)
+    finally:
+        q.close()
+
+
+def snap_save(system, j, path, deadline):
+    """Save the running guest behind j["sock"] to path: (seconds, extra
+    fields of the record)."""
+    sock = j["sock"]
+    if system == "smpvisor":
+        t0 = time.monotonic()
+        p = subprocess.run([j["smpvisor"], "ctl", "--timeout", str(int(deadline - t0) + 1),
+                            sock, "snapshot", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, errors="replace",
+                           timeout=max(deadline - t0, 1) + 10)
+        dt = time.monotonic() - t0
+        if p.returncode:
+            last = (p.stdout.strip().splitlines() or [""])[-1]
+            raise OSError(f"ctl snapshot exited with status {p.returncode}: {last[:300]}")
+        return dt, {}
+    q = Qmp(sock, deadline)
+    try:
+        q.cmd("migrate-set-parameters", {"max-bandwidth": j["max_bandwidth"]})
+        t0 = time.monotonic()
+        q.cmd("stop")
+        q.cmd("migrate", {"uri": j["uri_out"].replace("FILE", path)})
+        while True:
+            m = q.cmd("query-migrate")
+            if m.get("status") == "completed":
+                dt = time.monotonic() - t0
+                break
+            if m.get("status") in ("failed", "cancelled") or time.monotonic() >= deadline:
+                raise OSError(f"migrate: {m.get('status')}: {m.get('error-desc', '')}")
+            time.sleep(0.02)
+        try:
+            q.cmd("quit")
+        except OSError:
+            pass
+        return dt, {"qemu_total_ms": m.get("total-time"),
+                    "qemu_transferred": (m.get("ram") or {}).get("transferred")}
+    finally:
+        q.close()
+
+
+def remove(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def snapshot_once(j):
+    """One run: boot with agent.fill, save, restore, quit; one record."""
+    system, sock, path = j["system"], j["sock"], j["path"]
+    res = {"system": system, "ok": False}
+    t_end = time.monotonic() + j.get("timeout", 900)
+    remove(sock)
+    remove(path)
+    try:
+        v = Vmm(j["cmd"], preload=False)
+    except OSError as e:
+        res.update(error="boot failed", reason=f"cannot start the VMM: {e}", tail="")
+        return res
+    vr = None
+    step = "boot"
+    try:
+        t, line = v.wait_for("AGENT-FILLED", min(t_end, v.t0 + j.get("boot_timeout", 400)))
+        if t is None:
+            raise OSError("no AGENT-FILLED" + ("" if v.eof else " before the timeout"))
+        res.update(boot_s=t - v.t0, fill=dict(agent_lines(line)).get("FILLED"))
+        step = "snapshot"
+        res["snapshot_s"], extra = snap_save(system, j, path, t_end)
+        res.update(extra)
+        # The old VMM ends (smpvisor by itself, QEMU on quit) before the
+        # new one takes its socket; not timed.
+        v.proc.wait(timeout=60)
+        res["disk_bytes"], res["file_bytes"] = disk_bytes(path)
+        step = "restore"
+        remove(sock)
+        try:
+            vr = Vmm(j["restore_cmd"], preload=False)
+        except OSError as e:
+            raise OSError(f"cannot start the VMM: {e}")
+        poll_running(sock, vr.proc, t_end, cont=system != "smpvisor")
+        res["restore_s"] = time.monotonic() - vr.t0
+        time.sleep(j.get("settle", 1))
+        if vr.proc.poll() is not None:
+            raise OSError("the restored VMM exited")
+        for ln in vr.err:
+            if "restore: " in ln and " read in " in ln:
+                res["restore_read_s"] = float(ln.split(" read in ")[1].split()[0])
+        res["ok"] = True
+    except (OSError, ValueError, subprocess.TimeoutExpired) as e:
+        w = vr or v
+        res.update(error=f"{step} failed", reason=w.reason(f"{step}: {e}"), tail=w.tail())
+    finally:
+        for w in (vr, v):
+            if w is not None and w.proc.poll() is None:
+                w.kill()
+        remove(path)
+        remove(sock)
+    return res
+
+
+def job_snapshot(j):
+    """The runs of j["runs"] one after another (the caller alternates);
+    one that fails is run once more at once if the job's time leaves room
+    for it. Every run gives one record."""
+    t_end = time.monotonic() + j.get("deadline", 1e9)
+    for r in j["runs"]:
+        run = dict(r, timeout=min(r.get("timeout", 900), t_end - time.monotonic()))
+        if run["timeout"] < 60:
+            res = {"system": r["system"], "ok": False, "error": "not run",
+                   "reason": "not run: the job's time ran out", "tail": ""}
+        else:
+            res = snapshot_once(run)
+            if not res["ok"] and t_end - time.monotonic() >= r.get("timeout", 900):
+                first = res
+                res = snapshot_once(run)
+                res["retried"] = {k: first.get(k) for k in ("error", "reason", "tail")}
+        res["tag"] = r.get("tag")
+        emit("snapshot", res)
+
+
 def main():
     j = json.loads(sys.argv[1])
-    {"boots": job_boots, "session": job_session}[j["job"]](j)
+    {"boots": job_boots, "session": job_session, "snapshot": job_snapshot}[j["job"]](j)
 
 
 if __name__ == "__main__":

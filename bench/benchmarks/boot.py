@@ -18,7 +18,7 @@ import time
 
 import common
 from common import Panel, host_note, rng, series, write_outputs
-from context import BENCH_BIN, BenchError, harness_reason, hosttest, parse_tagged
+from context import BENCH_BIN, BenchError, harness_reason, hosttest, parse_tagged, run_outcome
 from vmms import guest_mem_mb, vmm_cmd
 
 
@@ -89,20 +89,13 @@ def boot_results(ctx, recs, n, error=None, systems=SYSTEMS):
         if system not in samples:
             continue
         which = f"{system} boot {(rec.get('tag') or 0) + 1}"
-        first = rec.get("retried")
-        if first:
-            ctx.progress.note(f"bench: {which} with {n} vCPUs failed ({first.get('reason')}); "
-                              f"ran it once more: {'ok' if rec.get('ok') else 'failed again'}"
-                              f"\n{(first.get('tail') or '')[-1200:]}")
-        if not rec.get("ok"):
+        failed, retried = run_outcome(ctx, f"{which} with {n} vCPUs", which, rec)
+        if failed:
             fails[system] += 1
-            why = rec.get("reason") or rec.get("error") or "failed"
-            events["failed"].append(f"{which}: {why}" + (", also on its retry" if first else ""))
-            ctx.progress.note(f"bench: {which} with {n} vCPUs failed: {why}"
-                              f"\n{(rec.get('tail') or '')[-1200:]}")
+            events["failed"].append(failed)
             continue
-        if first:
-            events["retried"].append(f"{which}: {first.get('reason') or first.get('error')}")
+        if retried:
+            events["retried"].append(retried)
         for m in BOOT_METRICS:
             if rec.get(m) is not None:
                 samples[system][m].append(rec[m])

@@ -23,7 +23,7 @@ sys.path.insert(0, BENCH)
 import common  # noqa: E402
 import context  # noqa: E402
 import vmms  # noqa: E402
-from benchmarks import blk, boot, db, exits, ipi, prefault, scaling  # noqa: E402
+from benchmarks import blk, boot, db, exits, ipi, prefault, scaling, snapshot  # noqa: E402
 
 import agentlines  # noqa: E402  (tests/system, on the path through context)
 
@@ -584,3 +584,63 @@ def test_prefault_records_rows_and_table(tmp_path, capsys):
     assert prefault.qemu_cmd(4, 2, True, "S")[-8:] == [
         "-m", "4G", "-object", "memory-backend-ram,id=ram0,size=4G,prealloc=on,prealloc-threads=2",
         "-machine", "pc,memory-backend=ram0", "-qmp", "unix:S,server=on,wait=off"]
+
+
+@needs_vmms
+def test_snapshot_job_rows_and_table(tmp_path, capsys):
+    """vmprobe.py's snapshot job with a real QEMU (TCG, 64 MiB, no guest):
+    stop + migrate to a file over QMP, the file measured, a new QEMU with
+    -incoming brought to running with cont; and a smpvisor that dies at
+    boot, run again and dead again. The rows have QEMU's figures and a
+    status naming smpvisor's own stderr line; the table is the CSV. The
+    command lines the benchmark gives both VMMs: the same guest, QEMU's
+    restore its own command plus -incoming."""
+    ctx = direct_ctx(tmp_path)
+    sock, mig = str(tmp_path / "q.sock"), str(tmp_path / "q.mig")
+    q = [QEMU, "-accel", "tcg", "-M", "pc", "-m", "64M", "-display", "none", "-nodefaults",
+         "-qmp", f"unix:{sock},server=on,wait=off"]
+    common_run = {"smpvisor": SMPVISOR, "uri_out": "exec:cat > FILE",
+                  "max_bandwidth": snapshot.MAX_BANDWIDTH, "timeout": 120, "boot_timeout": 60}
+    runs = [dict(common_run, system="smpvisor", tag=0, cmd=dead_smpvisor(),
+                 restore_cmd=[SMPVISOR, "run", "--restore", str(tmp_path / "sv")],
+                 sock=str(tmp_path / "sv.sock"), path=str(tmp_path / "sv")),
+            dict(common_run, system="qemu", tag=0, sock=sock, path=mig,
+                 cmd=sh('echo "AGENT-FILLED {\\"mib\\": 0}"; exec ' + shlex.join(q + ["-S"])),
+                 restore_cmd=q + ["-incoming", f"exec:cat {mig}"])]
+    recs = ctx.probe({"job": "snapshot", "runs": runs, "deadline": 600}, 660)
+    assert [(r["system"], r["ok"], bool(r.get("retried"))) for r in recs] == [
+        ("smpvisor", False, True), ("qemu", True, False)], recs
+    qr = recs[1]
+    assert qr["snapshot_s"] > 0 and qr["restore_s"] > 0 and qr["file_bytes"] > 0
+    assert qr["disk_bytes"] > 0 and qr["qemu_total_ms"] is not None
+    assert not os.path.exists(mig) and not os.path.exists(sock)
+    samples, extra, failed, retried = snapshot.snapshot_samples(ctx, recs)
+    rows = snapshot.snapshot_rows(ctx, samples, extra, failed, retried, "exec:cat")
+    assert [r["metric"] for r in rows] == ["snapshot_s", "restore_s", "disk_mib"]
+    for r in rows:
+        assert r["value_smpvisor_median"] is None and r["value_ratio"] is None
+        assert r["value_qemu_median"] > 0
+        assert r["status"] == (
+            "failed: smpvisor run 1: boot: no AGENT-FILLED (exit 1): smpvisor: error: kernel "
+            "/nonexistent-bench-kernel: No such file or directory, also on its retry")
+    path, text = common.publish("snapshot", snapshot.SNAPSHOT_COLUMNS, rows,
+                                [snapshot.snapshot_table(ctx)], str(tmp_path), ctx.progress)
+    assert capsys.readouterr().out == text
+    [table] = printed_tables(text).values()
+    for shown, c in zip(table, check_csv(path, ["value_smpvisor_median", "value_qemu_median",
+                                                "value_ratio", "qemu_uri"])):
+        assert shown[0] == c["what"] and shown[2] == "-"
+        assert shown[4] == cell(c["value_qemu_median"]) and shown[-1] == c["status"]
+    assert snapshot.snapshot_panels(rows)[0].series[1].points
+
+    runs = snapshot.snapshot_runs(ctx, "K", "I", (7, 2))
+    assert [r["system"] for r in runs] == ["smpvisor", "qemu"]
+    sv, qe = runs
+    assert sv["cmd"][sv["cmd"].index("--memory") + 1] == "1024M"
+    assert sv["cmd"][-2:] == ["--api-socket", sv["sock"]]
+    assert sv["restore_cmd"][1:] == ["run", "-v", "--restore", sv["path"]]
+    assert qe["cmd"][qe["cmd"].index("-append") + 1] == \
+        sv["cmd"][sv["cmd"].index("--cmdline") + 1]
+    assert "agent.fill=200" in qe["cmd"][qe["cmd"].index("-append") + 1]
+    assert qe["restore_cmd"] == qe["cmd"] + ["-incoming", f"exec:cat {qe['path']}"]
+    assert snapshot.qemu_uris((8, 2))[:2] == ("file:FILE", "file:FILE")

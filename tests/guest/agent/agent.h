@@ -17,6 +17,7 @@
  *   hostile.c  agent.hostile: a malicious virtio-blk driver
  *   ticks.c    agent.ticks: a checksummed memory workload that ticks
  *              once a second (pause/resume shows as one long gap)
+ *   fill.c     agent.fill: touch and keep N MiB of non-zero memory
  */
 #ifndef AGENT_H
 #define AGENT_H
@@ -107,5 +108,6 @@ void fio_run(const char *v);			/* fio.c */
 void net_test(const char *v);			/* net.c */
 void hostile_test(const char *v);		/* hostile.c */
 void ticks(long seconds);			/* ticks.c */
+void fill(long mib);				/* fill.c */
 
 #endif

@@ -10,8 +10,9 @@
  * on the host can check the VMM's work from the guest's side. Options on the
  * kernel command line (agent.*) add workloads: a disk pattern writer and
  * checker, fio (in the bench initramfs), a per-CPU integer loop, the same
- * loop under one shared lock and a cross-CPU ping-pong. At the end it
- * powers off, reboots or halts; PID 1 never exits, since that would panic.
+ * loop under one shared lock, a cross-CPU ping-pong and a memory fill. At
+ * the end it powers off, reboots or halts; PID 1 never exits, since that
+ * would panic.
  *
  * Every line it prints starts with an AGENT- marker and goes to the console
  * in a single write() so it is not cut by kernel messages from this side.
@@ -36,7 +37,7 @@ bool is_init;			/* running as PID 1 in the guest */
 
 struct opts {
 	bool report, shell, debugfs, modules, panic;
-	long cpuloop_ms, lockloop_ms, sleep_s, ticks_s;
+	long cpuloop_ms, lockloop_ms, sleep_s, ticks_s, fill_mib;
 	int loglevel;
 	const char *disk, *pingpong, *end, *net, *hostile, *fio;
 };
@@ -60,6 +61,7 @@ static const struct opt_def {
 	OPT("lockloop", OPT_LONG, lockloop_ms),
 	OPT("sleep", OPT_LONG, sleep_s),
 	OPT("ticks", OPT_LONG, ticks_s),
+	OPT("fill", OPT_LONG, fill_mib),
 	OPT("loglevel", OPT_INT, loglevel),
 	OPT("disk", OPT_STR, disk),
 	OPT("pingpong", OPT_STR, pingpong),
@@ -217,6 +219,8 @@ int main(int argc, char **argv)
 		cpu_loop(o.lockloop_ms, true);
 	if (o.pingpong)
 		ping_pong(o.pingpong);
+	if (o.fill_mib > 0)
+		fill(o.fill_mib);
 	if (o.ticks_s > 0)
 		ticks(o.ticks_s);
 	if (o.sleep_s > 0)

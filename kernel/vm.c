@@ -239,6 +239,13 @@ int kvm_set_memslot(struct kvm_vm *vm, u32 slot, u64 gpa, u64 size,
 	return 0;
 }
 
+int kvm_get_dirty_log(struct kvm_vm *vm, u32 slot, void *bitmap)
+{
+	struct kvm_dirty_log d = { .slot = slot, .dirty_bitmap = bitmap };
+
+	return ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0 ? -errno : 0;
+}
+
 int kvm_create_irqchip(struct kvm_vm *vm)
 {
 	return vm_ioctl(vm, KVM_CREATE_IRQCHIP, "KVM_CREATE_IRQCHIP", NULL);

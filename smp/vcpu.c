@@ -182,7 +182,11 @@ static void *vcpu_thread(void *arg)
 		}
 		r = kvm_vcpu_run(&v->kv);
 		if (r == -EINTR || r == -EAGAIN) {
+			unsigned pct = atomic_load(&s->throttle_pct);
+
 			set_immediate_exit(v->kv.run, 0);
+			if (pct && !atomic_load(&s->pause) && !atomic_load(&s->stop))
+				usleep(VCPU_THROTTLE_PERIOD_US / 100 * pct);
 			continue;
 		}
 		if (r < 0) {
@@ -281,6 +285,16 @@ int vcpus_pause(struct vcpus *s, unsigned timeout_ms)
 	if (r)
 		vcpus_resume(s);
 	return r;
+}
+
+void vcpus_set_throttle(struct vcpus *s, unsigned pct)
+{
+	atomic_store(&s->throttle_pct, MIN(pct, 99u));
+}
+
+void vcpus_kick(struct vcpus *s)
+{
+	kick_all(s);
 }
 
 void vcpus_pause_async(struct vcpus *s)

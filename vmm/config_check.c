@@ -243,6 +243,10 @@ static int validate_pins(struct config *c)
 
 int config_validate(struct config *c, unsigned int max_vcpus)
 {
+	if (c->restore_dir && c->incoming) {
+		pr_err("run: --restore and --incoming cannot go together");
+		return -EINVAL;
+	}
 	if (!c->kernel || !*c->kernel) {
 		pr_err("no kernel given: use --kernel PATH or \"kernel\" in the config");
 		return -EINVAL;
@@ -302,8 +306,9 @@ void config_free(struct config *c)
 	free(c->cmdline);
 	free(c->api_socket);
 	free(c->restore_dir);
+	free(c->incoming);
 	free(c->sandbox_user);
 	c->sandbox_user = NULL;
 	c->config_path = c->kernel = c->initrd = c->cmdline = NULL;
-	c->api_socket = c->restore_dir = NULL;
+	c->api_socket = c->restore_dir = c->incoming = NULL;
 }

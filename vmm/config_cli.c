@@ -164,6 +164,7 @@ enum {
 	OPT_USER,
 	OPT_RESTORE,
 	OPT_FORCE,
+	OPT_INCOMING,
 };
 
 static const struct option run_opts[] = {
@@ -182,6 +183,7 @@ static const struct option run_opts[] = {
 	{ "user",	required_argument, NULL, OPT_USER },
 	{ "restore",	required_argument, NULL, OPT_RESTORE },
 	{ "force",	no_argument, NULL, OPT_FORCE },
+	{ "incoming",	required_argument, NULL, OPT_INCOMING },
 	{ "verbose",	no_argument, NULL, 'v' },
 	{ "quiet",	no_argument, NULL, 'q' },
 	{ "help",	no_argument, NULL, 'h' },
@@ -266,6 +268,11 @@ static const struct run_help {
 	{ "--force", NULL, 0,
 	  "with --restore: take disks whose size or modification time "
 	  "changed since the snapshot" },
+	{ "--incoming unix:PATH|tcp:HOST:PORT", NULL, 0,
+	  "wait there for a VM that smpvisor ctl SOCKET migrate sends, and run "
+	  "it; the options describe the same machine (vCPUs, topology, "
+	  "memory per node, devices, the same disk paths), its placement may "
+	  "differ" },
 	{ "-v, --verbose", NULL, 0, "more messages (-v info, -vv debug)" },
 	{ "-q, --quiet", NULL, 0, "errors only" },
 	{ "-h, --help", NULL, 0, "this text" },
@@ -521,6 +528,12 @@ static int cli_apply(struct config *c, int opt, const char *arg)
 	case OPT_FORCE:
 		c->restore_force = true;
 		return 0;
+	case OPT_INCOMING:
+		if (strncmp(arg, "unix:", 5) && strncmp(arg, "tcp:", 4)) {
+			pr_err("run: --incoming is unix:PATH or tcp:HOST:PORT, not \"%s\"", arg);
+			return -EINVAL;
+		}
+		return cfg_set_string(&c->incoming, arg);
 	case 'v':
 		c->verbose++;
 		return 0;

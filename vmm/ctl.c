@@ -27,6 +27,7 @@
 #include "lib/util.h"
 #include "vmm/api.h"
 #include "vmm/ctl.h"
+#include "vmm/migrate.h"
 #include "vmm/metrics.h"
 
 static int conn_open(struct ctl_conn *c, const char *path)
@@ -333,7 +334,8 @@ static const char usage[] =
 "Run COMMAND on the control API of the smpvisor serving SOCKET (--api-socket)\n"
 "and print its reply; `query-commands` lists them, and `metrics` prints\n"
 "query-stats in the Prometheus text format; `snapshot DIR [--resume]`\n"
-"writes the VM into the directory DIR (see run --restore). ARG=VALUE become the\n"
+"writes the VM into the directory DIR (see run --restore); `migrate URI\n"
+"[downtime-ms=N]` sends it live to smpvisor run --incoming URI. ARG=VALUE become the\n"
 "command's arguments (VALUE as JSON when it parses as JSON, else a string).\n"
 "  --json             print replies and events as the server sent them\n"
 "  --wait-event NAME  then wait for event NAME and print it\n"
@@ -389,6 +391,14 @@ int ctl_main(int argc, char **argv)
 		}
 		r = ctl_connect(c, argv[optind]) ? 1 :
 		    ctl_snapshot(c, argv[optind + 2], resume);
+		goto out;
+	}
+	if (optind + 2 < argc && !strcmp(argv[optind + 1], "migrate")) {
+		args = parse_args(argc - optind - 3, argv + optind + 3);
+		if (!args || ctl_connect(c, argv[optind]))
+			goto out;
+		r = ctl_migrate(c, argv[optind + 2], args);
+		args = NULL;
 		goto out;
 	}
 	if (optind + 1 < argc) {

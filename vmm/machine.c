@@ -521,9 +521,11 @@ static const struct step {
 } steps[] = {
 	{ "host",	host_init,	NULL },
 	{ "restore-check", machine_restore_check, machine_restore_exit },
+	{ "incoming-accept", machine_incoming_accept, machine_incoming_exit },
 	{ "kvm",	kvm_init,	kvm_exit },
 	{ "memory",	mem_init,	mem_exit },
 	{ "restore-memory", machine_restore_memory, NULL },
+	{ "incoming-memory", machine_incoming_memory, NULL },
 	{ "irqchip",	irqchip_init,	NULL },
 	{ "irq",	machine_irq_init,	machine_irq_exit },
 	{ "iothreads",	machine_iothreads_init,	machine_iothreads_exit },
@@ -534,8 +536,10 @@ static const struct step {
 	{ "boot",	boot_step,	NULL },
 	{ "restore-state", machine_restore_state, NULL },
 	{ "api",	machine_api_init,	machine_api_exit },
+	{ "migrate",	machine_migrate_init,	machine_migrate_exit },
 	{ "sandbox",	machine_sandbox_init,	NULL },
 	{ "io-start",	machine_iothreads_start, machine_iothreads_stop },
+	{ "incoming-ack", machine_incoming_ack,	NULL },
 };
 
 /*
@@ -552,6 +556,7 @@ int machine_init(struct machine *m, const struct config *cfg)
 	/* Threads started from here on wait for the sandbox step. */
 	sandbox_expect_seal();
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
+	m->incoming_fd = -1;
 	m->ctl = (struct vm_control){ request_exit, m };
 	pthread_mutex_init(&m->run_lock, NULL);
 	pthread_mutex_init(&m->event_lock, NULL);

@@ -258,6 +258,7 @@ static const struct qmp_cmd machine_cmds[] = {
 	MACHINE_STATS_CMDS,
 	MACHINE_NUMA_CMDS,
 	MACHINE_SNAPSHOT_CMDS,
+	MACHINE_MIGRATE_CMDS,
 };
 
 static int cmd_query_commands(void *ctx, json_t *args, json_t **ret,
@@ -336,7 +337,7 @@ void machine_api_stop(struct machine *m, enum vm_exit_reason why)
 	machine_event(m, "SHUTDOWN", json_pack("{s:b,s:s}", "guest",
 		      why == VM_EXIT_POWEROFF || why == VM_EXIT_RESET,
 		      "reason", atomic_load(&m->snapshot_exit) ? "snapshot" :
-		      shutdown_reason(why)));
+		      atomic_load(&m->migrated) ? "migrated" : shutdown_reason(why)));
 	api_destroy(&m->api);
 	m->api_ok = false;
 }

@@ -171,7 +171,7 @@ static int describe_disks(struct machine *m, struct snap_manifest *mf)
 }
 
 /* The state stream: VM, every vCPU, every device. Paused. */
-static u8 *state_stream(struct machine *m, size_t *len, char *why, size_t wl)
+u8 *machine_state_save(struct machine *m, size_t *len, char *why, size_t wl)
 {
 	struct kvm_irqchip_state chip;
 	struct kvm_clock_data clock = { 0 };
@@ -277,8 +277,8 @@ static int write_memory(struct machine *m, const int *fds, u64 *written,
 	return 0;
 }
 
-static int write_manifest(struct machine *m, int fd, size_t state_len,
-			  char *why, size_t wl)
+char *machine_manifest_text(struct machine *m, size_t state_len, char *why,
+			    size_t wl)
 {
 	const struct config *c = m->cfg;
 	struct snap_manifest mf;
@@ -290,11 +290,13 @@ static int write_manifest(struct machine *m, int fd, size_t state_len,
 		const char *a = c->run_argv[i];
 
 		/* A restored VM records how the first one was made. */
-		if (!strcmp(a, "--restore") && i + 1 < c->run_argc) {
+		if ((!strcmp(a, "--restore") || !strcmp(a, "--incoming")) &&
+		    i + 1 < c->run_argc) {
 			i++;
 			continue;
 		}
-		if (!strncmp(a, "--restore=", 10) || !strcmp(a, "--force"))
+		if (!strncmp(a, "--restore=", 10) || !strncmp(a, "--incoming=", 11) ||
+		    !strcmp(a, "--force"))
 			continue;
 		json_array_append_new(argv, json_string(a));
 	}
@@ -308,15 +310,24 @@ static int write_manifest(struct machine *m, int fd, size_t state_len,
 	if (!r && (!mf.version || !argv || !(o = snap_manifest_json(&mf)) ||
 		   !(text = json_dumps(o, JSON_INDENT(1)))))
 		r = -ENOMEM;
-	if (!r)
-		r = write_file(fd, text, strlen(text));
-	if (!r && fdatasync(fd))
-		r = -errno;
 	if (r)
 		snprintf(why, wl, "the manifest: %s", strerror(-r));
-	free(text);
 	json_decref(o);
 	snap_manifest_free(&mf);
+	return text;
+}
+
+static int write_manifest(struct machine *m, int fd, size_t state_len,
+			  char *why, size_t wl)
+{
+	char *text = machine_manifest_text(m, state_len, why, wl);
+	int r = text ? write_file(fd, text, strlen(text)) : -ENOMEM;
+
+	if (!r && fdatasync(fd))
+		r = -errno;
+	if (r && text)
+		snprintf(why, wl, "the manifest: %s", strerror(-r));
+	free(text);
 	return r;
 }
 
@@ -327,7 +338,7 @@ static int take(struct machine *m, const int *fds, char *why, size_t wl)
 	u8 *state;
 	int r;
 
-	state = state_stream(m, &len, why, wl);
+	state = machine_state_save(m, &len, why, wl);
 	if (!state)
 		return -EIO;
 	r = write_file(fds[1], state, len);

@@ -107,9 +107,12 @@ static const int api_sys[] = {
 static const unsigned long api_ioctl[] = { KVM_KVMCLOCK_CTRL };
 
 /*
- * A snapshot, taken on the API thread (vmm/machine_snapshot.c): every
- * paused vCPU's state, the VM's interrupt controllers, PIT and kvmclock
- * read, and written into files the client opened (sized with ftruncate).
+ * A snapshot, taken on the API thread (vmm/machine_snapshot.c), and a
+ * live migration, sent by the "migrate" thread of the same class
+ * (vmm/migrate.c): every paused vCPU's state, the VM's interrupt
+ * controllers, PIT and kvmclock read; written into files the client
+ * opened (sized with ftruncate) or the connection it handed over; the
+ * memory slots' dirty logging switched on and off and read.
  */
 static const int snapshot_sys[] = { SCMP_SYS(ftruncate) };
 static const unsigned long snapshot_ioctl[] = {
@@ -117,6 +120,7 @@ static const unsigned long snapshot_ioctl[] = {
 	KVM_GET_LAPIC, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS,
 	KVM_GET_DEBUGREGS, KVM_GET_MSRS, KVM_GET_MSR_INDEX_LIST,
 	KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK, KVM_GET_TSC_KHZ,
+	KVM_GET_DIRTY_LOG, KVM_SET_USER_MEMORY_REGION,
 };
 
 /*

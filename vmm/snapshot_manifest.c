@@ -325,7 +325,7 @@ int snap_manifest_parse(const char *text, size_t len, struct snap_manifest *mf,
 		json_t *st = json_object_get(o, "state");
 
 		r = json_is_object(st) ?
-		    get_u64(&p, st, "size", 1, 1ULL << 40, &mf->state_size) :
+		    get_u64(&p, st, "size", 0, 1ULL << 40, &mf->state_size) :
 		    refuse(&p, "\"state\" is missing or not an object");
 	}
 	if (!r)

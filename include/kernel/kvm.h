@@ -59,6 +59,13 @@ int kvm_create_vm(struct kvm_vm *vm);
 /* KVM_SET_USER_MEMORY_REGION; size 0 deletes the slot. */
 int kvm_set_memslot(struct kvm_vm *vm, u32 slot, u64 gpa, u64 size,
 		    void *hva, u32 flags);
+/*
+ * KVM_GET_DIRTY_LOG: the pages of slot written since the last call, one
+ * bit per page into bitmap (the slot's pages rounded up to 64 bits), and
+ * write protection armed again. The slot needs KVM_MEM_LOG_DIRTY_PAGES.
+ * 0 or -errno, silent.
+ */
+int kvm_get_dirty_log(struct kvm_vm *vm, u32 slot, void *bitmap);
 int kvm_create_irqchip(struct kvm_vm *vm);
 /*
  * In-kernel PIT. Port 0x61 is handled in the kernel too (the "dummy

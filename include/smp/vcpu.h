@@ -57,7 +57,14 @@ struct vcpus {
 	unsigned parked;
 	pthread_mutex_t park_lock;
 	pthread_cond_t park_cond;	/* parked changed, or pause cleared */
+	/*
+	 * Throttle (a migration's auto-converge): after each kick a vCPU
+	 * sleeps throttle_pct % of VCPU_THROTTLE_PERIOD_US before it runs on.
+	 */
+	atomic_uint throttle_pct;
 };
+
+#define VCPU_THROTTLE_PERIOD_US	10000
 
 /* Install the (empty) kick handler; call once before any thread starts. */
 int vcpus_init_signals(void);
@@ -76,6 +83,13 @@ void vcpus_join(struct vcpus *s);
 int vcpus_pause(struct vcpus *s, unsigned timeout_ms);
 /* Let parked vCPUs run again. */
 void vcpus_resume(struct vcpus *s);
+/*
+ * Throttle every vCPU to (100 - pct) % of its time (0: off, at most 99):
+ * the caller kicks them (vcpus_kick) about every VCPU_THROTTLE_PERIOD_US,
+ * and each kicked vCPU sleeps its share before entering KVM_RUN again.
+ */
+void vcpus_set_throttle(struct vcpus *s, unsigned pct);
+void vcpus_kick(struct vcpus *s);
 /*
  * Ask every vCPU to park, without waiting (any thread, a vCPU's own
  * included): vcpus_pause then finds them parked.

@@ -116,6 +116,7 @@ struct config {
 	 */
 	char *restore_dir;
 	bool restore_force;
+	char *incoming;		/* --incoming URI: wait for a migrated VM */
 	char *const *run_argv;
 	int run_argc;
 	/* "sandbox" (vmm/sandbox.c): seccomp on|log|off, user, Landlock. */

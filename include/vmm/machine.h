@@ -29,6 +29,7 @@
 #include "vmm/iothread.h"
 #include "vmm/machine_snapshot.h"
 #include "vmm/machine_stats.h"
+#include "vmm/migrate.h"
 #include "vmm/memory.h"
 #include "vmm/pci.h"
 
@@ -113,6 +114,10 @@ struct machine {
 	/* Snapshot and restore (vmm/machine_snapshot.c, machine_restore.c). */
 	struct machine_snap snap;
 	atomic_bool snapshot_exit;	/* the VM ends because it was saved */
+	/* Live migration (vmm/migrate.c, vmm/migrate_in.c). */
+	struct migration mig;
+	atomic_bool migrated;		/* the VM ends: it runs elsewhere now */
+	int incoming_fd;		/* destination: the stream; -1: none */
 	int steps_done;		/* init steps completed, for teardown */
 	unsigned nr_iot_pin;	/* iot_pin entries to free */
 };

@@ -55,6 +55,14 @@ int machine_snap_compare_memory(struct machine *m,
 /* This machine's manifest, without argv, disks' times and state size. */
 int machine_snap_describe(struct machine *m, struct snap_manifest *mf);
 
+/*
+ * The paused machine's state stream (vm, vcpu.N, every device), malloc'ed,
+ * and its manifest as JSON text; NULL with why set.
+ */
+u8 *machine_state_save(struct machine *m, size_t *len, char *why, size_t wl);
+char *machine_manifest_text(struct machine *m, size_t state_len, char *why,
+			    size_t wl);
+
 int machine_cmd_query_snapshot_files(void *ctx, json_t *args, json_t **ret,
 				     struct qmp_error *err);
 int machine_cmd_snapshot(void *ctx, json_t *args, json_t **ret,

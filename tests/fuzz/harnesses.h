@@ -23,6 +23,7 @@ int fuzz_config_one(const u8 *data, size_t size);
 int fuzz_state_one(const u8 *data, size_t size);
 int fuzz_vcpu_state_one(const u8 *data, size_t size);
 int fuzz_snapshot_manifest_one(const u8 *data, size_t size);
+int fuzz_migrate_stream_one(const u8 *data, size_t size);
 int fuzz_qmp_one(const u8 *data, size_t size);
 int fuzz_termfilter_one(const u8 *data, size_t size);
 

@@ -72,7 +72,7 @@ k=$(grep -c AGENT-TICK /tmp/snap-a.out)
 n=0; until [ $(grep -c AGENT-TICK /tmp/snap-a.out) -ge $((k+2)) ] || [ $n -ge 1200 ] || ! kill -0 $P; do sleep 0.05; n=$((n+1)); done
 echo "=== resumed"; {ctl} query-status 2>&1
 echo "=== snapshot"; {ctl} snapshot {d} 2>&1; echo "rc=$?"
-wait $P; echo "=== vm-a"; echo "rc=$?"
+wait $P; rc=$?; echo "=== vm-a"; echo "rc=$rc"
 echo "=== files"; ls -ls --block-size=1 {d}
 sleep {SUSPEND_S}
 {sv} run -v --restore {d} --config /tmp/smpv-snap-moved.json >/tmp/snap-b.out 2>/tmp/snap-b.err &
@@ -81,7 +81,7 @@ n=0; until grep -q AGENT-TICK /tmp/snap-b.out || [ $n -ge 1200 ] || ! kill -0 $P
 echo "=== host-ms"; date +%s%3N
 echo "=== numa_maps"; cat /proc/$P/numa_maps
 echo "=== online"; {sv} ctl --json {sock} query-cpus-fast 2>&1 | tail -1
-wait $P; echo "=== vm-b"; echo "rc=$?"
+wait $P; rc=$?; echo "=== vm-b"; echo "rc=$rc"
 echo "=== console-a"; cat /tmp/snap-a.out
 echo "=== console-b"; cat /tmp/snap-b.out
 echo "=== stderr-a"; cat /tmp/snap-a.err

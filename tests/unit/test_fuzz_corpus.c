@@ -32,6 +32,7 @@ static const struct {
 	{ "state", fuzz_state_one },
 	{ "vcpu_state", fuzz_vcpu_state_one },
 	{ "snapshot_manifest", fuzz_snapshot_manifest_one },
+	{ "migrate_stream", fuzz_migrate_stream_one },
 	{ "qmp", fuzz_qmp_one },
 	{ "termfilter", fuzz_termfilter_one },
 };

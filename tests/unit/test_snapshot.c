@@ -248,7 +248,7 @@ static void test_manifest_refusals(void **state)
 	refused(replaced("[0, 1]", "[0]"), "1 APIC IDs for 2 vCPUs");
 	refused(replaced("\"cores\": 2", "\"cores\": 3"), "is not 2 vCPUs");
 	refused(replaced("16777216", "16777215"), "node 0's memory size");
-	refused(replaced("\"size\": 4096", "\"size\": 0"), "\"size\" is 0");
+	refused(replaced("\"size\": 4096", "\"size\": -1"), "\"size\" is -1");
 	refused(replaced("\"com1\"", "\"com\\u0001\""), "control character");
 	refused(replaced("\"mtime_ns\": 9", "\"mtime_ns\": -9"), "mtime_ns");
 	refused(replaced("\"vm.json\"", "7"), "argument 1 is not a string");

@@ -8,9 +8,9 @@
  * line, and exits 0 when the VM runs at the destination.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vmm/ctl.h"
@@ -61,9 +61,9 @@ static void progress(json_t *ret, bool tty)
 
 int ctl_migrate(struct ctl_conn *c, const char *uri, json_t *args)
 {
-	const struct timespec tick = { 0, 250000000 };
 	char why[256], final[300] = "";
 	json_t *m, *last = NULL;
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 	bool tty = isatty(STDERR_FILENO);
 	int fd = mig_uri_socket(uri, false, why, sizeof(why)), r = 1;
 
@@ -95,8 +95,13 @@ int ctl_migrate(struct ctl_conn *c, const char *uri, json_t *args)
 			progress(m, tty);
 		json_decref(last);
 		last = m;
-		if (!*final)
-			nanosleep(&tick, NULL);
+		/* The next poll in 250 ms, or the end as soon as it is said. */
+		if (!*final && poll(&pfd, 1, 250) > 0) {
+			m = next_reply(c, final, sizeof(final));
+			json_decref(m);	/* no question was asked: not an answer */
+			if (!m && !*final)
+				break;
+		}
 	}
 	if (tty)
 		fputc('\n', stderr);

@@ -207,8 +207,8 @@ int machine_restore_memory(struct machine *m)
 	unsigned i;
 	int r;
 
-	if (!s->active)
-		return 0;
+	if (!s->active || !m->cfg->restore_dir)
+		return 0;	/* a migration's memory comes by its stream */
 	/* The layout is the config's: it must be the snapshot's. */
 	r = machine_snap_compare_memory(m, &s->mf, why, sizeof(why));
 	if (r) {

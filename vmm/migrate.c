@@ -42,7 +42,9 @@ struct sender {
 	struct migration *g;
 	int fd;
 	u64 last_kick_ns;
-	unsigned long *bits[GUEST_MEM_MAX_REGIONS];	/* this round's dirty pages */
+	/* Dirty pages not sent yet, and KVM's log as read (it overwrites). */
+	unsigned long *bits[GUEST_MEM_MAX_REGIONS];
+	unsigned long *kvm_bits[GUEST_MEM_MAX_REGIONS];
 	char why[256];
 };
 
@@ -163,7 +165,11 @@ static int set_logging(struct machine *m, bool on)
 	return r;
 }
 
-/* This round's dirty pages, KVM's and the devices', counted. */
+/*
+ * The pages dirtied since the last harvest, KVM's and the devices',
+ * added to those not sent yet (a round that found the rest small enough
+ * leaves its pages for the stop), and counted.
+ */
 static int harvest(struct sender *s, u64 *pages)
 {
 	struct machine *m = s->m;
@@ -174,14 +180,16 @@ static int harvest(struct sender *s, u64 *pages)
 	for (i = 0; i < m->mem.nr; i++) {
 		u64 words = (m->mem.regions[i].size / PAGE + BITS - 1) / BITS;
 
-		r = kvm_get_dirty_log(&m->kvm, i, s->bits[i]);
+		r = kvm_get_dirty_log(&m->kvm, i, s->kvm_bits[i]);
 		if (r) {
 			snprintf(s->why, sizeof(s->why), "KVM_GET_DIRTY_LOG: %s", strerror(-r));
 			return r;
 		}
 		guest_mem_dirty_take(&m->mem, i, s->bits[i]);
-		for (w = 0; w < words; w++)
+		for (w = 0; w < words; w++) {
+			s->bits[i][w] |= s->kvm_bits[i][w];
 			n += (u64)__builtin_popcountl(s->bits[i][w]);
+		}
 	}
 	*pages = n;
 	return 0;
@@ -192,8 +200,12 @@ static int send_dirty(struct sender *s)
 	unsigned i;
 	int r = 0;
 
-	for (i = 0; !r && i < s->m->mem.nr; i++)
-		r = send_region(s, &s->m->mem.regions[i], s->bits[i]);
+	for (i = 0; !r && i < s->m->mem.nr; i++) {
+		const struct guest_region *g = &s->m->mem.regions[i];
+
+		r = send_region(s, g, s->bits[i]);
+		memset(s->bits[i], 0, (g->size / PAGE + BITS - 1) / BITS * sizeof(long));
+	}
 	return r;
 }
 
@@ -335,8 +347,11 @@ static void run_one(struct machine *m, int fd)
 	if (no)
 		snprintf(s.why, sizeof(s.why), "%s", no);
 	for (i = 0; !r && i < m->mem.nr; i++) {
-		s.bits[i] = calloc((m->mem.regions[i].size / PAGE + BITS - 1) / BITS, sizeof(long));
-		if (!s.bits[i])
+		u64 words = (m->mem.regions[i].size / PAGE + BITS - 1) / BITS;
+
+		s.bits[i] = calloc(words, sizeof(long));
+		s.kvm_bits[i] = calloc(words, sizeof(long));
+		if (!s.bits[i] || !s.kvm_bits[i])
 			r = -ENOMEM;
 	}
 	if (!r)
@@ -366,6 +381,9 @@ static void run_one(struct machine *m, int fd)
 		atomic_store(&m->migrated, true);
 		m->ctl.request_exit(m, VM_EXIT_USER);
 	} else {
+		/* migrate-cancel also cut the connection: whatever broke, it was that. */
+		if (atomic_load(&g->cancel))
+			r = -ECANCELED;
 		if (r == -ECANCELED)
 			snprintf(s.why, sizeof(s.why), "cancelled");
 		else if (!*s.why)
@@ -383,8 +401,10 @@ static void run_one(struct machine *m, int fd)
 		machine_event(m, "MIGRATION", json_pack("{s:s,s:s}", "status",
 			      r == -ECANCELED ? "cancelled" : "failed", "error", s.why));
 	}
-	for (i = 0; i < m->mem.nr; i++)
+	for (i = 0; i < m->mem.nr; i++) {
 		free(s.bits[i]);
+		free(s.kvm_bits[i]);
+	}
 }
 
 static void *worker(void *arg)

@@ -4,14 +4,14 @@
 The source, a 4-vCPU guest with two NUMA nodes, runs the agent's
 checksummed memory workload (agent.ticks: it rewrites an 8 MiB buffer
 all the time, so every round finds pages dirty). Three migrations to
-`run --incoming unix:...`:
+`run --incoming` (unix sockets, then TCP):
 - cancelled: the destination is frozen (SIGSTOP) so the copy stalls;
   migrate-cancel ends it, ctl says so, the source runs on, and the
   destination, thawed, exits 1 with one line;
 - the destination killed mid-copy: the migration fails, the source runs
   on;
-- the real one, to a destination whose config binds guest node 0 to host
-  node 1 and node 1 to host node 0: ctl reports it completed with its
+- the real one, over TCP on the loopback, to a destination whose config
+  binds guest node 0 to host node 1 and node 1 to host node 0: ctl reports it completed with its
   downtime, the source exits 0 (SHUTDOWN "migrated"), the guest goes on
   at the destination without a reboot, every checksum holds, its clock
   never goes backwards, its memory is where the new config put it, and
@@ -46,6 +46,7 @@ def test_migrate_cancel_kill_and_move(kvmhost, test_guest):
     ctl = f"{sv} ctl --timeout 120 {sock}"
     dst = f"{sv} run --config /tmp/smpv-mig-moved.json --api-socket {sock2}"
     script = f"""
+ip link set lo up 2>/dev/null  # the nested host's init leaves the loopback down
 rm -f {sock} {sock2} /tmp/smpv-mig*.sock /tmp/mig-*.out /tmp/mig-*.err
 cat > /tmp/smpv-mig.json <<'EOF'
 {json.dumps(cfg)}
@@ -76,9 +77,10 @@ wait $C; rc=$?; echo "=== killed"; echo "rc=$rc"; cat /tmp/mig-c2.out
 echo "=== s2"; {ctl} query-status
 
 rm -f {sock2}
-{dst} -v --incoming unix:/tmp/smpv-mig3.sock >/tmp/mig-d3.out 2>/tmp/mig-d3.err &
-D=$!; waitsock /tmp/smpv-mig3.sock
-{ctl} migrate unix:/tmp/smpv-mig3.sock >/tmp/mig-c3.out 2>&1; rc=$?
+{dst} -v --incoming tcp:127.0.0.1:47311 >/tmp/mig-d3.out 2>/tmp/mig-d3.err &
+D=$!
+n=0; until grep -q "waiting for a migration" /tmp/mig-d3.err || [ $n -ge 600 ]; do sleep 0.1; n=$((n+1)); done
+{ctl} migrate tcp:127.0.0.1:47311 >/tmp/mig-c3.out 2>&1; rc=$?
 echo "=== moved"; echo "rc=$rc"; cat /tmp/mig-c3.out
 wait $S; rc=$?; echo "=== src"; echo "rc=$rc"
 waitsock {sock2}

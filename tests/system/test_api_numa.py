@@ -18,7 +18,8 @@ import json
 import re
 import shlex
 
-from test_api import SMPVISOR, marked
+from guest import sections
+from test_api import SMPVISOR
 from test_numa import write_cfg
 
 # A QMP client that runs one command and prints every message it gets,
@@ -83,7 +84,7 @@ echo "=== console"; grep -a AGENT-TICK /tmp/numa-move.out
 echo "=== stderr"; tail -20 /tmp/numa-move.err
 """
     r = kvmhost.run(script, timeout=600)
-    parts = marked(r.out)
+    parts = sections(r.out)
     why = r.out[-6000:] + r.err[-2000:]
 
     before = json.loads(parts["before"].strip().splitlines()[-1])["return"]

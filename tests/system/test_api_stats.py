@@ -20,8 +20,7 @@ import os
 import re
 import shlex
 
-from guest import ROOT
-from test_api import marked
+from guest import ROOT, sections
 
 SMPVISOR = os.path.join(ROOT, "build", "smpvisor")
 
@@ -101,7 +100,7 @@ wait $P; echo "=== vm"; echo "rc=$?"
 echo "=== stderr"; tail -20 /tmp/stats-vm.err
 """
     r = kvmhost.run(script, timeout=600)
-    parts = marked(r.out)
+    parts = sections(r.out)
     why = r.out[-6000:] + r.err[-2000:]
 
     s1 = json.loads(parts["stats1"].strip().splitlines()[-1])["return"]

@@ -35,7 +35,11 @@ def test_db_snapshot_mid_pgbench(kvmhost, db_image):  # noqa: F811
     img = dbguest.fresh_disk(kvmhost, "test-db-snap.img")
     sock = "/tmp/smpv-db-snap.sock"
     cfg = dbguest.write_config("test-db-snap", img,
-                               "smpvisor.bench=pgbench smpvisor.bench.time=40 "
+                               # Long enough to outlast the snapshot, the
+                               # suspension and the restore in guest time
+                               # (kvmclock jumps by them): the guest powers
+                               # off, taking its tap along, when it ends.
+                               "smpvisor.bench=pgbench smpvisor.bench.time=150 "
                                "smpvisor.bench.clients=2 smpvisor.bench.scale=1",
                                api={"socket": sock})
     snap = os.path.join(dbguest.scratch_dir(kvmhost), "test-db-snap.d")

@@ -12,8 +12,7 @@ import os
 import re
 import shlex
 
-from guest import ROOT
-from test_api import marked
+from guest import ROOT, sections
 
 SMPVISOR = os.path.join(ROOT, "build", "smpvisor")
 
@@ -51,7 +50,7 @@ def run_panic(kvmhost, test_guest, on_panic):
     kernel, initrd = test_guest
     r = kvmhost.run(script(kernel, initrd, f"/tmp/smpvisor-panic-{on_panic}.sock",
                            on_panic), timeout=300)
-    parts = marked(r.out)
+    parts = sections(r.out)
     why = r.out[-8000:] + r.err[-2000:]
     # The agent's AGENT-PANIC line may be torn by the kernel's messages.
     assert "not syncing: sysrq triggered crash" in parts.get("marks", ""), why

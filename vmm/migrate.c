@@ -33,6 +33,7 @@
 #include "smp/vcpu.h"
 #include "vmm/machine.h"
 #include "vmm/migrate.h"
+#include "vmm/snapshot.h"
 
 #define PAGE		GUEST_PAGE_SIZE
 #define BITS		(8 * sizeof(unsigned long))
@@ -96,17 +97,6 @@ static int send_frame(struct sender *s, u32 type, u64 gpa, const void *data,
 	return r || !payload ? r : send_all(s, data, len);
 }
 
-static bool page_zero(const u8 *p)
-{
-	const u64 *w = (const u64 *)p;
-	unsigned i;
-
-	for (i = 0; i < PAGE / sizeof(u64); i += 4)
-		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3])
-			return false;
-	return true;
-}
-
 /*
  * The pages of region g set in bits (every page when bits is NULL, then
  * skipping zero pages, which the destination has already), as runs of
@@ -123,7 +113,7 @@ static int send_region(struct sender *s, const struct guest_region *g,
 		int k = 0;
 
 		if (i < npages && (!bits || (bits[i / BITS] >> (i % BITS)) & 1)) {
-			bool z = page_zero(base + i * PAGE);
+			bool z = snap_page_zero(base + i * PAGE);
 
 			k = z ? (bits ? MIG_ZERO : 0) : MIG_PAGES;
 		}

@@ -22,7 +22,7 @@
 
 #define RUN_MAX		(8 * MiB)
 
-static bool page_zero(const u8 *p)
+bool snap_page_zero(const u8 *p)
 {
 	const u64 *w = (const u64 *)p;
 	unsigned i;
@@ -72,7 +72,7 @@ static int write_span(int fd, u64 off, const struct guest_region *g, u64 from,
 	int r;
 
 	for (pos = from; pos <= to; pos += GUEST_PAGE_SIZE) {
-		bool data = pos < to && !page_zero(base + pos);
+		bool data = pos < to && !snap_page_zero(base + pos);
 		u64 end = data ? pos + GUEST_PAGE_SIZE : pos;
 
 		if (data && run == UINT64_MAX)

@@ -94,6 +94,9 @@ struct snap_progress {
 	void *opaque;
 };
 
+/* Whether the GUEST_PAGE_SIZE bytes at p are all zero. */
+bool snap_page_zero(const u8 *p);
+
 int snap_mem_write(int fd, u64 off, const struct guest_region *g,
 		   struct snap_progress *p);
 int snap_mem_read(int fd, u64 off, const struct guest_region *g,
